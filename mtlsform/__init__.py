@@ -1,0 +1,3 @@
+"""mtlsform: declarative mutual-TLS HTTPS entry points on Tencent Cloud Load Balancer."""
+
+__version__ = "0.1.0"

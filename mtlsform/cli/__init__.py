@@ -1,0 +1,1 @@
+"""The command line: flags in, one call into the packages, a renderer, an exit code."""

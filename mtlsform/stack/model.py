@@ -1,0 +1,246 @@
+"""The stack model: the typed, checked form of a stack file, as the engine reads it.
+
+Everything here is plain frozen data built by the loader (`mtlsform.stack.load_stack`) after the
+schema and the semantic checks passed. Variables are already substituted. Each object keeps the
+position of its own mapping and of each of its keys' values, so later checks (certificates,
+plan-time problems) can point at the exact place in the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from mtlsform.addresses import rule_key
+from mtlsform.diagnostics import Position
+
+KeyType = Literal["rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384"]
+CertificateType = Literal["ca", "server", "client"]
+TlsMode = Literal["one-way", "mutual"]
+Scheduler = Literal["WRR", "LEAST_CONN", "IP_HASH"]
+BackendProtocol = Literal["HTTP", "HTTPS", "GRPC"]
+ListenerProtocol = Literal["HTTP", "HTTPS"]
+Network = Literal["public", "private"]
+ProviderKind = Literal["emulator", "tencentcloud"]
+
+
+@dataclass(frozen=True)
+class Positions:
+    """Where an object and each of its fields were written.
+
+    `at("issuer")` is the position of the value of key `issuer`; nested keys use dots
+    (`at("subject.common_name")`). Unknown keys fall back to the object's own position.
+    """
+
+    own: Position | None = None
+    fields: Mapping[str, Position] = field(default_factory=dict)
+
+    def at(self, key: str = "") -> Position | None:
+        if not key:
+            return self.own
+        return self.fields.get(key, self.own)
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    kind: ProviderKind = "emulator"
+    region: str | None = None  # None: TENCENTCLOUD_REGION, else the provider's default
+    endpoint: str | None = None  # e.g. http://127.0.0.1:9000 (scheme optional, https default)
+    positions: Positions = field(default_factory=Positions)
+
+
+@dataclass(frozen=True)
+class Subject:
+    common_name: str
+    organization: str | None = None
+    organizational_unit: str | None = None
+    country: str | None = None
+    state: str | None = None
+    locality: str | None = None
+
+
+@dataclass(frozen=True)
+class CertificateFiles:
+    """An imported certificate: paths are resolved relative to the stack file's directory."""
+
+    certificate: Path
+    private_key: Path | None = None
+    chain: Path | None = None
+    # Name of an environment variable holding the private key's passphrase, if it is encrypted.
+    passphrase_env: str | None = None
+
+
+@dataclass(frozen=True)
+class Export:
+    """Where the client side's files are written after apply (dir relative to the stack file)."""
+
+    dir: Path
+    pkcs12: bool = False
+    legacy_pkcs12: bool = False
+
+
+@dataclass(frozen=True)
+class Certificate:
+    name: str
+    type: CertificateType
+    # Generated certificates have a subject; imported ones (files set) take theirs from the file.
+    subject: Subject | None = None
+    key: KeyType = "rsa-2048"
+    issuer: str | None = None  # name of a `ca` certificate of this stack; None: self-signed CA
+    dns_names: tuple[str, ...] = ()
+    ip_addresses: tuple[str, ...] = ()
+    validity_days: int = 365  # the loader defaults a CA to 3650
+    renew_before_days: int = 30
+    path_length: int | None = 0  # CA only; None means unlimited
+    files: CertificateFiles | None = None
+    export: Export | None = None
+    positions: Positions = field(default_factory=Positions)
+
+    @property
+    def imported(self) -> bool:
+        return self.files is not None
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    name: str  # the stack's key, e.g. "web"
+    display_name: str | None = None  # `name:` in YAML: the CLB's LoadBalancerName
+    network: Network = "public"
+    id: str | None = None  # adopt an existing CLB: never created or deleted by the stack
+    vpc_id: str | None = None
+    subnet_id: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    positions: Positions = field(default_factory=Positions)
+
+    @property
+    def adopted(self) -> bool:
+        return self.id is not None
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A real server: a CVM instance (`instance`) or an IP address (`ip`), exactly one of them."""
+
+    name: str
+    port: int
+    instance: str | None = None
+    ip: str | None = None
+    weight: int = 10
+    positions: Positions = field(default_factory=Positions)
+
+
+@dataclass(frozen=True)
+class Tls:
+    """Listener TLS (SNI off) or per-domain TLS (SNI on)."""
+
+    mode: TlsMode = "one-way"
+    certificate: str | None = None  # name of a server certificate of this stack
+    client_ca: str | None = None  # name of a CA certificate of this stack (mutual mode)
+    positions: Positions = field(default_factory=Positions)
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    enabled: bool = True
+    path: str = "/"
+    interval: int = 5
+    timeout: int = 2
+    healthy_threshold: int = 3
+    unhealthy_threshold: int = 3
+    http_codes: tuple[str, ...] = ("2xx", "3xx")  # each of 1xx..5xx
+    method: Literal["HEAD", "GET"] = "HEAD"
+    domain: str | None = None  # Host header of the check; None: the rule's domain
+    positions: Positions = field(default_factory=Positions)
+
+
+@dataclass(frozen=True)
+class RuleBackend:
+    """A backend bound to a rule; `weight` overrides the backend's own weight when set."""
+
+    backend: str
+    weight: int | None = None
+    positions: Positions = field(default_factory=Positions)
+
+
+@dataclass(frozen=True)
+class Rule:
+    domain: str
+    url: str = "/"
+    scheduler: Scheduler = "WRR"
+    backend_protocol: BackendProtocol = "HTTP"
+    session_persistence: int = 0
+    health_check: HealthCheck = field(default_factory=HealthCheck)
+    backends: tuple[RuleBackend, ...] = ()
+    tls: Tls | None = None  # SNI on: this domain's certificate
+    positions: Positions = field(default_factory=Positions)
+
+    @property
+    def key(self) -> str:
+        return rule_key(self.domain, self.url)
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str  # the stack's key, e.g. "https"; also the ListenerName in the cloud
+    load_balancer: str
+    port: int
+    protocol: ListenerProtocol = "HTTPS"
+    sni: bool = False
+    tls: Tls | None = None  # SNI off: the listener's certificate
+    rules: tuple[Rule, ...] = ()
+    positions: Positions = field(default_factory=Positions)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """`${type.name.attribute}` inside an output, e.g. load_balancer.web.vip."""
+
+    type: str
+    name: str
+    attribute: str
+
+    def __str__(self) -> str:
+        return f"{self.type}.{self.name}.{self.attribute}"
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    template: str  # the text with ${...} references still in it (variables already substituted)
+    references: tuple[Reference, ...] = ()
+    positions: Positions = field(default_factory=Positions)
+
+
+@dataclass(frozen=True)
+class Stack:
+    version: int
+    name: str
+    path: Path  # the stack file
+    provider: ProviderConfig
+    variables: Mapping[str, str]
+    certificates: Mapping[str, Certificate]
+    load_balancers: Mapping[str, LoadBalancer]
+    backends: Mapping[str, Backend]
+    listeners: Mapping[str, Listener]
+    outputs: Mapping[str, Output]
+    positions: Positions = field(default_factory=Positions)
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def uploaded_certificates(self) -> dict[str, Literal["SVR", "CA"]]:
+        """Certificates the cloud must hold (name -> SSL type), from listener and rule TLS."""
+        uploads: dict[str, Literal["SVR", "CA"]] = {}
+        for listener in self.listeners.values():
+            tls_blocks = [listener.tls] + [rule.tls for rule in listener.rules]
+            for tls in tls_blocks:
+                if tls is None:
+                    continue
+                if tls.certificate:
+                    uploads[tls.certificate] = "SVR"
+                if tls.client_ca and tls.mode == "mutual":
+                    uploads[tls.client_ca] = "CA"
+        return dict(sorted(uploads.items()))
