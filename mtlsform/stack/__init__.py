@@ -1,0 +1,1 @@
+"""The stack language: YAML with positions, schema, variables, semantic checks, the model."""
