@@ -1,0 +1,144 @@
+"""The graph walker: runs a callback on every node of a dependency graph, concurrently.
+
+It knows nothing about what the nodes are. A node starts as soon as all its dependencies have
+succeeded, at most `parallelism` at a time, smallest ready node first (so with parallelism 1 the
+order is fully determined). When a node's callback raises, the node has failed and every node
+that depends on it, directly or not, is skipped without running and without repeating the
+error; nodes that do not depend on it run to the end. When `stop` is set no new node starts,
+the running ones finish, and the rest are reported as not started.
+
+Hooks are called on the thread that called `walk`, one at a time, so a progress display does
+not need locks; the walker itself never prints.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import heapq
+import queue
+import threading
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+N = TypeVar("N", bound=Hashable)
+
+
+class WalkHooks(Generic[N]):
+    """Progress callbacks; override what you need. Called on the walking thread."""
+
+    def started(self, node: N) -> None:
+        """The node's callback is about to run."""
+
+    def finished(self, node: N) -> None:
+        """The node's callback returned."""
+
+    def failed(self, node: N, error: BaseException) -> None:
+        """The node's callback raised `error`."""
+
+    def skipped(self, node: N, cause: N) -> None:
+        """The node will not run because `cause`, one of its ancestors, failed."""
+
+
+@dataclass
+class WalkResult(Generic[N]):
+    """What happened to each node: exactly one of the four."""
+
+    succeeded: list[N] = field(default_factory=list)  # in completion order
+    failed: dict[N, BaseException] = field(default_factory=dict)
+    skipped: dict[N, N] = field(default_factory=dict)  # node -> the failed ancestor
+    not_started: list[N] = field(default_factory=list)  # sorted; only when stopped
+
+    @property
+    def ok(self) -> bool:
+        """Every node succeeded."""
+        return not (self.failed or self.skipped or self.not_started)
+
+
+def _check_graph(nodes: list[N], dependencies: Mapping[N, Iterable[N]]) -> dict[N, set[N]]:
+    known = set(nodes)
+    deps: dict[N, set[N]] = {n: set() for n in nodes}
+    for node, needs in dependencies.items():
+        if node not in known:
+            raise ValueError(f"dependencies are given for {node}, which is not a node")
+        for need in needs:
+            if need not in known:
+                raise ValueError(f"{node} depends on {need}, which is not a node")
+            deps[node].add(need)
+    try:
+        graphlib.TopologicalSorter(deps).prepare()
+    except graphlib.CycleError as exc:
+        cycle = exc.args[1]
+        raise ValueError("dependency cycle: " + " -> ".join(str(n) for n in cycle)) from None
+    return deps
+
+
+def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
+         visit: Callable[[N], None], *, parallelism: int = 10,
+         hooks: WalkHooks[N] | None = None,
+         stop: threading.Event | None = None) -> WalkResult[N]:
+    """Calls `visit(node)` for every node after all of `dependencies[node]` succeeded.
+
+    Nodes must be hashable and sortable. A dependency on an unknown node or a cycle is a
+    `ValueError` before anything runs.
+    """
+    if parallelism < 1:
+        raise ValueError(f"parallelism must be at least 1, not {parallelism}")
+    node_list = sorted(set(nodes))
+    deps = _check_graph(node_list, dependencies)
+    hooks = hooks if hooks is not None else WalkHooks()
+    dependents: dict[N, list[N]] = {n: [] for n in node_list}
+    for node, needs in deps.items():
+        for need in needs:
+            dependents[need].append(node)
+    waiting = {n: len(needs) for n, needs in deps.items()}
+    ready = [n for n in node_list if waiting[n] == 0]  # sorted, so already a heap
+    result: WalkResult[N] = WalkResult()
+    done: queue.SimpleQueue[tuple[N, BaseException | None]] = queue.SimpleQueue()
+
+    def run(node: N) -> None:
+        try:
+            visit(node)
+        except BaseException as exc:  # the node failed; whatever it was, it is reported
+            done.put((node, exc))
+        else:
+            done.put((node, None))
+
+    def skip_dependents_of(failed: N) -> None:
+        todo = sorted(dependents[failed])
+        while todo:
+            node = todo.pop(0)
+            if node in result.skipped:
+                continue
+            result.skipped[node] = failed
+            hooks.skipped(node, failed)
+            todo.extend(sorted(dependents[node]))
+
+    running = 0
+    with ThreadPoolExecutor(max_workers=parallelism,
+                            thread_name_prefix="mtlsform-walk") as pool:
+        while True:
+            while ready and running < parallelism and not (stop is not None and stop.is_set()):
+                node = heapq.heappop(ready)
+                hooks.started(node)
+                running += 1
+                pool.submit(run, node)
+            if running == 0:
+                break
+            node, error = done.get()
+            running -= 1
+            if error is None:
+                result.succeeded.append(node)
+                hooks.finished(node)
+                for dependent in dependents[node]:
+                    waiting[dependent] -= 1
+                    if waiting[dependent] == 0 and dependent not in result.skipped:
+                        heapq.heappush(ready, dependent)
+            else:
+                result.failed[node] = error
+                hooks.failed(node, error)
+                skip_dependents_of(node)
+    finished = set(result.succeeded) | set(result.failed) | set(result.skipped)
+    result.not_started = [n for n in node_list if n not in finished]
+    return result

@@ -1,0 +1,273 @@
+"""The graph walker, with plain functions and data: order, concurrency cap, failures, stop."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+
+from mtlsform.addresses import Address
+from mtlsform.apply.walker import WalkHooks, WalkResult, walk
+
+HANDSHAKE_TIMEOUT = 10  # only reached when the walker is wrong
+
+
+class Recorder(WalkHooks):
+    """Records hook calls in order (hooks run on the walking thread)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def started(self, node):
+        self.events.append(("started", node))
+
+    def finished(self, node):
+        self.events.append(("finished", node))
+
+    def failed(self, node, error):
+        self.events.append(("failed", node, str(error)))
+
+    def skipped(self, node, cause):
+        self.events.append(("skipped", node, cause))
+
+
+class Log:
+    """Start/end events of visits, recorded from the worker threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.events: list[tuple[str, object]] = []
+
+    def add(self, kind: str, node: object) -> None:
+        with self.lock:
+            self.events.append((kind, node))
+
+    def index(self, kind: str, node: object) -> int:
+        return self.events.index((kind, node))
+
+    def started(self) -> list:
+        return [n for kind, n in self.events if kind == "start"]
+
+
+def recording_visit(log: Log, fail: set = frozenset()):
+    def visit(node):
+        log.add("start", node)
+        if node in fail:
+            raise RuntimeError(f"{node} broke")
+        log.add("end", node)
+    return visit
+
+
+def random_dag(rng: random.Random, size: int) -> dict[int, set[int]]:
+    # Edges only from higher to lower numbers: acyclic by construction.
+    return {n: {d for d in range(n) if rng.random() < 0.15} for n in range(size)}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_every_node_starts_after_all_its_dependencies_ended(seed):
+    rng = random.Random(seed)
+    deps = random_dag(rng, 40)
+    log = Log()
+    result = walk(deps, deps, recording_visit(log), parallelism=4)
+    assert sorted(result.succeeded) == list(range(40))
+    assert result.ok and not result.failed and not result.skipped and not result.not_started
+    for node, needs in deps.items():
+        for need in needs:
+            assert log.index("end", need) < log.index("start", node), (need, node)
+
+
+def test_parallelism_cap_is_reached_and_never_exceeded():
+    cap = 3
+    barrier = threading.Barrier(cap, timeout=HANDSHAKE_TIMEOUT)
+    lock = threading.Lock()
+    active = peak = returned = dispatched = 0
+    most_outstanding = 0
+
+    def visit(node):
+        nonlocal active, peak, returned
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        try:
+            barrier.wait()  # proceeds only once `cap` visits are inside together
+        finally:
+            with lock:
+                active -= 1
+                returned += 1
+
+    class Dispatch(WalkHooks):
+        # Called just before a node is handed to a thread: everything handed out and not yet
+        # returned may be running, so this bounds the real concurrency at every dispatch.
+        def started(self, node):
+            nonlocal dispatched, most_outstanding
+            with lock:
+                dispatched += 1
+                most_outstanding = max(most_outstanding, dispatched - returned)
+
+    result = walk(range(3 * cap), {}, visit, parallelism=cap, hooks=Dispatch())
+    assert result.ok, result.failed
+    assert peak == cap  # the cap is reached: visits really run side by side
+    assert most_outstanding == cap  # and never exceeded
+
+
+def test_a_node_starts_as_soon_as_its_own_dependencies_are_done():
+    # `slow` waits until `after_fast` has run: a level-by-level walker would deadlock.
+    released = threading.Event()
+
+    def visit(node):
+        if node == "slow":
+            assert released.wait(HANDSHAKE_TIMEOUT), "after_fast never ran while slow ran"
+        if node == "after_fast":
+            released.set()
+
+    deps = {"slow": [], "fast": [], "after_fast": ["fast"], "end": ["slow", "after_fast"]}
+    result = walk(deps, deps, visit, parallelism=2)
+    assert result.ok, result.failed
+    assert result.succeeded[-1] == "end"
+
+
+def test_parallelism_one_runs_in_a_fixed_order():
+    deps = {"a": [], "b": ["d"], "c": [], "d": [], "e": ["a", "c"]}
+    for _ in range(3):
+        log = Log()
+        walk(deps, deps, recording_visit(log), parallelism=1)
+        # always the smallest ready node first
+        assert log.started() == ["a", "c", "d", "b", "e"]
+
+
+def test_diamond_failure_skips_everything_below_and_spares_the_rest():
+    deps = {"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"], "x": [], "y": ["x"]}
+    log, hooks = Log(), Recorder()
+    result = walk(deps, deps, recording_visit(log, fail={"a"}), parallelism=3, hooks=hooks)
+    assert list(result.failed) == ["a"]
+    assert str(result.failed["a"]) == "a broke"
+    assert result.skipped == {"b": "a", "c": "a", "d": "a"}
+    assert sorted(result.succeeded) == ["x", "y"]
+    assert result.not_started == []
+    assert not result.ok
+    assert set(log.started()) == {"a", "x", "y"}  # skipped nodes never ran
+    # the error is reported once; skipped nodes are reported as such, with their cause
+    assert [e for e in hooks.events if e[0] == "failed"] == [("failed", "a", "a broke")]
+    assert sorted(e[1:] for e in hooks.events if e[0] == "skipped") == [
+        ("b", "a"), ("c", "a"), ("d", "a")]
+
+
+def test_one_failing_branch_of_a_diamond():
+    deps = {"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]}
+    log = Log()
+    result = walk(deps, deps, recording_visit(log, fail={"b"}), parallelism=2)
+    assert sorted(result.succeeded) == ["a", "c"]
+    assert list(result.failed) == ["b"]
+    assert result.skipped == {"d": "b"}
+    assert "d" not in log.started()
+
+
+def test_chain_failure_names_the_failed_ancestor_for_every_skipped_node():
+    deps = {1: [], 2: [1], 3: [2], 4: [3], 5: [4]}
+    result = walk(deps, deps, recording_visit(Log(), fail={2}), parallelism=4)
+    assert result.succeeded == [1]
+    assert list(result.failed) == [2]
+    assert result.skipped == {3: 2, 4: 2, 5: 2}
+
+
+def test_independent_failures_are_each_reported():
+    deps = {"a": [], "b": [], "c": ["a"], "d": ["b"], "e": ["c", "d"], "f": []}
+    result = walk(deps, deps, recording_visit(Log(), fail={"a", "b"}), parallelism=1)
+    assert set(result.failed) == {"a", "b"}
+    assert result.skipped == {"c": "a", "e": "a", "d": "b"}
+    assert result.succeeded == ["f"]
+
+
+def test_stop_lets_running_nodes_finish_and_starts_nothing_new():
+    stop = threading.Event()
+    log = Log()
+
+    def visit(node):
+        log.add("start", node)
+        if node == 2:
+            stop.set()
+        log.add("end", node)
+
+    deps = {1: [], 2: [1], 3: [2], 4: [], 5: []}
+    result = walk(deps, deps, visit, parallelism=1, stop=stop)
+    assert result.succeeded == [1, 2]
+    assert result.not_started == [3, 4, 5]
+    assert log.started() == [1, 2]
+    assert not result.failed and not result.skipped
+
+
+def test_stop_while_several_run():
+    stop = threading.Event()
+    both_in = threading.Barrier(2, timeout=HANDSHAKE_TIMEOUT)
+
+    def visit(node):
+        if node in ("a", "b"):
+            both_in.wait()
+            stop.set()
+
+    deps = {"a": [], "b": [], "c": [], "d": ["a"]}
+    result = walk(deps, deps, visit, parallelism=2, stop=stop)
+    assert sorted(result.succeeded) == ["a", "b"]
+    assert result.not_started == ["c", "d"]
+
+
+def test_stop_already_set_runs_nothing():
+    stop = threading.Event()
+    stop.set()
+    result = walk(["a", "b"], {}, recording_visit(Log()), stop=stop)
+    assert result == WalkResult(not_started=["a", "b"])
+
+
+def test_hooks_see_start_then_outcome_for_each_node():
+    hooks = Recorder()
+    deps = {"a": [], "b": ["a"]}
+    walk(deps, deps, recording_visit(Log()), parallelism=1, hooks=hooks)
+    assert hooks.events == [("started", "a"), ("finished", "a"),
+                            ("started", "b"), ("finished", "b")]
+
+
+def test_addresses_as_nodes():
+    lb, listener = Address.parse("load_balancer.web"), Address.parse("listener.https")
+    rule = Address.parse('rule.https["www.example.com/"]')
+    deps = {listener: [lb], rule: [listener]}
+    log = Log()
+    result = walk([rule, listener, lb], deps, recording_visit(log), parallelism=1)
+    assert result.succeeded == [lb, listener, rule]
+
+
+def test_a_visit_raising_base_exception_is_a_failure_too():
+    def visit(node):
+        raise KeyboardInterrupt
+
+    result = walk(["a"], {}, visit)
+    assert isinstance(result.failed["a"], KeyboardInterrupt)
+
+
+def test_unknown_dependency_is_refused_before_anything_runs():
+    log = Log()
+    with pytest.raises(ValueError, match="b depends on ghost, which is not a node"):
+        walk(["a", "b"], {"b": ["ghost"]}, recording_visit(log))
+    with pytest.raises(ValueError, match="ghost, which is not a node"):
+        walk(["a"], {"ghost": ["a"]}, recording_visit(log))
+    assert log.events == []
+
+
+def test_cycle_is_refused_and_named():
+    log = Log()
+    deps = {"a": ["c"], "b": ["a"], "c": ["b"], "d": []}
+    with pytest.raises(ValueError, match="dependency cycle: ") as info:
+        walk(deps, deps, recording_visit(log))
+    assert {"a", "b", "c"} <= set(str(info.value).split(": ")[1].split(" -> "))
+    with pytest.raises(ValueError, match="dependency cycle: a -> a"):
+        walk(["a"], {"a": ["a"]}, recording_visit(log))
+    assert log.events == []
+
+
+def test_parallelism_must_be_positive():
+    with pytest.raises(ValueError, match="at least 1"):
+        walk(["a"], {}, lambda n: None, parallelism=0)
+
+
+def test_empty_graph():
+    assert walk([], {}, lambda n: None) == WalkResult()

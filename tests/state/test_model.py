@@ -1,0 +1,133 @@
+"""The state model: pure updates, order, lookups, validation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from mtlsform.addresses import Address
+from mtlsform.sensitive import Sensitive
+from mtlsform.state import (
+    OutputValue,
+    PendingOperation,
+    ResourceState,
+    State,
+    new_deposed_key,
+)
+from tests.state.samples import sample_state
+
+LB = Address.parse("load_balancer.web")
+
+
+def test_empty_state_has_a_fresh_lineage_and_serial_zero():
+    a, b = State.empty("example"), State.empty("example")
+    assert a.serial == 0 and a.resources == () and dict(a.outputs) == {}
+    assert a.lineage != b.lineage
+
+
+def test_updates_return_new_states_and_leave_the_old_one_alone():
+    empty = State.empty("example")
+    one = empty.with_resource(ResourceState(LB, {"id": "lb-1"}))
+    assert empty.resources == ()
+    assert one.get(LB).attributes == {"id": "lb-1"}
+    two = one.with_resource(ResourceState(LB, {"id": "lb-2"}))
+    assert [r.attributes["id"] for r in two.resources] == ["lb-2"]  # replaced, not added
+    assert two.without_resource(LB).resources == ()
+    assert two.without_resource("listener.nothing") is two  # absent is fine
+
+
+def test_resources_are_kept_in_address_order_whatever_the_insertion_order():
+    addresses = ['target.https["a/"].rs-1', "listener.https", "certificate.ca",
+                 'rule.https["a/"]', "load_balancer.web", "ssl_certificate.ca"]
+    forward, backward = State.empty("s"), State.empty("s")
+    for a in addresses:
+        forward = forward.with_resource(ResourceState(a))
+    for a in reversed(addresses):
+        backward = backward.with_resource(ResourceState(a))
+    assert forward.resources == backward.resources
+    assert [str(r.address) for r in forward.resources] == [
+        "certificate.ca", "ssl_certificate.ca", "load_balancer.web", "listener.https",
+        'rule.https["a/"]', 'target.https["a/"].rs-1']
+
+
+def test_deposed_objects_live_beside_the_current_one():
+    key = new_deposed_key()
+    assert len(key) == 8 and int(key, 16) >= 0
+    state = sample_state()
+    address = "ssl_certificate.server"
+    assert state.get(address).attributes["id"] == "cert-new"
+    assert state.get(address, "0a1b2c3d").attributes["id"] == "cert-old"
+    assert [r.deposed for r in state.deposed_of(address)] == ["0a1b2c3d"]
+    assert state.deposed_of("certificate.ca") == ()
+    gone = state.without_resource(address, "0a1b2c3d")
+    assert gone.deposed_of(address) == () and gone.get(address) is not None
+    assert len(state.resources_of_type("ssl_certificate")) == 2
+    assert len(state.current()) == len(state.resources) - 1
+
+
+def test_resource_values_are_checked():
+    with pytest.raises(ValueError, match="deposed key"):
+        ResourceState(LB, deposed="xyz")
+    with pytest.raises(ValueError, match="status"):
+        ResourceState(LB, status="broken")
+    with pytest.raises(ValueError, match="not a JSON value"):
+        ResourceState(LB, {"when": object()})
+    with pytest.raises(ValueError, match="cannot be stored in JSON"):
+        ResourceState(LB, {"x": float("nan")})
+    with pytest.raises(ValueError, match="not a resource address"):
+        ResourceState("nonsense")
+    with pytest.raises(ValueError, match="twice"):
+        State("s", "l", resources=(ResourceState(LB), ResourceState(LB)))
+
+
+def test_attributes_are_detached_and_read_only():
+    attrs = {"tags": ("a", "b"), "nested": {"k": 1}}
+    r = ResourceState(LB, attrs)
+    attrs["nested"]["k"] = 2
+    assert r.attributes == {"tags": ["a", "b"], "nested": {"k": 1}}  # tuples became lists
+    with pytest.raises(TypeError):
+        r.attributes["new"] = 1  # type: ignore[index]
+    assert r.type == "load_balancer"
+
+
+def test_dependencies_are_sorted_addresses_without_duplicates():
+    r = ResourceState("listener.https", dependencies=["ssl_certificate.s", "load_balancer.web",
+                                                      "load_balancer.web"])
+    assert r.dependencies == (Address.parse("ssl_certificate.s"), LB)
+
+
+def test_same_content_ignores_serial_and_compares_values():
+    state = sample_state()
+    assert state.same_content(replace(state, serial=9))
+    rebuilt = sample_state()  # equal content, all new objects
+    assert rebuilt.same_content(state)
+    changed = state.with_resource(ResourceState(LB, {"id": "lb-other"}))
+    assert not changed.same_content(state)
+    other_secret = state.with_resource(
+        ResourceState("certificate.ca", {**state.get("certificate.ca").attributes,
+                                         "private_key_pem": Sensitive("other")}))
+    assert not other_secret.same_content(state)
+
+
+def test_outputs_holding_a_secret_are_sensitive_as_a_whole():
+    out = OutputValue({"key": Sensitive("k"), "name": "n"})
+    assert out.sensitive and isinstance(out.value, Sensitive)
+    assert out.value.reveal() == {"key": "k", "name": "n"}
+    assert OutputValue("x", sensitive=True).value == Sensitive("x")
+    plain = State.empty("s").with_outputs({"vip": "1.2.3.4"})
+    assert plain.outputs["vip"] == OutputValue("1.2.3.4", False)
+
+
+def test_pending_operations_are_added_and_cleared_by_id():
+    op = PendingOperation.begin("listener.https", "create", {"port": 443})
+    assert len(op.op_id) == 32 and op.started_at.endswith("Z")
+    state = State.empty("s").with_pending(op)
+    assert state.pending(op.op_id) == op
+    assert state.without_pending(op.op_id).pending_operations == ()
+    assert state.without_pending("unknown") is state
+
+
+def test_pending_operation_details_may_not_hold_secrets():
+    with pytest.raises(ValueError, match="sensitive"):
+        PendingOperation.begin("certificate.ca", "create", {"key": Sensitive("k")})
