@@ -1,7 +1,124 @@
-"""Commands: (being written)."""
+"""Commands: `certs inspect FILE...` and `certs export STACK NAME --out DIR`.
+
+cryptography and the pki modules are imported inside the commands so `mtlsform --help` stays
+fast. Private keys never reach the terminal: inspect shows certificates only, export prints the
+paths it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+from mtlsform.cli import console
+from mtlsform.errors import CertificateError, InputError
+from mtlsform.sensitive import Sensitive
+
+if TYPE_CHECKING:
+    from mtlsform.pki.material import CertificateMaterial
+
+INSPECT_JSON_FORMAT = 1
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def inspect_command(
+    files: list[Path] = typer.Argument(..., metavar="FILE...",
+                                       help="PEM (bundles too), DER or PKCS#12 files."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Describe certificates: subject, issuer, SANs, key, usages, validity, fingerprint."""
+    from mtlsform.pki.export import p12_password
+    from mtlsform.pki.inspection import inspect_files, render_text
+
+    now = datetime.now(UTC)
+    found = inspect_files(files, p12_password=lambda: p12_password(
+        os.environ, interactive=_interactive(), confirm=False))
+    out = console.out()
+    if as_json:
+        doc = {"format_version": INSPECT_JSON_FORMAT,
+               "certificates": [item.to_json(now) for item in found]}
+        out.print(json.dumps(doc, indent=2), markup=False, highlight=False)
+    else:
+        out.print(render_text(found, now), end="", markup=False, highlight=False)
+
+
+def export_command(
+    stack: Path = typer.Argument(..., metavar="STACK", help="The stack file."),
+    name: str = typer.Argument(..., metavar="NAME", help="The certificate's name in the stack."),
+    out_dir: Path = typer.Option(..., "--out", metavar="DIR",
+                                 help="Directory for the files (created 0700 if new)."),
+    pkcs12: bool = typer.Option(False, "--pkcs12",
+                                help="Also write NAME.p12 (AES-256, SHA-256 MAC)."),
+    legacy_pkcs12: bool = typer.Option(
+        False, "--legacy-pkcs12",
+        help="Also write NAME-legacy.p12 (3DES, SHA-1 MAC) for old macOS and Windows."),
+) -> None:
+    """Write a certificate from the state: NAME.crt, NAME.key (0600), ca.crt, .p12 files.
+
+    The PKCS#12 password comes from MTLSFORM_P12_PASSWORD, or is asked for on a terminal.
+    """
+    from mtlsform.pki.export import export_client_files, p12_password
+
+    material, ca_material = _load_from_state(stack, name)
+    password = None
+    if pkcs12 or legacy_pkcs12:
+        password = p12_password(os.environ, interactive=_interactive())
+    written = export_client_files(material, ca_material, out_dir, name, pkcs12=pkcs12,
+                                  legacy_pkcs12=legacy_pkcs12, password=password)
+    out = console.out()
+    for path in written:
+        out.print(f"wrote {path}", markup=False, highlight=False)
+
+
+def _load_from_state(stack_path: Path,
+                     name: str) -> tuple[CertificateMaterial, CertificateMaterial | None]:
+    """The certificate NAME and its issuing CA, as the stack's state holds them."""
+    from mtlsform.addresses import Address
+    from mtlsform.pki.export import material_from_state_attributes
+    from mtlsform.stack import load_stack
+    from mtlsform.state.local import default_state_path, read_state
+
+    stack, diagnostics = load_stack(stack_path, None, os.environ)
+    if stack is None:
+        errors = [d for d in diagnostics if d.severity == "error"]
+        first = errors[0] if errors else None
+        where = f"{first.position}: " if first and first.position else ""
+        what = f"{first.path}: {first.message}" if first and first.path else \
+            (first.message if first else "not a valid stack")
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise InputError(f"{where}{what}{more}", hint=f"run: mtlsform validate {stack_path}")
+    spec = stack.certificates.get(name)
+    if spec is None:
+        known = ", ".join(sorted(stack.certificates)) or "none"
+        raise InputError(f"the stack has no certificate {name!r}",
+                         hint=f"its certificates: {known}")
+    passphrase = os.environ.get("MTLSFORM_STATE_PASSPHRASE") or None
+    state = read_state(default_state_path(stack.path, stack.name),
+                       Sensitive(passphrase) if passphrase else None)
+
+    def material(cert_name: str) -> CertificateMaterial:
+        resource = state.get(Address("certificate", cert_name)) if state else None
+        if resource is None:
+            raise CertificateError(f"certificate {cert_name!r} is not in the state yet",
+                                   hint=f"run: mtlsform apply {stack_path}")
+        return material_from_state_attributes(resource.attributes)
+
+    return material(name), (material(spec.issuer) if spec.issuer else None)
+
 
 def register(app: typer.Typer) -> None:
-    """Adds this module's commands to the app."""
+    """Adds the `certs` command group to the app."""
+    certs = typer.Typer(name="certs", help="Inspect certificate files; export client files.",
+                        no_args_is_help=True, rich_markup_mode=None)
+    certs.command("inspect")(inspect_command)
+    certs.command("export")(export_command)
+    app.add_typer(certs, name="certs")
