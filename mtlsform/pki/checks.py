@@ -136,10 +136,7 @@ def _content_checks(spec: Certificate, chain: list[CertificateFacts], fields: tu
             f"the certificate expires on {_date(leaf.not_after)} ({days_left} days left), "
             f"within renew_before_days ({spec.renew_before_days})",
             "replace the files with a renewed certificate before it expires"))
-    if spec.type == "server":
-        lifetime = (leaf.not_after - leaf.not_before).days
-        if lifetime > MAX_SERVER_VALIDITY_DAYS:
-            diags.append(_validity_warning(spec, "files.certificate", lifetime))
+    # No lifetime warning for imported certificates: the user cannot change what was issued.
     return diags
 
 

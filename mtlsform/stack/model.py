@@ -8,7 +8,8 @@ plan-time problems) can point at the exact place in the file.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -205,12 +206,30 @@ class Reference:
         return f"{self.type}.{self.name}.{self.attribute}"
 
 
+_TEMPLATE_TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}")
+
+
 @dataclass(frozen=True)
 class Output:
     name: str
-    template: str  # the text with ${...} references still in it (variables already substituted)
+    # The text with ${TYPE.NAME.ATTRIBUTE} references still in it (variables already
+    # substituted); `$${` stands for a literal `${`. Use `render` rather than parsing it.
+    template: str
     references: tuple[Reference, ...] = ()
     positions: Positions = field(default_factory=Positions)
+
+    def render(self, values: Mapping[str, str]) -> str:
+        """The output's text, each reference replaced by `values[str(reference)]`.
+
+        Raises KeyError for a reference missing from `values`.
+        """
+
+        def token(match: re.Match[str]) -> str:
+            if match.group(1) is None:
+                return "${"
+            return values[match.group(1).strip()]
+
+        return _TEMPLATE_TOKEN.sub(token, self.template)
 
 
 @dataclass(frozen=True)
@@ -233,14 +252,19 @@ class Stack:
 
     def uploaded_certificates(self) -> dict[str, Literal["SVR", "CA"]]:
         """Certificates the cloud must hold (name -> SSL type), from listener and rule TLS."""
-        uploads: dict[str, Literal["SVR", "CA"]] = {}
-        for listener in self.listeners.values():
-            tls_blocks = [listener.tls] + [rule.tls for rule in listener.rules]
-            for tls in tls_blocks:
-                if tls is None:
-                    continue
-                if tls.certificate:
-                    uploads[tls.certificate] = "SVR"
-                if tls.client_ca and tls.mode == "mutual":
-                    uploads[tls.client_ca] = "CA"
-        return dict(sorted(uploads.items()))
+        return uploaded_certificates(self.listeners.values())
+
+
+def uploaded_certificates(listeners: Iterable[Listener]) -> dict[str, Literal["SVR", "CA"]]:
+    """Certificates the cloud must hold for these listeners (name -> SSL type)."""
+    uploads: dict[str, Literal["SVR", "CA"]] = {}
+    for listener in listeners:
+        tls_blocks = [listener.tls] + [rule.tls for rule in listener.rules]
+        for tls in tls_blocks:
+            if tls is None:
+                continue
+            if tls.certificate:
+                uploads[tls.certificate] = "SVR"
+            if tls.client_ca and tls.mode == "mutual":
+                uploads[tls.client_ca] = "CA"
+    return dict(sorted(uploads.items()))

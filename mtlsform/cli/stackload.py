@@ -1,0 +1,122 @@
+"""Loading a stack for a command: --var arguments, printing diagnostics, exit code 1 on errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from mtlsform.cli import console
+from mtlsform.diagnostics import Diagnostic, error, has_errors
+
+if TYPE_CHECKING:
+    from mtlsform.stack.model import Stack
+
+
+def parse_var_args(var_args: Iterable[str]) -> tuple[dict[str, str], list[Diagnostic]]:
+    """`--var NAME=VALUE` arguments as a mapping (a later one wins), and bad ones as errors."""
+    values: dict[str, str] = {}
+    problems = []
+    for arg in var_args:
+        name, sep, value = arg.partition("=")
+        if not sep or not name.strip():
+            problems.append(error(f"--var {arg!r}: expected NAME=VALUE",
+                                  hint="e.g. --var domain=www.example.com"))
+            continue
+        values[name.strip()] = value
+    return values, problems
+
+
+def print_diagnostics(diagnostics: Iterable[Diagnostic], *, json_output: bool) -> None:
+    """Human lines on stderr, or (json_output) the JSON list on stdout."""
+    diagnostics = list(diagnostics)
+    if json_output:
+        text = json.dumps([d.to_json() for d in diagnostics], indent=2, ensure_ascii=False)
+        write_out(text + "\n")
+        return
+    err = console.err()
+    for diagnostic in diagnostics:
+        line = diagnostic.format()
+        if console.color_enabled():
+            style = "bold red" if diagnostic.severity == "error" else "yellow"
+            err.print(_styled(line, diagnostic.severity, style), highlight=False)
+        else:
+            err.print(line, markup=False, highlight=False, emoji=False)
+
+
+def write_out(text: str) -> None:
+    """Exact text on stdout (no markup, wrapping or emoji codes)."""
+    out = console.out().file
+    out.write(text)
+    out.flush()
+
+
+def load_stack_or_exit(path: Path, var_args: list[str], *, json_output: bool = False) -> Stack:
+    """The stack at `path`, after printing its warnings; on errors, prints them and exits 1.
+
+    With `json_output`, errors are printed as the JSON list on stdout; warnings of a valid stack
+    always go to stderr, so that stdout holds only the command's own JSON.
+    """
+    stack, diagnostics = load_with_vars(path, var_args)
+    if stack is None:
+        print_diagnostics(diagnostics, json_output=json_output)
+        raise typer.Exit(1)
+    if diagnostics:
+        print_diagnostics(diagnostics, json_output=False)
+    return stack
+
+
+def load_with_vars(path: Path, var_args: list[str]) -> tuple[Stack | None, list[Diagnostic]]:
+    """load_stack with --var arguments and the process environment; bad --var is a diagnostic."""
+    from mtlsform.stack import load_stack
+
+    cli_vars, problems = parse_var_args(var_args)
+    if problems:
+        return None, problems
+    stack, diagnostics = load_stack(path, cli_vars, os.environ)
+    return (stack if not has_errors(diagnostics) else None), diagnostics
+
+
+def _styled(line: str, severity: str, style: str):
+    from rich.text import Text
+
+    text = Text(line)
+    start = line.find(f"{severity}:")
+    if start >= 0:
+        text.stylize(style, start, start + len(severity) + 1)
+    return text
+
+
+def validate_stacks(paths: list[Path], var_args: list[str], *, json_output: bool) -> int:
+    """Checks each stack and prints the outcome; the exit code (0 all valid, 1 otherwise)."""
+    from mtlsform.graph import build_graph
+
+    collected: list[Diagnostic] = []
+    failed = False
+    for path in paths:
+        stack, diagnostics = load_with_vars(path, var_args)
+        collected += diagnostics
+        failed = failed or stack is None
+        if json_output:
+            continue
+        print_diagnostics(diagnostics, json_output=False)
+        warnings = _count(diagnostics, "warning")
+        if stack is not None:
+            extra = f", {warnings}" if warnings else ""
+            write_out(f"{path}: valid ({len(build_graph(stack))} resources{extra})\n")
+        else:
+            errors = _count(diagnostics, "error")
+            console.err().print(f"{path}: invalid ({errors}{', ' + warnings if warnings else ''})",
+                                markup=False, highlight=False, emoji=False)
+    if json_output:
+        print_diagnostics(collected, json_output=True)
+    return 1 if failed else 0
+
+
+def _count(diagnostics: list[Diagnostic], severity: str) -> str:
+    n = sum(1 for d in diagnostics if d.severity == severity)
+    return f"{n} {severity}{'s' if n != 1 else ''}" if n else ""

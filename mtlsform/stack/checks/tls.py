@@ -1,0 +1,60 @@
+"""TLS blocks (listener or rule): mode against client_ca, and what each name refers to."""
+
+from __future__ import annotations
+
+from mtlsform.diagnostics import Diagnostic, error
+from mtlsform.stack.build import Parts
+from mtlsform.stack.checks.references import exists, unknown
+from mtlsform.stack.model import Tls
+
+_ARTICLE = {"ca": "a ca", "server": "a server", "client": "a client"}
+
+
+def check_tls(tls: Tls, where: str, parts: Parts, *, needs_certificate: str | None) -> list[
+        Diagnostic]:
+    """Problems of one tls block at `where`; `needs_certificate` is the message when absent."""
+    found: list[Diagnostic] = []
+    at = tls.positions.at
+    written = tls.positions.fields
+    if "mode" in written and tls.mode == "mutual" and not tls.client_ca:
+        found.append(error(
+            "mode mutual needs client_ca, the CA that client certificates must be signed by",
+            path=f"{where}.mode", position=at("mode"),
+            hint="add client_ca: NAME (a ca certificate of this stack)"))
+    if "mode" in written and tls.mode == "one-way" and tls.client_ca:
+        found.append(error(
+            "client_ca is only used with mode: mutual", path=f"{where}.client_ca",
+            position=at("client_ca"),
+            hint="remove client_ca for one-way TLS, or remove mode (it defaults to mutual "
+                 "when client_ca is given)"))
+    if tls.certificate is None:
+        if needs_certificate:
+            found.append(error(needs_certificate, path=where, position=at(),
+                               hint="add certificate: NAME (a server certificate of this "
+                                    "stack)"))
+    else:
+        found += _refers_to(parts, tls.certificate, "server", f"{where}.certificate",
+                            tls, "certificate")
+    if tls.client_ca is not None:
+        found += _refers_to(parts, tls.client_ca, "ca", f"{where}.client_ca", tls, "client_ca")
+    return found
+
+
+def _refers_to(parts: Parts, name: str, kind: str, where: str, tls: Tls,
+               key: str) -> list[Diagnostic]:
+    position = tls.positions.at(key)
+    if not exists(parts, "certificates", name):
+        return [unknown(parts, "certificates", name, path=where, position=position)]
+    cert = parts.certificates.get(name)
+    if cert is None or cert.type == kind:
+        return []
+    if kind == "ca":
+        return [error(
+            f"client_ca {name!r} is {_ARTICLE[cert.type]} certificate, not a ca", path=where,
+            position=position,
+            hint="client certificates are verified against the CA that signed them; "
+                 "name a certificate of type ca")]
+    return [error(
+        f"{name!r} is {_ARTICLE[cert.type]} certificate; tls.certificate must name a server "
+        "certificate", path=where, position=position,
+        hint="the listener presents a server certificate; a ca goes in client_ca")]

@@ -1,0 +1,55 @@
+"""load_stack: a stack file in, a checked Stack (or every problem found) out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from mtlsform.diagnostics import Diagnostic, has_errors, sort_diagnostics
+from mtlsform.stack.build import assemble, build_parts
+from mtlsform.stack.checks import run_checks
+from mtlsform.stack.compose import compose
+from mtlsform.stack.model import Stack
+from mtlsform.stack.schema_errors import schema_diagnostics
+from mtlsform.stack.source import read_source
+from mtlsform.stack.variables import resolve_variables, substitute
+
+
+def load_stack(path: Path, cli_vars: Mapping[str, str] | None = None,
+               environ: Mapping[str, str] | None = None) -> tuple[Stack | None,
+                                                                   list[Diagnostic]]:
+    """Read, validate and build a stack.
+
+    Returns (None, diagnostics) when anything is wrong, else (stack, warnings). Diagnostics are
+    sorted by position. Bad input never raises: an unreadable file is a diagnostic too.
+    `environ` supplies MTLSFORM_VAR_<name> values (pass os.environ); None means none.
+    """
+    path = Path(path)
+    text, diagnostics = read_source(path)
+    if text is None:
+        return None, diagnostics
+    composed = compose(text, str(path))
+    if composed.root is None:
+        return None, sort_diagnostics(composed.diagnostics)
+    diagnostics = list(composed.diagnostics)
+
+    variables = resolve_variables(composed.root, cli_vars or {}, environ or {},
+                                  composed.poisoned)
+    root, found, unresolved = substitute(composed.root, variables)
+    diagnostics += variables.diagnostics + found
+    poisoned = [*composed.poisoned, *unresolved]
+
+    found, bad_paths = schema_diagnostics(root, poisoned)
+    diagnostics += found
+    parts = build_parts(root, [*bad_paths, *poisoned], variables.values)
+    diagnostics += run_checks(parts)
+    if has_errors(diagnostics):
+        return None, sort_diagnostics(diagnostics)
+
+    stack = assemble(parts, path, root)
+    from mtlsform.pki.checks import check_certificates
+
+    diagnostics += check_certificates(stack)
+    if has_errors(diagnostics):
+        return None, sort_diagnostics(diagnostics)
+    return stack, sort_diagnostics(diagnostics)

@@ -1,0 +1,80 @@
+"""How values and patterns are worded in messages (short, quoted, never a raw regex)."""
+
+from __future__ import annotations
+
+NAME_RULE = "a name starts with a letter and holds letters, digits, '_' and '-'"
+
+# The schema's patterns, in words. A pattern missing here falls back to showing the regex
+# (a test checks that every pattern of the schema is listed).
+PATTERNS: dict[str, tuple[str, str | None]] = {
+    "^[A-Za-z][A-Za-z0-9_-]{0,62}$": ("is not a valid name", f"{NAME_RULE} (at most 63)"),
+    "^[A-Za-z][A-Za-z0-9_-]{0,79}$": ("is not a valid listener name",
+                                      f"{NAME_RULE} (at most 80)"),
+    "^[a-z]+(-[a-z0-9]+)+$": ("is not a region name", "regions look like ap-guangzhou"),
+    "^(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\\S*)?$": (
+        "is not an endpoint", "write a host, host:port or URL, e.g. http://127.0.0.1:9000"),
+    "^[A-Z]{2}$": ("is not a country code", "write two capital letters, e.g. CN"),
+    "^[A-Za-z_][A-Za-z0-9_]*$": ("is not an environment variable name",
+                                 "letters, digits and '_', not starting with a digit"),
+    "^(\\*\\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*"
+    "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$": (
+        "is not a DNS name",
+        "labels of letters, digits and '-' separated by dots; '*.' only at the start"),
+    "^lb-[a-z0-9]{8}$": ("is not a CLB id", "CLB ids look like lb-0a1b2c3d"),
+    "^vpc-[a-z0-9]{8}$": ("is not a VPC id", "VPC ids look like vpc-0a1b2c3d"),
+    "^subnet-[a-z0-9]{8}$": ("is not a subnet id", "subnet ids look like subnet-0a1b2c3d"),
+    "^ins-[a-z0-9]{1,32}$": ("is not a CVM instance id",
+                             "instance ids look like ins-0a1b2c3d (lowercase)"),
+    "^/": ("must start with /", None),
+    "^(?!mtlsform:)": ("is reserved: mtlsform sets the tags whose keys start with mtlsform:",
+                       "choose a key without the mtlsform: prefix"),
+}
+
+
+def describe(value: object, limit: int = 60) -> str:
+    """A value as shown in a message: `'text'`, `443`, `true`, `null`, `a mapping`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return quote(value, limit)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def quote(text: str, limit: int = 60) -> str:
+    """Text in quotes as written (no doubled backslashes); repr only for unprintable text."""
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    if text.isprintable():
+        if "'" not in text:
+            return f"'{text}'"
+        if '"' not in text:
+            return f'"{text}"'
+    return repr(text)
+
+
+def as_text(value: object) -> str:
+    """A scalar as YAML would write it (for variables placed inside longer text)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def pattern_problem(pattern: str, value: object) -> tuple[str, str | None]:
+    """(message, hint) for a value that does not match one of the schema's patterns."""
+    message, hint = PATTERNS.get(pattern, (f"does not match the pattern {pattern}", None))
+    return f"{describe(value)} {message}", hint
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a schema description, for a hint."""
+    return text.partition(". ")[0].rstrip(".")
