@@ -26,9 +26,11 @@ RESOURCE_TYPES = (
 )
 
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
+# A target's sub-name is a backend name, or `server:port` for a target mtlsform did not create.
+_SUB = r"[A-Za-z0-9_][A-Za-z0-9_.:\-]*"
 _PATTERN = re.compile(
     rf'^(?P<type>[a-z_]+)\.(?P<name>{_NAME}?)'
-    rf'(?:\[(?P<key>"(?:[^"\\]|\\.)*")\](?:\.(?P<sub>{_NAME}))?)?$'
+    rf'(?:\[(?P<key>"(?:[^"\\]|\\.)*")\](?:\.(?P<sub>{_SUB}))?)?$'
 )
 
 

@@ -1,4 +1,4 @@
-"""Diagnostics: user mistakes as values (severity, where, what, hint), never raised or printed here."""
+"""Diagnostics: user mistakes as values (severity, where, what, hint), never raised here."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""(being written)"""
+"""Plans: the changes that would make the cloud match a stack, as data, and their renderings."""

@@ -1,0 +1,212 @@
+"""The executor: carries out a plan's changes through the provider, walking the operation graph
+concurrently, and keeps the state in step (one owner writes it, after every operation, with an
+intent recorded before every cloud call).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from mtlsform.addresses import Address
+from mtlsform.apply.operations import Operation, build_operations
+from mtlsform.apply.statewriter import StateWriter
+from mtlsform.apply.walker import WalkHooks, walk
+from mtlsform.errors import MtlsformError, PlanError
+from mtlsform.plan.model import CREATE_MISSING, Action, Plan, ResourceChange
+from mtlsform.plan.outputs import resolve_output
+from mtlsform.plan.values import Ref, contains_unknown, evaluate
+from mtlsform.providers.base import Provider
+from mtlsform.resources import RESOURCE_TYPES
+from mtlsform.resources.base import ApplyContext
+from mtlsform.sensitive import Sensitive
+from mtlsform.stack.model import Stack
+from mtlsform.state.model import OutputValue
+
+
+class ApplyHooks(Protocol):
+    """Progress events for the CLI; the executor never prints."""
+
+    def started(self, operation: Operation, change: ResourceChange) -> None: ...
+    def finished(self, operation: Operation, change: ResourceChange, seconds: float) -> None: ...
+    def failed(self, operation: Operation, change: ResourceChange,
+               error: BaseException) -> None: ...
+
+
+@dataclass
+class ApplyResult:
+    succeeded: list[Operation] = field(default_factory=list)
+    failed: dict[Operation, BaseException] = field(default_factory=dict)
+    skipped: dict[Operation, Operation] = field(default_factory=dict)
+    not_started: list[Operation] = field(default_factory=list)
+    changes: dict[Operation, ResourceChange] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped and not self.not_started
+
+
+class _HookAdapter(WalkHooks):
+    """Turns the walker's node events into apply events (on the walking thread)."""
+
+    def __init__(self, hooks: ApplyHooks, operations: Mapping[Operation, ResourceChange]) -> None:
+        self.hooks = hooks
+        self.operations = operations
+        self.started_at: dict[Operation, float] = {}
+
+    def started(self, node: Operation) -> None:
+        self.started_at[node] = time.monotonic()
+        self.hooks.started(node, self.operations[node])
+
+    def finished(self, node: Operation) -> None:
+        seconds = time.monotonic() - self.started_at.get(node, time.monotonic())
+        self.hooks.finished(node, self.operations[node], seconds)
+
+    def failed(self, node: Operation, error: BaseException) -> None:
+        self.hooks.failed(node, self.operations[node], error)
+
+
+class Executor:
+    def __init__(self, plan: Plan, stack: Stack, writer: StateWriter, provider: Provider, *,
+                 parallelism: int = 10, hooks: ApplyHooks | None = None,
+                 p12_password: Sensitive[str] | None = None,
+                 stop: threading.Event | None = None) -> None:
+        self.plan = plan
+        self.stack = stack
+        self.writer = writer
+        self.provider = provider
+        self.parallelism = parallelism
+        self.hooks = hooks
+        self.p12_password = p12_password
+        self.stop = stop
+        self.now = datetime.now(UTC)
+        self._deposed: dict[Address, str] = {}
+        self._deleting = {c.address for c in plan.actionable if c.action.deletes}
+        self._lock = threading.Lock()
+
+    def run(self) -> ApplyResult:
+        self._record_refresh()
+        recorded = {r.address: tuple(r.dependencies) for r in self.writer.state.resources
+                    if r.deposed is None}
+        graph = build_operations(self.plan, recorded)
+        self._operations = graph.operations
+        self._cascaded = graph.cascaded
+        result = ApplyResult(changes=graph.operations)
+        try:
+            walked = walk(graph.operations, graph.dependencies, self._visit,
+                          parallelism=self.parallelism,
+                          hooks=_HookAdapter(self.hooks, graph.operations) if self.hooks else None,
+                          stop=self.stop)
+        except ValueError as exc:
+            raise PlanError(f"the changes cannot be ordered: {exc}") from None
+        result.succeeded = list(walked.succeeded)
+        result.failed = dict(walked.failed)
+        result.skipped = dict(walked.skipped)
+        result.not_started = list(walked.not_started)
+        self._record_outputs()
+        return result
+
+    def _record_refresh(self) -> None:
+        """Writes what refresh found before acting, so every operation starts from the truth."""
+        def refresh(state):
+            for drift in self.plan.drift:
+                if drift.after is None:
+                    state = state.without_resource(drift.address)
+            for change in self.plan.changes:
+                if change.deposed or change.address.type == "certificate":
+                    continue
+                if change.reason == CREATE_MISSING:
+                    state = state.without_resource(change.address)
+                elif change.before is not None and change.reason != "delete_because_unmanaged":
+                    state = self.writer.put(state, change.address, change.before,
+                                            change.dependencies or None)
+            return state
+
+        self.writer.update(refresh)
+
+    def _record_outputs(self) -> None:
+        values = {}
+        outputs = self.stack.outputs if self.plan.mode == "normal" else {}
+        for name, output in sorted(outputs.items()):
+            value = resolve_output(output, self._lookup)
+            if value is not None:
+                values[name] = OutputValue(value=value, sensitive=False)
+        self.writer.set_outputs(values)
+
+    # --- one operation ---------------------------------------------------------------------
+
+    def _visit(self, op: Operation) -> None:
+        change = self._change(op)
+        if op.phase == "apply":
+            self._apply(op, change)
+        else:
+            self._delete(op, change)
+
+    def _change(self, op: Operation) -> ResourceChange:
+        return self._operations[op]
+
+    def _context(self, op_id: str) -> ApplyContext:
+        return ApplyContext(
+            provider=self.provider, stack=self.stack, now=self.now,
+            lookup=self._lookup, deleted_in_run=lambda a: a in self._deleting,
+            p12_password=self.p12_password, op_id=op_id,
+        )
+
+    def _lookup(self, address: Address) -> Mapping[str, Any] | None:
+        record = self.writer.state.get(address)
+        return record.attributes if record is not None else None
+
+    def _resolve(self, ref: Ref) -> Any:
+        attrs = self._lookup(ref.address)
+        if attrs is None or attrs.get(ref.attribute) is None:
+            raise MtlsformError(f"{ref} is not known: {ref.address} was not applied")
+        return attrs[ref.attribute]
+
+    def _apply(self, op: Operation, change: ResourceChange) -> None:
+        rtype = RESOURCE_TYPES[op.address.type]
+        values = evaluate(change.config or {}, self._resolve)
+        if contains_unknown(values):
+            raise MtlsformError(f"internal: {op.address} still has unknown values at apply")
+        op_id = uuid.uuid4().hex
+        ctx = self._context(op_id)
+        deps = tuple(change.dependencies)
+        if change.action is Action.UPDATE:
+            prior = self._lookup(op.address) or {}
+            with self.writer.intent(op_id, op.address, "update"):
+                attrs = rtype.update(ctx, op.address, prior, values)
+            self.writer.record(op_id, op.address, attrs, deps)
+            return
+        else:
+            if change.action is Action.REPLACE_CREATE_FIRST and rtype.name != "certificate":
+                key = self.writer.depose(op.address)
+                if key:
+                    with self._lock:
+                        self._deposed[op.address] = key
+            with self.writer.intent(op_id, op.address, "create"):
+                attrs = rtype.create(ctx, op.address, values)
+            self.writer.record(op_id, op.address, attrs, deps)
+
+    def _delete(self, op: Operation, change: ResourceChange) -> None:
+        rtype = RESOURCE_TYPES[op.address.type]
+        deposed = op.deposed or None
+        if op.phase == "delete-old":
+            with self._lock:
+                deposed = self._deposed.get(op.address)
+            if deposed is None:
+                return  # nothing was in the cloud before the replacement
+        record = self.writer.state.get(op.address, deposed)
+        attrs = record.attributes if record is not None else (change.config or {}).get(
+            "unmanaged", change.before or {})
+        current = self.writer.state.get(op.address) if deposed else None
+        same_object = current is not None and current.attributes.get("id") == attrs.get("id")
+        cascaded = op in self._cascaded
+        op_id = uuid.uuid4().hex
+        if change.action is not Action.FORGET and not cascaded and not same_object:
+            with self.writer.intent(op_id, op.address, "delete"):
+                rtype.delete(self._context(op_id), op.address, attrs)
+        self.writer.remove(op_id, op.address, deposed)

@@ -1,0 +1,155 @@
+"""The operation graph of an apply: each planned change becomes one or two operations, ordered
+so that dependencies are created first, dependents are deleted first, a destroy-first
+replacement deletes before it creates, and a create-first replacement deletes the old object
+only after everything that used it has moved to the new one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from mtlsform.addresses import Address
+from mtlsform.plan.model import Action, Plan, ResourceChange
+
+# A child object disappears with its parent in the cloud (deleting a CLB deletes its listeners).
+CASCADE_PARENT = {"listener": "load_balancer", "rule": "listener", "target": "rule"}
+# Local-only resources have no cloud object to delete after a create-first replacement.
+LOCAL_TYPES = frozenset({"certificate"})
+
+
+@dataclass(frozen=True, order=True)
+class Operation:
+    """`apply` creates or updates a resource; `delete` removes one (or its old, deposed copy)."""
+
+    address: Address
+    phase: str  # "apply" | "delete" | "delete-old"
+    deposed: str = ""
+
+    def __str__(self) -> str:
+        suffix = {"apply": "", "delete": " (delete)", "delete-old": " (delete old)"}[self.phase]
+        dep = f" [deposed {self.deposed}]" if self.deposed else ""
+        return f"{self.address}{suffix}{dep}"
+
+
+def parent_of(change: ResourceChange) -> Address | None:
+    """The cloud parent whose deletion takes this object with it."""
+    parent_type = CASCADE_PARENT.get(change.address.type)
+    if parent_type is None:
+        return None
+    for dep in change.dependencies:
+        if dep.type == parent_type:
+            return dep
+    address = change.address  # unmanaged objects carry no dependencies: derive from the name
+    if parent_type == "listener":
+        return Address("listener", address.name)
+    if parent_type == "rule" and address.key is not None:
+        return Address("rule", address.name, address.key)
+    return None
+
+
+@dataclass(frozen=True)
+class OperationGraph:
+    operations: dict[Operation, ResourceChange]
+    dependencies: dict[Operation, set[Operation]]
+    # Deletes the cloud does for us: the parent's delete takes these objects with it, so they
+    # run after it and only drop the record (and are skipped, keeping it, if the parent fails).
+    cascaded: frozenset[Operation] = frozenset()
+
+
+def build_operations(plan: Plan, state_dependencies: dict[Address, tuple[Address, ...]]
+                     ) -> OperationGraph:
+    """Operations for the plan's actionable changes; `state_dependencies` from the prior state."""
+    ops: dict[Operation, ResourceChange] = {}
+    applies: dict[Address, Operation] = {}
+    deletes: dict[Address, list[Operation]] = defaultdict(list)
+    for change in plan.actionable:
+        action, address = change.action, change.address
+        if action in (Action.CREATE, Action.UPDATE) or action.is_replace:
+            applies[address] = Operation(address, "apply")
+            ops[applies[address]] = change
+        if action in (Action.DELETE, Action.FORGET, Action.REPLACE_DESTROY_FIRST):
+            op = Operation(address, "delete", change.deposed or "")
+            ops[op] = change
+            deletes[address].append(op)
+        if action is Action.REPLACE_CREATE_FIRST and address.type not in LOCAL_TYPES:
+            op = Operation(address, "delete-old")
+            ops[op] = change
+            deletes[address].append(op)
+
+    deps: dict[Operation, set[Operation]] = {op: set() for op in ops}
+    desired_users: dict[Address, set[Address]] = defaultdict(set)
+    for address, op in applies.items():
+        for dep in ops[op].dependencies:
+            desired_users[dep].add(address)
+            if dep in applies:
+                deps[op].add(applies[dep])  # dependencies are created/updated first
+        for old in deletes.get(address, ()):
+            if old.phase == "delete":
+                deps[op].add(old)  # destroy-first replacement
+    recorded_users: dict[Address, set[Address]] = defaultdict(set)
+    for address, recorded in state_dependencies.items():
+        for dep in recorded:
+            recorded_users[dep].add(address)
+    for change in plan.actionable:  # unmanaged objects: their parent is their only dependency
+        parent = parent_of(change)
+        if parent is not None and change.address not in state_dependencies:
+            recorded_users[parent].add(change.address)
+
+    for address, delete_ops in deletes.items():
+        for op in delete_ops:
+            old_copy = op.phase == "delete-old"
+            if old_copy:
+                deps[op].add(applies[address])
+            users = (desired_users[address] | recorded_users[address]) if old_copy \
+                else recorded_users[address]
+            for user in users - {address}:
+                deps[op].update(d for d in deletes.get(user, ()) if d.phase == "delete")
+                user_op = applies.get(user)
+                # Users that stay (updated in place, or the new copy of a create-first
+                # replacement) move away from the old object before it goes.
+                if user_op is not None and (old_copy or ops[user_op].action is Action.UPDATE):
+                    deps[op].add(user_op)
+    _order_port_reuse(ops, applies, deletes, deps)
+    cascaded = _cascade(ops, deletes, deps)
+    return OperationGraph(ops, deps, frozenset(cascaded))
+
+
+def _cascade(ops: dict[Operation, ResourceChange], deletes: dict[Address, list[Operation]],
+             deps: dict[Operation, set[Operation]]) -> set[Operation]:
+    """Turns 'delete the children, then the parent' into 'delete the parent, then forget the
+    children' wherever the parent is deleted too; returns the children's operations."""
+    parent_op: dict[Operation, Operation] = {}
+    for delete_ops in deletes.values():
+        for op in delete_ops:
+            if op.phase != "delete" or op.deposed:
+                continue
+            parent = parent_of(ops[op])
+            candidates = [p for p in deletes.get(parent, ()) if p.phase == "delete"] \
+                if parent is not None else []
+            if candidates and ops[candidates[0]].action is not Action.FORGET:
+                parent_op[op] = candidates[0]
+    for op, parent in parent_op.items():
+        ancestor: Operation | None = parent
+        while ancestor is not None:  # none of the deletes above it waits for it any more
+            deps[ancestor].discard(op)
+            ancestor = parent_op.get(ancestor)
+        deps[op].add(parent)
+    return set(parent_op)
+
+
+def _order_port_reuse(ops: dict[Operation, ResourceChange], applies: dict[Address, Operation],
+                      deletes: dict[Address, list[Operation]],
+                      deps: dict[Operation, set[Operation]]) -> None:
+    """A new listener waits for listeners deleted from the same port (ports are unique)."""
+    freed: dict[int, list[Operation]] = defaultdict(list)
+    for address, delete_ops in deletes.items():
+        if address.type != "listener":
+            continue
+        for op in delete_ops:
+            if op.phase == "delete":
+                freed[(ops[op].before or {}).get("port")].append(op)
+    for address, op in applies.items():
+        change = ops[op]
+        if address.type == "listener" and change.action.creates:
+            deps[op].update(freed.get((change.after or {}).get("port"), ()))

@@ -1,0 +1,128 @@
+"""Renderings of apply results, outputs and the state, for people and as JSON (secrets hidden)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from rich.markup import escape
+
+from mtlsform.plan.model import Action, Plan
+from mtlsform.plan.render_text import flatten, format_value
+from mtlsform.resources import RESOURCE_TYPES
+from mtlsform.sensitive import REDACTED, Sensitive
+
+
+def _public(value: Any) -> Any:
+    if isinstance(value, Sensitive):
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {k: _public(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_public(v) for v in value]
+    return value
+
+
+def _visible(resource) -> dict[str, Any]:
+    rtype = RESOURCE_TYPES.get(resource.address.type)
+    hidden = rtype.hidden if rtype else frozenset()
+    return {k: _public(v) for k, v in sorted(resource.attributes.items()) if k not in hidden}
+
+
+def render_apply_summary(result, plan: Plan, *, color: bool) -> tuple[str, bool]:
+    """The closing lines of an apply: counts, and what failed or was skipped and why."""
+    added = changed = destroyed = 0
+    for op in result.succeeded:
+        change = result.changes[op]
+        if op.phase == "apply":
+            if change.action is Action.UPDATE:
+                changed += 1
+            else:
+                added += 1
+        elif change.action is not Action.FORGET:
+            destroyed += 1
+    counts = f"Resources: {added} added, {changed} changed, {destroyed} destroyed."
+    if result.ok:
+        head = "Apply complete!" if plan.mode == "normal" else "Destroy complete!"
+        text = f"\n{head} {counts}"
+        return (f"[bold green]{escape(text)}[/]" if color else text), True
+    lines = [f"\n{'Apply' if plan.mode == 'normal' else 'Destroy'} failed. {counts}"]
+    for op, error in sorted(result.failed.items()):
+        lines.append(f"  failed:  {op}: {error}")
+    for op, cause in sorted(result.skipped.items()):
+        lines.append(f"  skipped: {op} (it depends on {cause.address}, which failed)")
+    for op in result.not_started:
+        lines.append(f"  not started: {op} (interrupted)")
+    lines.append("The state records everything that succeeded; fix the problem and run "
+                 "apply again.")
+    text = "\n".join(lines)
+    return (f"[red]{escape(text)}[/]" if color else text), False
+
+
+def outputs_json(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: {"value": None if out.sensitive else out.value, "sensitive": out.sensitive}
+        for name, out in sorted(outputs.items())
+    }
+
+
+def render_outputs(outputs: Mapping[str, Any]) -> str:
+    if not outputs:
+        return ""
+    lines = ["\nOutputs:\n"]
+    for name, out in sorted(outputs.items()):
+        lines.append(f"{name} = {REDACTED if out.sensitive else format_value(out.value)}")
+    return "\n".join(lines) + "\n"
+
+
+def resource_json(resource) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "address": str(resource.address),
+        "type": resource.address.type,
+        "attributes": _visible(resource),
+        "dependencies": [str(d) for d in resource.dependencies],
+        "status": resource.status,
+    }
+    if resource.deposed:
+        entry["deposed"] = resource.deposed
+    return entry
+
+
+def state_json(state) -> str:
+    document = {
+        "stack": state.stack,
+        "lineage": state.lineage,
+        "serial": state.serial,
+        "resources": [resource_json(r) for r in state.resources],
+        "outputs": outputs_json(state.outputs),
+        "pending_operations": [
+            {"op_id": p.op_id, "address": str(p.address), "action": p.action,
+             "started_at": p.started_at}
+            for p in state.pending_operations
+        ],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render_resource(resource, *, color: bool) -> str:
+    title = f"# {resource.address}" + (f" (deposed {resource.deposed})"
+                                       if resource.deposed else "")
+    lines = [f"[bold]{escape(title)}[/]" if color else title]
+    flat = flatten(_visible(resource))
+    width = max((len(k) for k in flat), default=0)
+    for key, value in flat.items():
+        shown = REDACTED if value == REDACTED else format_value(value)
+        lines.append(f"    {escape(key.ljust(width)) if color else key.ljust(width)} = "
+                     f"{escape(shown) if color else shown}")
+    return "\n".join(lines) + "\n"
+
+
+def render_state(state, *, color: bool) -> str:
+    parts = [render_resource(r, color=color) for r in state.resources]
+    if state.pending_operations:
+        parts.append("Interrupted operations (the run that started them did not finish):")
+        parts.extend(f"  {p.action} {p.address} (started {p.started_at})"
+                     for p in state.pending_operations)
+    parts.append(render_outputs(state.outputs))
+    return "\n".join(parts)

@@ -1,0 +1,197 @@
+"""The human rendering of a plan, in the style people know from Terraform.
+
+Returns rich markup text (colour on a terminal, plain otherwise); sensitive values are shown as
+`(sensitive)` and never unwrapped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from rich.markup import escape
+
+from mtlsform.plan.model import Action, Drift, Plan, ResourceChange
+from mtlsform.plan.values import UNKNOWN
+
+SYMBOLS = {
+    Action.CREATE: ("+", "green"),
+    Action.UPDATE: ("~", "yellow"),
+    Action.DELETE: ("-", "red"),
+    Action.REPLACE_DESTROY_FIRST: ("-/+", "red"),
+    Action.REPLACE_CREATE_FIRST: ("+/-", "yellow"),
+    Action.FORGET: (".", "cyan"),
+}
+
+REASON_TEXT = {
+    "delete_because_no_resource_config": "it is no longer in the stack",
+    "delete_because_unmanaged": "it exists in the cloud but not in the stack",
+    "delete_because_deposed": "it is the old copy left by a replacement",
+    "delete_because_destroy": None,
+    "forget_because_adopted": "it was adopted: mtlsform stops managing it and leaves it in place",
+    "create_because_deleted_outside": "it was deleted outside mtlsform",
+    "replace_because_expiring": None,
+}
+
+
+def format_value(value: Any) -> str:
+    if value is UNKNOWN:
+        return "(known after apply)"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return "null"
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def flatten(attrs: Mapping[str, Any] | None, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as dotted names (health_check.interval), for one line per value."""
+    flat: dict[str, Any] = {}
+    for key, value in (attrs or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _differs(a: Any, b: Any) -> bool:
+    return a is UNKNOWN or b is UNKNOWN or a != b
+
+
+def _header(change: ResourceChange) -> str:
+    address = str(change.address) + (f" (deposed {change.deposed})" if change.deposed else "")
+    verb = {
+        Action.CREATE: "will be created",
+        Action.UPDATE: "will be updated in place",
+        Action.DELETE: "will be destroyed",
+        Action.REPLACE_DESTROY_FIRST: "must be replaced (destroyed, then created)",
+        Action.REPLACE_CREATE_FIRST: "must be replaced (created, then the old one destroyed)",
+        Action.FORGET: "will be forgotten",
+    }[change.action]
+    return f"# {address} {verb}"
+
+
+def _reason(change: ResourceChange) -> str | None:
+    if change.detail:
+        return change.detail
+    return REASON_TEXT.get(change.reason or "")
+
+
+def _attribute_lines(change: ResourceChange, color: bool) -> list[str]:
+    before, after = flatten(change.before), flatten(change.after)
+    names = sorted(set(before) | set(after))
+    width = max((len(n) for n in names), default=0)
+    lines: list[str] = []
+    hidden = 0
+    forced = set(change.replace_paths)
+    for name in names:
+        pad = name.ljust(width)
+        old, new = before.get(name), after.get(name)
+        top = name.split(".", 1)[0]
+        if change.action is Action.CREATE:
+            if new is not None:  # a new object shows what it will have, not what it lacks
+                lines.append(_line("+", f"{pad} = {format_value(new)}", "green", color))
+        elif change.action in (Action.DELETE, Action.FORGET):
+            if old is not None:
+                lines.append(_line("-", f"{pad} = {format_value(old)}", "red", color))
+        elif name not in before:
+            lines.append(_line("+", f"{pad} = {format_value(new)}", "green", color))
+        elif name not in after:
+            lines.append(_line("-", f"{pad} = {format_value(old)}", "red", color))
+        elif _differs(new, old):
+            note = " # forces replacement" if top in forced or name in forced else ""
+            text = f"{pad} = {format_value(old)} -> {format_value(new)}{note}"
+            lines.append(_line("~", text, "yellow", color))
+        else:
+            hidden += 1
+    for name in sorted(change.sensitive):
+        if change.action is Action.CREATE or change.action.is_replace:
+            lines.append(_line("+" if change.action is Action.CREATE else "~",
+                               f"{name.ljust(width)} = (sensitive)", "green", color))
+    if hidden and change.action not in (Action.CREATE, Action.DELETE, Action.FORGET):
+        lines.append(_dim(f"# ({hidden} unchanged attribute{'s' if hidden > 1 else ''} hidden)",
+                          color))
+    return lines
+
+
+def _line(symbol: str, text: str, style: str, color: bool) -> str:
+    body = f"{symbol} {escape(text)}" if color else f"{symbol} {text}"
+    return f"      [{style}]{body}[/]" if color else f"      {body}"
+
+
+def _dim(text: str, color: bool) -> str:
+    return f"      [dim]{escape(text)}[/]" if color else f"      {text}"
+
+
+def render_change(change: ResourceChange, *, color: bool) -> str:
+    symbol, style = SYMBOLS[change.action]
+    header = _header(change)
+    lines = [f"  [bold]{escape(header)}[/]" if color else f"  {header}"]
+    reason = _reason(change)
+    if reason:
+        lines.append(f"  [dim]# ({escape(reason)})[/]" if color else f"  # ({reason})")
+    title = f"{symbol:>3} {change.address}"
+    lines.append(f"[{style}]{escape(title)}[/]" if color else title)
+    lines.extend(_attribute_lines(change, color))
+    return "\n".join(lines)
+
+
+def render_drift(drift: Drift, *, color: bool) -> str:
+    if drift.after is None:
+        head = f"# {drift.address} has been deleted"
+        return f"  [bold]{escape(head)}[/]" if color else f"  {head}"
+    before, after = flatten(drift.before), flatten(drift.after)
+    lines = [f"  [bold]{escape(f'# {drift.address} has changed')}[/]" if color
+             else f"  # {drift.address} has changed"]
+    for name in sorted(set(before) | set(after)):
+        if before.get(name) != after.get(name):
+            text = f"{name} = {format_value(before.get(name))} -> {format_value(after.get(name))}"
+            lines.append(_line("~", text, "yellow", color))
+    return "\n".join(lines)
+
+
+def summary_line(plan: Plan) -> str:
+    counts = plan.counts()
+    text = (f"Plan: {counts['add']} to add, {counts['change']} to change, "
+            f"{counts['destroy']} to destroy.")
+    if counts["forget"]:
+        text = text[:-1] + f", {counts['forget']} to forget."
+    return text
+
+
+def render_plan(plan: Plan, *, color: bool, source: str = "") -> str:
+    parts: list[str] = []
+    if plan.interrupted_operations:
+        names = ", ".join(plan.interrupted_operations)
+        warn = (f"Warning: a previous run was interrupted during operations on {names}; "
+                "this plan was made from what the cloud holds now.")
+        parts.append(f"[yellow]{escape(warn)}[/]" if color else warn)
+    if plan.drift:
+        parts.append("Objects have changed outside of mtlsform:\n")
+        parts.extend(render_drift(d, color=color) + "\n" for d in plan.drift)
+    actionable = plan.actionable
+    outputs = [o for o in plan.outputs if o.after_unknown or o.before != o.after]
+    if not actionable and not outputs:
+        where = f" The cloud matches {source}." if source else ""
+        parts.append(f"No changes.{where}")
+        return "\n".join(parts) + "\n"
+    if actionable:
+        parts.append("mtlsform will perform the following actions:\n")
+        parts.extend(render_change(c, color=color) + "\n" for c in actionable)
+    parts.append(f"[bold]{summary_line(plan)}[/]" if color else summary_line(plan))
+    if outputs:
+        parts.append("\nChanges to outputs:")
+        for out in outputs:
+            new = "(known after apply)" if out.after_unknown else format_value(out.after)
+            if out.before is None:
+                parts.append(_line("+", f"{out.name} = {new}", "green", color)[4:])
+            elif out.after is None and not out.after_unknown:
+                parts.append(_line("-", f"{out.name} = {format_value(out.before)}", "red",
+                                   color)[4:])
+            else:
+                text = f"{out.name} = {format_value(out.before)} -> {new}"
+                parts.append(_line("~", text, "yellow", color)[4:])
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,195 @@
+"""The provider interface: what the engine asks of a cloud, in plain data.
+
+A provider reads the objects of one load balancer in as few calls as possible, creates, changes
+and deletes objects, and waits for the cloud's asynchronous tasks before returning. Failures come
+out as mtlsform.errors.ProviderError carrying the API's error code. Providers never import the
+engine (plan, apply, state, cli).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from mtlsform.sensitive import Sensitive
+
+SslMode = Literal["UNIDIRECTIONAL", "MUTUAL"]
+CertType = Literal["SVR", "CA"]
+
+
+@dataclass(frozen=True)
+class CertificateBinding:
+    """The TLS certificates of a listener (SNI off) or of one domain (SNI on)."""
+
+    ssl_mode: SslMode
+    certificate_id: str
+    client_ca_id: str | None = None  # required with MUTUAL
+
+
+@dataclass(frozen=True)
+class HealthCheckSpec:
+    enabled: bool = True
+    path: str = "/"
+    interval: int = 5
+    timeout: int = 2
+    healthy_threshold: int = 3
+    unhealthy_threshold: int = 3
+    http_code_mask: int = 6  # CLB bitmask: 1=1xx 2=2xx 4=3xx 8=4xx 16=5xx
+    method: Literal["HEAD", "GET"] = "HEAD"
+    domain: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A real server bound to a rule: exactly one of instance_id or ip."""
+
+    port: int
+    instance_id: str | None = None
+    ip: str | None = None
+    weight: int = 10
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """Identity within a rule: the server and port (the weight is not part of it)."""
+        return (self.instance_id or self.ip or "", self.port)
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    domain: str
+    url: str
+    scheduler: str = "WRR"
+    forward_type: str = "HTTP"
+    session_expire_time: int = 0
+    health_check: HealthCheckSpec = field(default_factory=HealthCheckSpec)
+    certificate: CertificateBinding | None = None  # SNI listeners only
+
+
+@dataclass(frozen=True)
+class ListenerSpec:
+    name: str
+    protocol: str
+    port: int
+    sni: bool = False
+    certificate: CertificateBinding | None = None  # HTTPS with SNI off
+
+
+@dataclass(frozen=True)
+class LoadBalancerSpec:
+    name: str
+    network: Literal["public", "private"] = "public"
+    vpc_id: str | None = None
+    subnet_id: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    client_token: str | None = None  # idempotency key: a retried create returns the same CLB
+
+
+# --- What the cloud holds (read back) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    port: int
+    weight: int
+    instance_id: str | None = None
+    ip: str | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.instance_id or self.ip or "", self.port)
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    id: str  # LocationId
+    domain: str
+    url: str
+    scheduler: str
+    forward_type: str
+    session_expire_time: int
+    health_check: HealthCheckSpec
+    certificate: CertificateBinding | None
+    targets: tuple[TargetInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class ListenerInfo:
+    id: str
+    name: str
+    protocol: str
+    port: int
+    sni: bool
+    certificate: CertificateBinding | None
+    rules: tuple[RuleInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadBalancerInfo:
+    id: str
+    name: str
+    network: Literal["public", "private"]
+    vips: tuple[str, ...]
+    status: int  # 0 creating, 1 normal
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    id: str
+    type: CertType
+    alias: str
+    status: int  # 1 usable
+    not_after: str | None = None
+
+
+class Provider(Protocol):
+    """What the engine needs from a cloud. Every write returns after its task finished."""
+
+    # Reads: each is one batched call (or a few, when the API caps the batch size).
+    def read_load_balancers(self, ids: Sequence[str]) -> dict[str, LoadBalancerInfo]:
+        """The CLBs that exist among `ids` (missing ones are absent from the result)."""
+
+    def read_listeners(self, load_balancer_id: str) -> dict[str, ListenerInfo] | None:
+        """All listeners of a CLB with their rules and targets; None if the CLB is gone."""
+
+    def read_certificates(self, ids: Sequence[str]) -> dict[str, CertificateInfo]:
+        """The uploaded certificates that exist among `ids`."""
+
+    # Load balancers
+    def create_load_balancer(self, spec: LoadBalancerSpec) -> LoadBalancerInfo: ...
+    def delete_load_balancer(self, load_balancer_id: str) -> None: ...
+
+    # Certificates (SSL service)
+    def upload_certificate(self, cert_type: CertType, certificate_pem: str,
+                           private_key_pem: Sensitive[str] | None, alias: str) -> str:
+        """Uploads and returns the certificate ID (the existing ID for identical content)."""
+
+    def delete_certificate(self, certificate_id: str) -> None: ...
+
+    # Listeners
+    def create_listener(self, load_balancer_id: str, spec: ListenerSpec) -> str: ...
+    def modify_listener(self, load_balancer_id: str, listener_id: str, *,
+                        name: str | None = None,
+                        certificate: CertificateBinding | None = None) -> None: ...
+    def delete_listener(self, load_balancer_id: str, listener_id: str) -> None: ...
+
+    # Rules
+    def create_rule(self, load_balancer_id: str, listener_id: str, spec: RuleSpec) -> str: ...
+    def modify_rule(self, load_balancer_id: str, listener_id: str, rule_id: str,
+                    spec: RuleSpec) -> None:
+        """Scheduler, backend protocol, session persistence and health check of a rule."""
+
+    def modify_domain_certificate(self, load_balancer_id: str, listener_id: str, domain: str,
+                                  certificate: CertificateBinding) -> None:
+        """The certificate of one domain of an SNI listener."""
+
+    def delete_rule(self, load_balancer_id: str, listener_id: str, rule_id: str) -> None: ...
+
+    # Targets (at most 20 per call: the provider splits larger lists)
+    def register_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
+                         targets: Sequence[TargetSpec]) -> None: ...
+    def deregister_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
+                           targets: Sequence[TargetSpec]) -> None: ...
+    def modify_target_weights(self, load_balancer_id: str, listener_id: str, rule_id: str,
+                              targets: Sequence[TargetSpec]) -> None: ...

@@ -1,0 +1,178 @@
+"""certificate: local certificate material, generated during apply or imported from files.
+
+Generated material is kept in state so later runs do not regenerate it; it is replaced when its
+specification or its issuer changes, or when it enters its renewal window. Exports of the client
+side's files are updated in place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mtlsform.addresses import Address
+from mtlsform.errors import CertificateError
+from mtlsform.plan.model import REPLACE_EXPIRING, Action
+from mtlsform.plan.values import Ref
+from mtlsform.resources.base import ApplyContext, CloudSnapshot, Decision, ResourceType
+from mtlsform.stack.model import Certificate, Stack
+
+MATERIAL_ATTRIBUTES = frozenset({
+    "fingerprint", "serial", "not_before", "not_after", "subject_cn", "issuer_cn", "key_type",
+    "certificate_pem", "chain_pem", "private_key_pem",
+})
+
+
+def _subject(cert: Certificate) -> dict[str, str]:
+    if cert.subject is None:
+        return {}
+    fields = vars(cert.subject)
+    return {k: v for k, v in sorted(fields.items()) if v is not None}
+
+
+def export_config(stack: Stack, cert: Certificate) -> dict[str, Any] | None:
+    if cert.export is None:
+        return None
+    return {
+        "dir": str(stack.directory / cert.export.dir),
+        "pkcs12": cert.export.pkcs12,
+        "legacy_pkcs12": cert.export.legacy_pkcs12,
+    }
+
+
+def _exported_files_present(export: Mapping[str, Any], name: str) -> bool:
+    from mtlsform.pki.export import exported_file_names
+
+    directory = Path(export["dir"])
+    names = exported_file_names(name, pkcs12=export["pkcs12"],
+                                legacy_pkcs12=export["legacy_pkcs12"])
+    return all((directory / n).is_file() for n in names)
+
+
+class CertificateType(ResourceType):
+    name = "certificate"
+    force_new = frozenset({
+        "kind", "type", "key", "subject", "dns_names", "ip_addresses", "validity_days",
+        "path_length", "issuer", "issuer_fingerprint", "fingerprint",
+    })
+    updatable = frozenset({"export"})
+    computed = MATERIAL_ATTRIBUTES
+    sensitive = frozenset({"private_key_pem"})
+    hidden = frozenset({"certificate_pem", "chain_pem"})
+    replace_action = Action.REPLACE_CREATE_FIRST
+
+    def config(self, stack: Stack, address: Address) -> dict[str, Any]:
+        cert = stack.certificates[address.name]
+        common = {"type": cert.type, "export": export_config(stack, cert)}
+        if cert.imported:
+            from mtlsform.pki import load_imported
+
+            material = load_imported(cert, stack.directory, os.environ)
+            return {
+                "kind": "imported",
+                **common,
+                "files": {k: str(v) for k, v in vars(cert.files).items() if v is not None},
+                "fingerprint": material.fingerprint_sha256,
+            }
+        issuer = Address("certificate", cert.issuer) if cert.issuer else None
+        return {
+            "kind": "generated",
+            **common,
+            "key": cert.key,
+            "subject": _subject(cert),
+            "dns_names": list(cert.dns_names),
+            "ip_addresses": list(cert.ip_addresses),
+            "validity_days": cert.validity_days,
+            "path_length": cert.path_length if cert.type == "ca" else None,
+            "issuer": str(issuer) if issuer else None,
+            "issuer_fingerprint": Ref(issuer, "fingerprint") if issuer else None,
+        }
+
+    def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
+             desired: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if prior is None:
+            return None
+        current = dict(prior)
+        export = prior.get("export")
+        if export and not _exported_files_present(export, address.name):
+            current["export"] = None  # the files were removed: write them again
+        return current
+
+    def diff(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
+             *, now: datetime, stack: Stack, address: Address) -> Decision:
+        decision = super().diff(desired, current, now=now, stack=stack, address=address)
+        if current is None or decision.action.is_replace or desired.get("kind") != "generated":
+            return decision
+        from mtlsform.pki import CertificateMaterial, needs_renewal
+
+        renew_days = stack.certificates[address.name].renew_before_days
+        material = CertificateMaterial.from_state(current)
+        if needs_renewal(material, renew_days, now):
+            days_left = (material.not_after - now).days
+            return Decision(
+                self.replace_action,
+                REPLACE_EXPIRING,
+                detail=(f"expires {material.not_after:%Y-%m-%d} (in {days_left} days), "
+                        f"within renew_before_days={renew_days}"),
+                replace_paths=("not_after",),
+                changed=decision.changed,
+            )
+        return decision
+
+    def create(self, ctx: ApplyContext, address: Address,
+               values: Mapping[str, Any]) -> dict[str, Any]:
+        from mtlsform.pki import CertificateMaterial, generate_certificate, load_imported
+
+        spec = ctx.stack.certificates[address.name]
+        if spec.imported:
+            material = load_imported(spec, ctx.stack.directory, os.environ)
+            if material.fingerprint_sha256 != values.get("fingerprint"):
+                raise CertificateError(
+                    f"{address}: {spec.files.certificate} changed since the plan was made",
+                    hint="run the plan again",
+                )
+        else:
+            issuer = None
+            if spec.issuer:
+                issuer_attrs = ctx.lookup(Address("certificate", spec.issuer))
+                if issuer_attrs is None:
+                    raise CertificateError(f"{address}: its issuer is not in the state")
+                issuer = CertificateMaterial.from_state(issuer_attrs)
+            material = generate_certificate(spec, issuer, now=ctx.now)
+        attrs = {**values, **material.to_state()}
+        self._export(ctx, address, attrs)
+        return attrs
+
+    def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
+               values: Mapping[str, Any]) -> dict[str, Any]:
+        attrs = {**prior, "export": values.get("export")}
+        self._export(ctx, address, attrs)
+        return attrs
+
+    def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
+        """Local material: nothing to delete in the cloud (exported files are left alone)."""
+
+    def _export(self, ctx: ApplyContext, address: Address, attrs: Mapping[str, Any]) -> None:
+        export = attrs.get("export")
+        if not export:
+            return
+        from mtlsform.pki.export import export_client_files
+        from mtlsform.pki.material import CertificateMaterial
+
+        spec = ctx.stack.certificates[address.name]
+        ca_attrs = ctx.lookup(Address("certificate", spec.issuer)) if spec.issuer else None
+        export_client_files(
+            CertificateMaterial.from_state(attrs),
+            CertificateMaterial.from_state(ca_attrs) if ca_attrs else None,
+            Path(export["dir"]),
+            address.name,
+            pkcs12=export["pkcs12"],
+            legacy_pkcs12=export["legacy_pkcs12"],
+            password=ctx.p12_password,
+        )
+
+
+CERTIFICATE = CertificateType()

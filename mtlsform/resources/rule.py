@@ -1,0 +1,171 @@
+"""rule: a forwarding rule (domain + URL) of a listener; its health check, balancing and
+session persistence change in place (ModifyRule), its SNI certificate too (ModifyDomainAttributes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mtlsform.addresses import Address
+from mtlsform.plan.values import Ref
+from mtlsform.providers.base import HealthCheckSpec, RuleInfo, RuleSpec
+from mtlsform.resources.base import ApplyContext, CloudSnapshot, ResourceType, differs
+from mtlsform.resources.tls import (
+    TLS_ATTRIBUTES,
+    binding,
+    binding_attributes,
+    tls_changed,
+    tls_config,
+)
+from mtlsform.stack.model import HealthCheck, Rule, Stack
+
+HTTP_CODE_BITS = {"1xx": 1, "2xx": 2, "3xx": 4, "4xx": 8, "5xx": 16}
+RULE_SETTINGS = ("scheduler", "backend_protocol", "session_persistence", "health_check")
+
+
+def find_rule(stack: Stack, address: Address) -> Rule:
+    listener = stack.listeners[address.name]
+    for rule in listener.rules:
+        if rule.key == address.key:
+            return rule
+    raise KeyError(str(address))
+
+
+def health_check_config(check: HealthCheck, rule_domain: str) -> dict[str, Any]:
+    if not check.enabled:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "path": check.path,
+        "interval": check.interval,
+        "timeout": check.timeout,
+        "healthy_threshold": check.healthy_threshold,
+        "unhealthy_threshold": check.unhealthy_threshold,
+        "http_codes": sorted(set(check.http_codes)),
+        "method": check.method,
+        "domain": check.domain if check.domain not in (None, "", rule_domain) else None,
+    }
+
+
+def health_check_spec(config: Mapping[str, Any]) -> HealthCheckSpec:
+    if not config.get("enabled"):
+        return HealthCheckSpec(enabled=False)
+    return HealthCheckSpec(
+        enabled=True,
+        path=config["path"],
+        interval=config["interval"],
+        timeout=config["timeout"],
+        healthy_threshold=config["healthy_threshold"],
+        unhealthy_threshold=config["unhealthy_threshold"],
+        http_code_mask=sum(HTTP_CODE_BITS[c] for c in config["http_codes"]),
+        method=config["method"],
+        domain=config.get("domain"),
+    )
+
+
+def health_check_attributes(spec: HealthCheckSpec, rule_domain: str) -> dict[str, Any]:
+    if not spec.enabled:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "path": spec.path,
+        "interval": spec.interval,
+        "timeout": spec.timeout,
+        "healthy_threshold": spec.healthy_threshold,
+        "unhealthy_threshold": spec.unhealthy_threshold,
+        "http_codes": sorted(c for c, bit in HTTP_CODE_BITS.items() if spec.http_code_mask & bit),
+        "method": spec.method,
+        "domain": spec.domain if spec.domain not in (None, "", rule_domain) else None,
+    }
+
+
+def rule_attributes(info: RuleInfo, load_balancer_id: str, listener_id: str,
+                    sni: bool) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "load_balancer_id": load_balancer_id,
+        "listener_id": listener_id,
+        "domain": info.domain,
+        "url": info.url,
+        "scheduler": info.scheduler,
+        "backend_protocol": info.forward_type,
+        "session_persistence": info.session_expire_time,
+        "health_check": health_check_attributes(info.health_check, info.domain),
+        **binding_attributes(info.certificate if sni else None),
+    }
+
+
+def rule_spec(values: Mapping[str, Any]) -> RuleSpec:
+    return RuleSpec(
+        domain=values["domain"],
+        url=values["url"],
+        scheduler=values["scheduler"],
+        forward_type=values["backend_protocol"],
+        session_expire_time=values["session_persistence"],
+        health_check=health_check_spec(values["health_check"]),
+        certificate=binding(values),
+    )
+
+
+class RuleType(ResourceType):
+    name = "rule"
+    force_new = frozenset({"load_balancer_id", "listener_id", "domain", "url"})
+    updatable = frozenset(RULE_SETTINGS) | frozenset(TLS_ATTRIBUTES)
+
+    def config(self, stack: Stack, address: Address) -> dict[str, Any]:
+        listener = stack.listeners[address.name]
+        rule = find_rule(stack, address)
+        listener_address = Address("listener", listener.name)
+        return {
+            "load_balancer_id": Ref(Address("load_balancer", listener.load_balancer), "id"),
+            "listener_id": Ref(listener_address, "id"),
+            "domain": rule.domain,
+            "url": rule.url,
+            "scheduler": rule.scheduler,
+            "backend_protocol": rule.backend_protocol,
+            "session_persistence": rule.session_persistence,
+            "health_check": health_check_config(rule.health_check, rule.domain),
+            **tls_config(rule.tls if listener.sni else None),
+        }
+
+    def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
+             desired: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        source = prior if prior is not None else (desired or {})
+        lb_id, listener_id = source.get("load_balancer_id"), source.get("listener_id")
+        listener = cloud.listener(lb_id, listener_id)
+        if listener is None:
+            return None
+        for info in listener.rules:
+            matches = (
+                info.id == prior.get("id") if prior is not None
+                else (info.domain, info.url) == (desired["domain"], desired["url"])
+            )
+            if matches:
+                return rule_attributes(info, lb_id, listener_id, listener.sni)
+        return None
+
+    def create(self, ctx: ApplyContext, address: Address,
+               values: Mapping[str, Any]) -> dict[str, Any]:
+        rule_id = ctx.provider.create_rule(
+            values["load_balancer_id"], values["listener_id"], rule_spec(values)
+        )
+        return {**values, "id": rule_id}
+
+    def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
+               values: Mapping[str, Any]) -> dict[str, Any]:
+        changed = tuple(k for k in self.updatable if differs(values.get(k), prior.get(k)))
+        lb_id, listener_id = values["load_balancer_id"], values["listener_id"]
+        if any(name in RULE_SETTINGS for name in changed):
+            ctx.provider.modify_rule(lb_id, listener_id, prior["id"], rule_spec(values))
+        if tls_changed(changed):
+            cert = binding(values)
+            if cert is not None:
+                ctx.provider.modify_domain_certificate(lb_id, listener_id, values["domain"], cert)
+        return {**values, "id": prior["id"]}
+
+    def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
+        ctx.provider.delete_rule(prior["load_balancer_id"], prior["listener_id"], prior["id"])
+
+
+RULE = RuleType()

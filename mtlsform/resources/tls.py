@@ -1,0 +1,52 @@
+"""TLS attributes shared by listeners (SNI off) and rules (SNI on): mode and certificate IDs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mtlsform.addresses import Address
+from mtlsform.plan.values import Ref
+from mtlsform.providers.base import CertificateBinding
+from mtlsform.stack.model import Tls
+
+TLS_ATTRIBUTES = ("ssl_mode", "certificate_id", "client_ca_id")
+
+
+def tls_config(tls: Tls | None) -> dict[str, Any]:
+    """The TLS attributes of a listener or rule; all None when it carries no certificate."""
+    if tls is None or tls.certificate is None:
+        return dict.fromkeys(TLS_ATTRIBUTES)
+    mutual = tls.mode == "mutual"
+    return {
+        "ssl_mode": "MUTUAL" if mutual else "UNIDIRECTIONAL",
+        "certificate_id": Ref(Address("ssl_certificate", tls.certificate), "id"),
+        "client_ca_id": (
+            Ref(Address("ssl_certificate", tls.client_ca), "id")
+            if mutual and tls.client_ca else None
+        ),
+    }
+
+
+def binding(values: Mapping[str, Any]) -> CertificateBinding | None:
+    if not values.get("certificate_id"):
+        return None
+    return CertificateBinding(
+        ssl_mode=values["ssl_mode"],
+        certificate_id=values["certificate_id"],
+        client_ca_id=values.get("client_ca_id"),
+    )
+
+
+def binding_attributes(cert: CertificateBinding | None) -> dict[str, Any]:
+    if cert is None:
+        return dict.fromkeys(TLS_ATTRIBUTES)
+    return {
+        "ssl_mode": cert.ssl_mode,
+        "certificate_id": cert.certificate_id,
+        "client_ca_id": cert.client_ca_id if cert.ssl_mode == "MUTUAL" else None,
+    }
+
+
+def tls_changed(changed: tuple[str, ...]) -> bool:
+    return any(name in TLS_ATTRIBUTES for name in changed)

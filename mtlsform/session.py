@@ -1,0 +1,92 @@
+"""A session: one stack with its locked state and a connected provider, and the three things
+done with them (plan, apply, destroy). The CLI opens a session and renders what comes back.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mtlsform.apply.executor import ApplyHooks, ApplyResult, Executor
+from mtlsform.apply.statewriter import StateWriter
+from mtlsform.errors import StateError
+from mtlsform.graph import build_graph
+from mtlsform.plan.model import Plan
+from mtlsform.plan.planner import make_plan
+from mtlsform.plan.refresh import refresh
+from mtlsform.sensitive import Sensitive
+from mtlsform.stack.model import Stack
+from mtlsform.state.local import LocalStateStore, default_state_path
+from mtlsform.state.model import State
+
+PASSPHRASE_ENV = "MTLSFORM_STATE_PASSPHRASE"
+
+
+def state_path_for(stack: Stack, override: Path | None = None) -> Path:
+    return Path(override) if override else default_state_path(stack.path, stack.name)
+
+
+def passphrase_from(environ: Mapping[str, str]) -> Sensitive[str] | None:
+    value = environ.get(PASSPHRASE_ENV)
+    return Sensitive(value) if value else None
+
+
+@dataclass
+class Session:
+    stack: Stack
+    state_path: Path
+    store: LocalStateStore
+    state: State
+    provider: object
+    provider_context: object
+
+    def plan(self, *, refresh_first: bool = True, destroy: bool = False) -> Plan:
+        cloud = refresh(self.provider, self.state, self.stack) if refresh_first else None
+        return make_plan(self.stack, build_graph(self.stack), self.state, cloud,
+                         now=datetime.now(UTC), destroy=destroy)
+
+    def apply(self, plan: Plan, *, parallelism: int = 10, hooks: ApplyHooks | None = None,
+              p12_password: Sensitive[str] | None = None,
+              stop: threading.Event | None = None) -> tuple[ApplyResult, State]:
+        if plan_makes_secrets(plan) and not self.store.can_store_secrets:
+            raise StateError(
+                f"{self.state_path} holds private keys encrypted with {PASSPHRASE_ENV}, "
+                "and this apply would add new ones",
+                hint=f"set {PASSPHRASE_ENV} to the passphrase the state was encrypted with")
+        writer = StateWriter(self.store, self.state)
+        executor = Executor(plan, self.stack, writer, self.provider, parallelism=parallelism,
+                            hooks=hooks, p12_password=p12_password, stop=stop)
+        try:
+            result = executor.run()
+        finally:
+            self.state = writer.state
+        return result, self.state
+
+
+def plan_makes_secrets(plan: Plan) -> bool:
+    """Whether applying the plan records new private keys (certificates made or imported)."""
+    return any(c.address.type == "certificate" and c.action.creates for c in plan.actionable)
+
+
+@contextmanager
+def open_session(stack: Stack, *, operation: str, state_path: Path | None = None,
+                 lock_timeout: float = 0.0, environ: Mapping[str, str] | None = None,
+                 on_lock_wait: Callable[[str], None] | None = None) -> Iterator[Session]:
+    """Locks the state, reads it, connects the provider; releases everything on exit."""
+    from mtlsform.providers import open_provider
+
+    environ = os.environ if environ is None else environ
+    path = state_path_for(stack, state_path)
+    store = LocalStateStore(path, lock_timeout=lock_timeout, operation=operation,
+                            passphrase=passphrase_from(environ), on_wait=on_lock_wait)
+    with store:
+        state = store.read() or State.empty(stack.name)
+        data_dir = path.parent / "emulator"
+        with open_provider(stack.provider, emulator_data_dir=data_dir,
+                           environ=environ) as (provider, context):
+            yield Session(stack, path, store, state, provider, context)
