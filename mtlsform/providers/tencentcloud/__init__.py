@@ -1,0 +1,22 @@
+"""The `tencentcloud` provider: CLB (2018-03-17) and SSL (2019-12-05) through the official SDK.
+
+Modules: settings (endpoint, region, timeouts), credentials, clients (per-thread SDK clients),
+errors (SDK exception -> ProviderError, retryable or gone), retry (the retrying caller), tasks
+(DescribeTaskStatus waits), locks (one per CLB), session (the shared machinery), mapping (API
+models <-> plain data), reads (batched reads), provider (the Provider implementation).
+"""
+
+from __future__ import annotations
+
+from mtlsform.providers.tencentcloud.credentials import ApiCredentials
+from mtlsform.providers.tencentcloud.provider import TencentCloudProvider
+from mtlsform.providers.tencentcloud.session import ApiSession
+from mtlsform.providers.tencentcloud.settings import ProviderSettings
+
+
+def connect(settings: ProviderSettings, credentials: ApiCredentials) -> TencentCloudProvider:
+    """A provider talking to `settings.endpoint`; call `close()` when done."""
+    return TencentCloudProvider(ApiSession(settings, credentials))
+
+
+__all__ = ["ApiCredentials", "ProviderSettings", "TencentCloudProvider", "connect"]

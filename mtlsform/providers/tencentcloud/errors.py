@@ -1,0 +1,119 @@
+"""What an API error means: translation of SDK exceptions into ProviderError, and their classes.
+
+This is the one place where `TencentCloudSDKException` becomes `mtlsform.errors.ProviderError`
+(code, message, RequestId, action kept), where known secrets are scrubbed from messages, and
+where an error is classed as retryable (throttled, busy, network) or as "the object is gone".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from mtlsform.errors import ProviderError
+
+NETWORK_CODES = frozenset({"ClientNetworkError", "ServerNetworkError"})
+
+# Throttling: the CLB family (RequestLimitExceeded and its sub-codes) and the SSL one.
+_THROTTLE_CODES = frozenset({
+    "RequestLimitExceeded",
+    "LimitExceeded.RateLimitExceeded",  # SSL
+    "FailedOperation.RateLimitExceeded",  # CLB, listed in its errorcodes
+})
+
+# Another task runs on the same CLB; it will be free again in seconds.
+_BUSY_CODES = frozenset({"FailedOperation.ResourceInOperating"})
+
+# Busy CLBs have also been reported under other codes with these messages (Terraform matches the
+# same texts; the CLB team never gave them a code of their own).
+_BUSY_MESSAGES = (
+    "is not in normal status",
+    "is not in normal desstate",
+    "desstate is abnormal",
+    "des status abnormal",
+    "your task is working",
+    "same wsname is working",
+)
+
+# Deleting something that is not there any more is done (Terraform treats these the same way).
+GONE_CODES = frozenset({
+    "InvalidParameter.LBIdNotFound",
+    "InvalidParameter.ListenerIdNotFound",
+    "InvalidParameter.LocationNotFound",
+    "ResourceNotFound",
+    "FailedOperation.CertificateNotFound",
+})
+
+_PEM_PRIVATE_KEY = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)", re.S)
+_MAX_MESSAGE = 600
+
+
+def is_throttled(code: str) -> bool:
+    return code in _THROTTLE_CODES or code.startswith("RequestLimitExceeded.")
+
+
+def is_busy(code: str, message: str) -> bool:
+    if code in _BUSY_CODES:
+        return True
+    if code.startswith(("InternalError", "AuthFailure", "UnauthorizedOperation")):
+        return False
+    lowered = message.lower()
+    return any(text in lowered for text in _BUSY_MESSAGES)
+
+
+def is_network(code: str) -> bool:
+    return code in NETWORK_CODES
+
+
+def is_retryable(error: ProviderError) -> bool:
+    """Throttled, busy or a network failure; never InternalError, never a parameter error."""
+    return (is_throttled(error.code) or is_network(error.code)
+            or is_busy(error.code, error.message))
+
+
+def is_gone(error: ProviderError) -> bool:
+    return error.code in GONE_CODES
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """Removes private keys (PEM blocks) and the given secret values from a message."""
+    cleaned = _PEM_PRIVATE_KEY.sub("(sensitive)", text)
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            cleaned = cleaned.replace(secret, "(sensitive)")
+    if len(cleaned) > _MAX_MESSAGE:
+        cleaned = cleaned[:_MAX_MESSAGE] + "..."
+    return cleaned
+
+
+def _message_text(raw: object) -> str:
+    if isinstance(raw, bytes):  # ServerNetworkError carries the raw HTTP body
+        return raw.decode("utf-8", "replace").strip() or "(empty response body)"
+    return str(raw) if raw is not None else ""
+
+
+def translate(exc: Exception, action: str, secrets: Iterable[str] = ()) -> ProviderError:
+    """One SDK exception -> one ProviderError with the API's code, message and RequestId."""
+    code = str(getattr(exc, "code", "") or type(exc).__name__)
+    message = scrub(_message_text(getattr(exc, "message", str(exc))), secrets)
+    if code == "ServerNetworkError":
+        message = f"unexpected HTTP answer: {message}"
+    request_id = str(getattr(exc, "requestId", "") or "")
+    return ProviderError(message, code=code, request_id=request_id, action=action,
+                         hint=_hint(code))
+
+
+def _hint(code: str) -> str | None:
+    if code.startswith("AuthFailure.Signature") or code in ("AuthFailure.SecretIdNotFound",
+                                                             "AuthFailure.InvalidSecretId"):
+        return ("check TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (or the credentials file) "
+                "and the system clock")
+    if code == "AuthFailure.TokenFailure":
+        return "TENCENTCLOUD_SESSION_TOKEN is invalid or expired: get new temporary credentials"
+    if code.startswith("UnauthorizedOperation") or code == "AuthFailure.UnauthorizedOperation":
+        return "the key's CAM policy does not allow this action on this resource"
+    if code == "ClientNetworkError":
+        return ("the API endpoint could not be reached; check provider.endpoint, the network and "
+                "MTLSFORM_API_TIMEOUT")
+    return None

@@ -1,0 +1,311 @@
+"""TencentCloudProvider: the Provider protocol on the CLB and SSL APIs.
+
+Reads are batched (see reads.py). Every CLB write holds its CLB's lock, retries what is
+retryable and returns only after its asynchronous task finished. Deleting an object that is
+already gone counts as done, as Terraform does.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from mtlsform.errors import ProviderError
+from mtlsform.providers.base import (
+    CertificateBinding,
+    CertificateInfo,
+    CertType,
+    ListenerInfo,
+    ListenerSpec,
+    LoadBalancerInfo,
+    LoadBalancerSpec,
+    RuleSpec,
+    TargetSpec,
+)
+from mtlsform.providers.tencentcloud import mapping
+from mtlsform.providers.tencentcloud.errors import is_gone
+from mtlsform.providers.tencentcloud.reads import Reader, chunks
+from mtlsform.providers.tencentcloud.session import ApiSession
+from mtlsform.sensitive import Sensitive
+
+TARGET_BATCH = 20  # Register/Deregister/ModifyTargetWeight accept at most 20 targets a call
+
+
+def _clb():
+    from tencentcloud.clb.v20180317 import models
+
+    return models
+
+
+class TencentCloudProvider:
+    """Implements mtlsform.providers.base.Provider; safe to call from many threads."""
+
+    def __init__(self, session: ApiSession) -> None:
+        self._session = session
+        self._reader = Reader(session)
+
+    def close(self) -> None:
+        self._session.close()
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def read_load_balancers(self, ids: Sequence[str]) -> dict[str, LoadBalancerInfo]:
+        return self._reader.load_balancers(ids)
+
+    def read_listeners(self, load_balancer_id: str) -> dict[str, ListenerInfo] | None:
+        return self._reader.listeners(load_balancer_id)
+
+    def read_certificates(self, ids: Sequence[str]) -> dict[str, CertificateInfo]:
+        return self._reader.certificates(ids)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _delete(self, load_balancer_id: str, action: str, request: Any) -> None:
+        try:
+            self._session.write(load_balancer_id, action, request)
+        except ProviderError as error:
+            if not is_gone(error):
+                raise
+
+    # --- load balancers -----------------------------------------------------------------------
+
+    def create_load_balancer(self, spec: LoadBalancerSpec) -> LoadBalancerInfo:
+        request = _clb().CreateLoadBalancerRequest()
+        request.LoadBalancerType = mapping.NETWORK_TO_TYPE[spec.network]
+        request.Forward = 1
+        request.LoadBalancerName = spec.name
+        if spec.vpc_id:
+            request.VpcId = spec.vpc_id
+        if spec.subnet_id:
+            request.SubnetId = spec.subnet_id
+        if spec.tags:
+            request.Tags = mapping.tag_inputs(spec.tags)
+        # Without a token from the engine, one per call still makes our own retries idempotent.
+        request.ClientToken = spec.client_token or uuid.uuid4().hex
+        response, task = self._session.write(None, "CreateLoadBalancer", request)
+        ids = list(response.LoadBalancerIds or ()) or list(task.load_balancer_ids)
+        if not ids:
+            raise ProviderError("the task finished without naming the new load balancer",
+                                code="UnexpectedResponse", request_id=task.task_id,
+                                action="CreateLoadBalancer")
+        return self._wait_until_normal(ids[0])
+
+    def _wait_until_normal(self, load_balancer_id: str) -> LoadBalancerInfo:
+        """Reads a new CLB until it is normal (Status 1) with its VIP."""
+        settings = self._session.settings
+        deadline = time.monotonic() + settings.task_timeout
+        polls = 0
+        while True:
+            info = self._reader.load_balancers([load_balancer_id]).get(load_balancer_id)
+            if info is not None and info.status == 1:
+                return info
+            if time.monotonic() >= deadline:
+                state = "not visible" if info is None else f"in Status {info.status}"
+                raise ProviderError(
+                    f"load balancer {load_balancer_id} is still {state} after "
+                    f"{settings.task_timeout:g} s", code="TaskTimeout",
+                    action="DescribeLoadBalancers", hint="raise MTLSFORM_TASK_TIMEOUT")
+            time.sleep(min(settings.poll_backoff.delay(polls),
+                           max(0.0, deadline - time.monotonic())))
+            polls += 1
+
+    def delete_load_balancer(self, load_balancer_id: str) -> None:
+        request = _clb().DeleteLoadBalancerRequest()
+        request.LoadBalancerIds = [load_balancer_id]
+        self._delete(load_balancer_id, "DeleteLoadBalancer", request)
+
+    # --- certificates -------------------------------------------------------------------------
+
+    def upload_certificate(self, cert_type: CertType, certificate_pem: str,
+                           private_key_pem: Sensitive[str] | None, alias: str) -> str:
+        from tencentcloud.ssl.v20191205 import models
+
+        if cert_type not in ("SVR", "CA"):
+            raise ValueError(f"certificate type must be SVR or CA, not {cert_type!r}")
+        if cert_type == "SVR" and private_key_pem is None:
+            raise ValueError("a server (SVR) certificate is uploaded with its private key")
+        request = models.UploadCertificateRequest()
+        request.CertificateType = cert_type
+        # Stored PEMs lose surrounding newlines; sending them stripped keeps re-uploads identical.
+        request.CertificatePublicKey = certificate_pem.strip()
+        secrets: tuple[str, ...] = ()
+        if cert_type == "SVR" and private_key_pem is not None:
+            key = private_key_pem.reveal().strip()
+            request.CertificatePrivateKey = key
+            secrets = (key,)
+        request.Alias = alias
+        request.Repeatable = False
+        response = self._session.call("ssl", "UploadCertificate", request, secrets=secrets)
+        certificate_id = response.RepeatCertId or response.CertificateId
+        if not certificate_id:
+            raise ProviderError("the answer carries no CertificateId", code="UnexpectedResponse",
+                                request_id=response.RequestId or "", action="UploadCertificate")
+        return certificate_id
+
+    def delete_certificate(self, certificate_id: str) -> None:
+        from tencentcloud.ssl.v20191205 import models
+
+        request = models.DeleteCertificateRequest()
+        request.CertificateId = certificate_id
+        try:
+            response = self._session.call("ssl", "DeleteCertificate", request)
+        except ProviderError as error:
+            if is_gone(error):
+                return
+            raise
+        if response.DeleteResult is False:
+            raise ProviderError(f"certificate {certificate_id} was not deleted (DeleteResult "
+                                "false)", code="DeleteRefused",
+                                request_id=response.RequestId or "", action="DeleteCertificate")
+
+    # --- listeners ----------------------------------------------------------------------------
+
+    def create_listener(self, load_balancer_id: str, spec: ListenerSpec) -> str:
+        request = _clb().CreateListenerRequest()
+        request.LoadBalancerId = load_balancer_id
+        request.Ports = [spec.port]
+        request.Protocol = spec.protocol
+        request.ListenerNames = [spec.name]
+        if spec.protocol.upper() == "HTTPS":
+            request.SniSwitch = 1 if spec.sni else 0
+        if spec.certificate is not None:
+            request.Certificate = mapping.certificate_input(spec.certificate)
+        response, task = self._session.write(load_balancer_id, "CreateListener", request)
+        if response.ListenerIds:
+            return response.ListenerIds[0]
+        listeners = self._reader.describe_listeners(load_balancer_id, protocol=spec.protocol,
+                                                    port=spec.port) or []
+        for listener in listeners:
+            if listener.Port == spec.port:
+                return listener.ListenerId
+        raise ProviderError(f"the new {spec.protocol}:{spec.port} listener is not visible",
+                            code="UnexpectedResponse", request_id=task.task_id,
+                            action="CreateListener")
+
+    def modify_listener(self, load_balancer_id: str, listener_id: str, *,
+                        name: str | None = None,
+                        certificate: CertificateBinding | None = None) -> None:
+        if name is None and certificate is None:
+            return
+        request = _clb().ModifyListenerRequest()
+        request.LoadBalancerId = load_balancer_id
+        request.ListenerId = listener_id
+        if name is not None:
+            request.ListenerName = name
+        if certificate is not None:
+            request.Certificate = mapping.certificate_input(certificate)
+        self._session.write(load_balancer_id, "ModifyListener", request)
+
+    def delete_listener(self, load_balancer_id: str, listener_id: str) -> None:
+        request = _clb().DeleteListenerRequest()
+        request.LoadBalancerId = load_balancer_id
+        request.ListenerId = listener_id
+        self._delete(load_balancer_id, "DeleteListener", request)
+
+    # --- rules --------------------------------------------------------------------------------
+
+    def create_rule(self, load_balancer_id: str, listener_id: str, spec: RuleSpec) -> str:
+        request = _clb().CreateRuleRequest()
+        request.LoadBalancerId = load_balancer_id
+        request.ListenerId = listener_id
+        request.Rules = [mapping.rule_input(spec)]
+        response, task = self._session.write(load_balancer_id, "CreateRule", request)
+        if response.LocationIds:
+            return response.LocationIds[0]
+        listeners = self._reader.describe_listeners(load_balancer_id,
+                                                    listener_ids=[listener_id]) or []
+        for listener in listeners:
+            for rule in listener.Rules or ():
+                if rule.Domain == spec.domain and rule.Url == spec.url:
+                    return rule.LocationId
+        raise ProviderError(f"the new rule {spec.domain}{spec.url} is not visible",
+                            code="UnexpectedResponse", request_id=task.task_id,
+                            action="CreateRule")
+
+    def modify_rule(self, load_balancer_id: str, listener_id: str, rule_id: str,
+                    spec: RuleSpec) -> None:
+        request = _clb().ModifyRuleRequest()
+        request.LoadBalancerId = load_balancer_id
+        request.ListenerId = listener_id
+        request.LocationId = rule_id
+        request.Scheduler = spec.scheduler
+        request.ForwardType = spec.forward_type
+        request.SessionExpireTime = spec.session_expire_time
+        request.HealthCheck = mapping.health_check_input(spec.health_check)
+        self._session.write(load_balancer_id, "ModifyRule", request)
+
+    def modify_domain_certificate(self, load_balancer_id: str, listener_id: str, domain: str,
+                                  certificate: CertificateBinding) -> None:
+        request = _clb().ModifyDomainAttributesRequest()
+        request.LoadBalancerId = load_balancer_id
+        request.ListenerId = listener_id
+        request.Domain = domain
+        request.Certificate = mapping.certificate_input(certificate)
+        self._session.write(load_balancer_id, "ModifyDomainAttributes", request)
+
+    def delete_rule(self, load_balancer_id: str, listener_id: str, rule_id: str) -> None:
+        request = _clb().DeleteRuleRequest()
+        request.LoadBalancerId = load_balancer_id
+        request.ListenerId = listener_id
+        request.LocationIds = [rule_id]
+        self._delete(load_balancer_id, "DeleteRule", request)
+
+    # --- targets ------------------------------------------------------------------------------
+
+    def _targets_request(self, action: str, load_balancer_id: str, listener_id: str,
+                         rule_id: str, batch: Sequence[TargetSpec], *, weight: bool) -> Any:
+        request = getattr(_clb(), f"{action}Request")()
+        request.LoadBalancerId = load_balancer_id
+        request.ListenerId = listener_id
+        request.LocationId = rule_id
+        request.Targets = [mapping.target_input(t, weight=weight) for t in batch]
+        return request
+
+    def _targets_batch(self, action: str, load_balancer_id: str, listener_id: str,
+                       rule_id: str, batch: list[TargetSpec]) -> None:
+        """One chunk; refused because part of it is already done (a retry whose first attempt
+        went through, an interrupted destroy): re-read the rule and send only what is left."""
+        weight = action != "DeregisterTargets"
+        request = self._targets_request(action, load_balancer_id, listener_id, rule_id, batch,
+                                        weight=weight)
+        try:
+            self._session.write(load_balancer_id, action, request)
+            return
+        except ProviderError as error:
+            if action == "DeregisterTargets" and is_gone(error):
+                return  # the rule, listener or CLB is gone, and its bindings with it
+            ambiguous = {"RegisterTargets": error.code == "InvalidParameterValue.Duplicate",
+                         "DeregisterTargets": error.code == "InvalidParameter"}.get(action)
+            if not ambiguous:
+                raise
+            bound = self._reader.rule_target_keys(load_balancer_id, listener_id, rule_id)
+            if action == "RegisterTargets":
+                left = [t for t in batch if bound is None or t.key not in bound]
+            else:
+                left = [t for t in batch if bound is not None and t.key in bound]
+            if len(left) == len(batch):
+                raise  # the refusal was about something else
+        if left:
+            request = self._targets_request(action, load_balancer_id, listener_id, rule_id,
+                                            left, weight=weight)
+            self._session.write(load_balancer_id, action, request)
+
+    def register_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
+                         targets: Sequence[TargetSpec]) -> None:
+        for batch in chunks(list(targets), TARGET_BATCH):
+            self._targets_batch("RegisterTargets", load_balancer_id, listener_id, rule_id, batch)
+
+    def deregister_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
+                           targets: Sequence[TargetSpec]) -> None:
+        for batch in chunks(list(targets), TARGET_BATCH):
+            self._targets_batch("DeregisterTargets", load_balancer_id, listener_id, rule_id,
+                                batch)
+
+    def modify_target_weights(self, load_balancer_id: str, listener_id: str, rule_id: str,
+                              targets: Sequence[TargetSpec]) -> None:
+        for batch in chunks(list(targets), TARGET_BATCH):
+            request = self._targets_request("ModifyTargetWeight", load_balancer_id, listener_id,
+                                            rule_id, batch, weight=True)
+            self._session.write(load_balancer_id, "ModifyTargetWeight", request)
