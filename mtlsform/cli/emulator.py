@@ -1,7 +1,223 @@
-"""Commands: (being written)."""
+"""Commands: `mtlsform emulator serve` — the local Tencent Cloud API (CLB + SSL), foreground."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
 
 import typer
 
+from mtlsform.cli import console
+from mtlsform.errors import InputError
+
+DEFAULT_PORT = 9000
+DEFAULT_DATA_DIR = Path(".mtlsform") / "emulator"
+
+
+class Companion(Protocol):
+    """Something that runs beside the API for as long as `serve` does (e.g. the data plane)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def build_config(*, data_dir: Path | None, host: str | None, port: int | None, tls: bool | None,
+                 task_delay: float | None, rate_limit: str | None, faults: list[str],
+                 latency: list[str], task_failures: list[str], crash_after: int | None,
+                 crash_before_apply: bool | None, seed: int | None, instances: list[str],
+                 instances_file: Path | None, secret_id: str | None,
+                 secret_key: str | None) -> Any:
+    """Flags over MTLSFORM_EMULATOR_* variables over defaults; bad values raise InputError."""
+    from mtlsform.emulator import EmulatorConfig, EmulatorConfigError, FaultConfig, config
+
+    try:
+        env_data_dir = os.environ.get(config.ENV_PREFIX + "DATA_DIR")
+        chosen = data_dir or (Path(env_data_dir) if env_data_dir else DEFAULT_DATA_DIR)
+        base = EmulatorConfig.from_env(data_dir=chosen)
+        changes: dict[str, Any] = {}
+        if port is not None:
+            changes["port"] = port
+        elif not os.environ.get(config.ENV_PREFIX + "PORT"):
+            changes["port"] = DEFAULT_PORT
+        for key, value in (("host", host), ("tls", tls), ("task_delay", task_delay),
+                           ("secret_id", secret_id), ("secret_key", secret_key)):
+            if value is not None:
+                changes[key] = value
+        if rate_limit is not None:
+            changes["rate_limit"] = config.parse_rate_limit(rate_limit)
+        declared = tuple(config.parse_instance(spec) for spec in instances)
+        if instances_file is not None:
+            declared = config.load_instances_file(instances_file) + declared
+        if declared:
+            changes["instances"] = declared
+        old = base.faults
+        changes["faults"] = FaultConfig(
+            errors=tuple(config.parse_fault(s) for s in faults) or old.errors,
+            latency=tuple(config.parse_latency(s) for s in latency) or old.latency,
+            task_failures=tuple(config.parse_task_failure(s) for s in task_failures)
+            or old.task_failures,
+            crash_after=crash_after if crash_after is not None else old.crash_after,
+            crash_before_apply=old.crash_before_apply if crash_before_apply is None
+            else crash_before_apply,
+            seed=seed if seed is not None else old.seed)
+        return base.with_changes(**changes)
+    except EmulatorConfigError as exc:
+        raise InputError(str(exc), hint="see docs/emulator.md for flags and variables") from None
+
+
+def run_foreground(config: Any, companions: list[Callable[[Any], Companion]] | None = None,
+                   ) -> int:
+    """Starts the emulator (and its companions), prints how to reach it, waits for Ctrl-C."""
+    from mtlsform.emulator import Emulator, EmulatorConfigError, WorldFileError
+
+    emu = Emulator(config)
+    try:
+        emu.start()
+    except (EmulatorConfigError, WorldFileError) as exc:
+        raise InputError(str(exc)) from None
+    except OSError as exc:
+        emu.stop()
+        raise InputError(f"cannot listen on {config.host}:{config.port}: "
+                         f"{exc.strerror or exc}",
+                         hint="choose another --port (0 picks a free one)") from None
+    started: list[Companion] = []
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        for make in companions or []:
+            companion = make(emu)
+            companion.start()
+            started.append(companion)
+        _print_banner(emu)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for companion in reversed(started):
+            companion.stop()
+        emu.stop()
+    console.err().print("emulator stopped; world saved.", markup=False, highlight=False)
+    return 0
+
+
+def _print_banner(emu: Any) -> None:
+    config = emu.config
+    out = console.out()
+    key_note = (f"{config.key()}   (the documented default)" if config.uses_default_key
+                else "(yours; not shown)")
+    lines = [
+        "mtlsform emulator: Tencent Cloud API, clb 2018-03-17 and ssl 2019-12-05",
+        f"  endpoint   {emu.url}",
+        f"  SDK        HttpProfile(protocol=\"{emu.scheme}\", endpoint=\"{emu.endpoint}\")",
+        f"  SecretId   {config.secret_id}",
+        f"  SecretKey  {key_note}",
+        f"  data dir   {config.data_dir.resolve()}",
+    ]
+    if emu.ca_path is not None:
+        lines.append(f"  TLS CA     {emu.ca_path.resolve()}")
+    snapshot = emu.world.snapshot()
+    instances = ", ".join(f"{i.instance_id} ({i.name}, {i.private_ip})"
+                          for i in snapshot.instances.values())
+    lines.append(f"  instances  {instances}")
+    limit = "off" if config.rate_limit is None else f"{config.rate_limit:g} requests/s per action"
+    lines.append(f"  tasks      {config.task_delay:g} s each; rate limit {limit}")
+    faults = config.faults
+    active = [f"{r.action}:{r.code}:{r.rate:g}" for r in faults.errors]
+    active += [f"latency {a}:{s:g}s" for a, s in faults.latency]
+    active += [f"task failure {a}:{r:g}" for a, r in faults.task_failures]
+    if faults.crash_after is not None:
+        when = "before" if faults.crash_before_apply else "after"
+        active.append(f"crash {when} mutating call {faults.crash_after}")
+    if active:
+        lines.append(f"  faults     {'; '.join(active)}"
+                     + (f" (seed {faults.seed})" if faults.seed is not None else ""))
+    lines.append("  tools      GET /_emulator/stats, GET /_emulator/world")
+    lines.append("Press Ctrl-C to stop.")
+    out.print("\n".join(lines), markup=False, highlight=False)
+
+
+def data_plane_companion(port_offset: int) -> Callable[[Any], Companion]:
+    """`--data-plane`: the data plane follows the emulator's world; its log goes to stderr."""
+
+    def make(emu: Any) -> Companion:
+        import logging
+
+        from mtlsform.emulator.dataplane import DataPlane
+
+        logger = logging.getLogger("mtlsform.emulator.dataplane")
+        if not logger.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(asctime)s data plane: %(message)s",
+                                                   "%H:%M:%S"))
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            logger.propagate = False
+        return DataPlane(emu.world, port_offset=port_offset)
+
+    return make
+
 
 def register(app: typer.Typer) -> None:
-    """Adds this module's commands to the app."""
+    """Adds `emulator serve` to the app."""
+    emulator_app = typer.Typer(name="emulator", no_args_is_help=True,
+                               help="The bundled Tencent Cloud API emulator (CLB + SSL).")
+
+    @emulator_app.command("serve")
+    def serve(
+        host: str = typer.Option(None, "--host", help="Address to listen on [127.0.0.1]."),
+        port: int = typer.Option(None, "--port", help="Port; 0 picks a free one [9000]."),
+        data_dir: Path = typer.Option(None, "--data-dir",
+                                      help="Where the world is kept [.mtlsform/emulator]."),
+        tls: bool = typer.Option(None, "--tls/--no-tls",
+                                 help="Serve HTTPS with a generated certificate."),
+        task_delay: float = typer.Option(None, "--task-delay",
+                                         help="Seconds an async CLB task takes [0.2]."),
+        rate_limit: str = typer.Option(None, "--rate-limit", metavar="N|off",
+                                       help="Requests/s per action, or `off` [20]."),
+        fault: list[str] = typer.Option([], "--fault", metavar="ACTION:CODE:RATE",
+                                        help="ACTION:CODE:RATE, e.g. *:RequestLimitExceeded:0.3 "
+                                        "(repeatable)."),
+        latency: list[str] = typer.Option([], "--latency", metavar="[ACTION:]SECONDS",
+                                          help="[ACTION:]SECONDS added per call (repeatable)."),
+        task_failure: list[str] = typer.Option([], "--task-failure", metavar="[ACTION:]RATE",
+                                               help="[ACTION:]RATE of tasks ending in failure "
+                                               "(repeatable)."),
+        crash_after: int = typer.Option(None, "--crash-after",
+                                        help="Exit at once after N mutating calls."),
+        crash_before_apply: bool = typer.Option(None, "--crash-before-apply",
+                                                help="With --crash-after: die on the next call "
+                                                "before it takes effect."),
+        seed: int = typer.Option(None, "--seed", help="Seed of the fault randomness."),
+        instance: list[str] = typer.Option([], "--instance", metavar="ID=NAME[@IP]",
+                                           help="Extra CVM instance ID=NAME[@IP] (repeatable)."),
+        instances: Path = typer.Option(None, "--instances",
+                                       help="JSON file of extra CVM instances."),
+        secret_id: str = typer.Option(None, "--secret-id",
+                                      help="SecretId clients must use [AKIDmtlsformEmulator0000]."),
+        secret_key: str = typer.Option(None, "--secret-key",
+                                       help="SecretKey (prefer MTLSFORM_EMULATOR_SECRET_KEY)."),
+        data_plane: bool = typer.Option(False, "--data-plane",
+                                        help="Also serve the HTTPS listeners on their VIPs "
+                                        "(mTLS data plane, docs/data-plane.md)."),
+        port_offset: int = typer.Option(0, "--port-offset", min=0, max=64000,
+                                        help="With --data-plane: listeners and demo instances "
+                                        "listen at port + N (e.g. 8000: 443 -> 8443)."),
+    ) -> None:
+        """Run the emulator in the foreground until Ctrl-C."""
+        config = build_config(
+            data_dir=data_dir, host=host, port=port, tls=tls, task_delay=task_delay,
+            rate_limit=rate_limit, faults=fault, latency=latency, task_failures=task_failure,
+            crash_after=crash_after, crash_before_apply=crash_before_apply, seed=seed,
+            instances=instance, instances_file=instances, secret_id=secret_id,
+            secret_key=secret_key)
+        raise typer.Exit(run_foreground(
+            config, [data_plane_companion(port_offset)] if data_plane else None))
+
+    app.add_typer(emulator_app, name="emulator")

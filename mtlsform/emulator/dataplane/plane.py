@@ -1,0 +1,339 @@
+"""The data plane: serves a `DataPlaneConfig` on loopback from its own event-loop thread.
+
+`DataPlane` binds each HTTP/HTTPS listener on its load balancer's VIP (or `host_override`) at
+its port + `port_offset`, runs the demo CVM instances on their private addresses at each bound
+target port + `port_offset`, health-checks every bound target, and applies a new configuration
+in place (`update`) without dropping the listeners that stay. It runs an asyncio loop in a
+daemon thread, so synchronous code (the emulator, tests, the CLI) can start and stop it.
+Targets whose address is not a demo instance are reached at their configured port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from mtlsform.emulator.dataplane.backends import DemoBackends
+from mtlsform.emulator.dataplane.balancer import Balancer
+from mtlsform.emulator.dataplane.config import (
+    DataPlaneConfig,
+    InstanceConfig,
+    ListenerConfig,
+    RouteConfig,
+    TargetConfig,
+)
+from mtlsform.emulator.dataplane.failures import FailureLog, HandshakeRecord
+from mtlsform.emulator.dataplane.forwarding import Services
+from mtlsform.emulator.dataplane.health import UNKNOWN, HealthKey, HealthRegistry, ProbeSpec
+from mtlsform.emulator.dataplane.listener import ListenerServer, tls_policies
+from mtlsform.emulator.dataplane.sessions import SessionCookies
+from mtlsform.emulator.dataplane.tlscontexts import TlsContextCache, TlsMaterialError
+from mtlsform.emulator.dataplane.worldconfig import WorldLink
+from mtlsform.emulator.world import World
+
+log = logging.getLogger("mtlsform.emulator.dataplane")
+
+SERVED_PROTOCOLS = ("HTTPS", "HTTP")
+CALL_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a listener is actually served (its VIP and port, or the overridden ones)."""
+
+    listener_id: str
+    load_balancer_id: str
+    protocol: str
+    vip: str
+    port: int
+    host: str
+    bound_port: int
+
+
+class DataPlane:
+    """mTLS listeners, routing, balancing, health checks and demo backends on loopback."""
+
+    def __init__(self, source: DataPlaneConfig | World, *, port_offset: int = 0,
+                 host_override: str | None = None,
+                 on_health_change: Callable[[HealthKey, str], None] | None = None) -> None:
+        """`source` is the emulator's world (followed on every change, health reported back)
+        or a fixed `DataPlaneConfig` (changed with `update`)."""
+        self.port_offset = port_offset
+        self.host_override = host_override
+        if isinstance(source, DataPlaneConfig):
+            self._link: WorldLink | None = None
+            self._config = source
+        else:
+            self._link = WorldLink(source)
+            self._config = DataPlaneConfig()
+        self._on_health_change = on_health_change
+        self.applied_version: int | None = None
+        self._refresh_wanted: asyncio.Event | None = None
+        self._follower: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._servers: dict[str, ListenerServer] = {}
+        self._contexts = TlsContextCache()
+        self._failures = FailureLog()
+        self._health = HealthRegistry(on_change=self._health_changed)
+        self._balancer = Balancer(self._health)
+        self._backends = DemoBackends()
+        self._services = Services(self._balancer, SessionCookies(), self._connect_address)
+        self.bind_errors: dict[str, str] = {}
+        self._tls_errors: dict[str, str] = {}
+
+    # -- lifecycle (any thread) ------------------------------------------------------------
+    def start(self) -> DataPlane:
+        """Starts the loop thread and serves the configuration; returns when bound."""
+        if self._thread is not None:
+            return self
+        # A selector loop everywhere: the listeners wait for readability themselves (add_reader),
+        # which Windows' default proactor loop does not offer.
+        loop = asyncio.SelectorEventLoop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=run, name="mtlsform-dataplane", daemon=True)
+        self._thread.start()
+        ready.wait()
+        log.info("started: listeners on their VIPs at port + %d%s", self.port_offset,
+                 ", following the world" if self._link is not None else "")
+        if self._link is not None:
+            self._call(self._start_following())  # first, so no change slips in between
+            self._call(self._refresh())
+        else:
+            self._call(self._apply(self._config))
+        return self
+
+    def stop(self) -> None:
+        """Closes every listener, checker and demo backend, then ends the loop thread."""
+        if self._loop is None or self._thread is None:
+            return
+        try:
+            self._call(self._shutdown())
+            if self._link is not None:
+                self._link.close()  # after the checkers stopped, so no result comes in late
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=CALL_TIMEOUT)
+            self._loop.close()
+            self._loop = None
+            self._thread = None
+
+    def __enter__(self) -> DataPlane:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def update(self, config: DataPlaneConfig) -> None:
+        """Serves `config` from now on (listeners that stay keep their sockets)."""
+        if self._link is not None:
+            raise TypeError("this data plane follows a world; change the world instead")
+        self._config = config
+        if self._loop is not None:
+            self._call(self._apply(config))
+
+    def sync(self) -> int | None:
+        """Applies the world as it is now and returns its version (changes are otherwise
+        applied shortly after each change notification)."""
+        if self._link is not None and self._loop is not None:
+            self._call(self._refresh())
+        return self.applied_version
+
+    def _call(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(CALL_TIMEOUT)
+
+    # -- what it is doing (any thread) ---------------------------------------------------------
+    @property
+    def config(self) -> DataPlaneConfig:
+        return self._config
+
+    def endpoints(self) -> list[Endpoint]:
+        """The listeners being served and where."""
+        found = []
+        for listener in self._config.listeners:
+            server = self._servers.get(listener.listener_id)
+            if server is not None:
+                found.append(Endpoint(listener.listener_id, listener.load_balancer_id,
+                                      listener.protocol, listener.vip, listener.port,
+                                      server.bind[0], server.bind[1]))
+        return found
+
+    def endpoint(self, listener_id: str) -> Endpoint | None:
+        return next((e for e in self.endpoints() if e.listener_id == listener_id), None)
+
+    def target_health(self) -> dict[HealthKey, str]:
+        """{(listener_id, location_id, target_id, port): Alive|Dead|Unknown|Close} for every
+        target bound to a served rule (Unknown until the checks have decided)."""
+        result: dict[HealthKey, str] = {}
+        for listener in self._config.listeners:
+            if listener.protocol not in SERVED_PROTOCOLS:
+                continue
+            for route in listener.routes:
+                for target in route.targets:
+                    key = (listener.listener_id, route.location_id, target.target_id,
+                           target.port)
+                    result[key] = self._health.status(key) if self._loop else UNKNOWN
+        return result
+
+    def handshake_failures(self) -> list[HandshakeRecord]:
+        """The most recent refused handshakes, oldest first."""
+        return self._failures.records()
+
+    def stop_instance(self, instance_id: str) -> None:
+        """Stops a demo instance's servers (for health-check demonstrations and tests)."""
+        self._call(self._backends.stop_instance(instance_id))
+
+    def start_instance(self, instance_id: str) -> None:
+        self._call(self._backends.start_instance(instance_id))
+
+    # -- on the loop ---------------------------------------------------------------------------
+    def _health_changed(self, key: HealthKey, status: str) -> None:
+        if self._link is not None:
+            self._link.report_health(key, status)
+        if self._on_health_change is not None:
+            self._on_health_change(key, status)
+
+    async def _start_following(self) -> None:
+        assert self._link is not None and self._loop is not None
+        self._refresh_wanted = asyncio.Event()
+        loop, wanted = self._loop, self._refresh_wanted
+        self._follower = loop.create_task(self._follow())
+        self._link.follow(lambda version: loop.call_soon_threadsafe(wanted.set))
+
+    async def _follow(self) -> None:
+        assert self._refresh_wanted is not None
+        while True:
+            await self._refresh_wanted.wait()
+            self._refresh_wanted.clear()
+            try:
+                await self._refresh()
+            except Exception:  # a bad world must not stop the data plane following it
+                log.exception("cannot apply the world's new configuration")
+
+    async def _refresh(self) -> None:
+        assert self._link is not None
+        version, config = self._link.read()
+        self._config = config
+        await self._apply(config)
+        self.applied_version = version
+
+    def _bind_address(self, listener: ListenerConfig) -> tuple[str, int]:
+        return (self.host_override or listener.vip, listener.port + self.port_offset)
+
+    def _connect_address(self, target: TargetConfig) -> tuple[str, int]:
+        if self._config.instance_at(target.address) is not None:
+            return (target.address, target.port + self.port_offset)
+        return (target.address, target.port)
+
+    async def _apply(self, config: DataPlaneConfig) -> None:
+        wanted = {listener.listener_id: listener for listener in config.listeners
+                  if listener.protocol in SERVED_PROTOCOLS}
+        for listener_id in list(self._servers):
+            listener = wanted.get(listener_id)
+            server = self._servers[listener_id]
+            if listener is None or self._bind_address(listener) != server.bind:
+                del self._servers[listener_id]
+                await server.close()
+        for listener_id, listener in wanted.items():
+            self._check_tls(listener)
+            if listener_id in self._servers:
+                self._servers[listener_id].update(listener)
+                continue
+            server = ListenerServer(listener, self._bind_address(listener), self._services,
+                                    self._contexts, self._failures)
+            try:
+                await server.start()
+            except OSError as exc:
+                self._bind_failed(listener, server.bind, exc)
+                continue
+            self.bind_errors.pop(listener_id, None)
+            self._servers[listener_id] = server
+            log.info("serving %s %s on %s", listener.protocol, listener_id, server.listen)
+        for listener_id in list(self.bind_errors):
+            if listener_id not in wanted:
+                del self.bind_errors[listener_id]
+        self._contexts.retain([p for li in wanted.values() for p in tls_policies(li)])
+        routes = {(li.listener_id, r.location_id): r for li in wanted.values() for r in li.routes}
+        self._balancer.retain(routes)
+        self._health.reconcile(self._probe_specs(wanted.values()))
+        await self._backends.reconcile(self._demo_servers(config, wanted.values()))
+
+    def _bind_failed(self, listener: ListenerConfig, bind: tuple[str, int], exc: OSError) -> None:
+        hint = ""
+        if exc.errno == errno.EACCES:
+            hint = " (ports below 1024 need privileges: use a port offset, e.g. 8000)"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            hint = " (this system does not route that loopback address: use a host override)"
+        message = f"cannot listen on {bind[0]}:{bind[1]}: {exc.strerror or exc}{hint}"
+        if self.bind_errors.get(listener.listener_id) != message:
+            log.error("listener %s %s", listener.listener_id, message)
+        self.bind_errors[listener.listener_id] = message
+
+    def _check_tls(self, listener: ListenerConfig) -> None:
+        # Build contexts now so a bad certificate is reported at configuration time, once.
+        for policy in tls_policies(listener):
+            try:
+                self._contexts.context_for(policy)
+            except TlsMaterialError as exc:
+                key = f"{listener.listener_id}/{policy.fingerprint()}"
+                if key not in self._tls_errors:
+                    log.error("listener %s: %s", listener.listener_id, exc)
+                self._tls_errors[key] = str(exc)
+
+    def _probe_specs(self, listeners) -> dict[HealthKey, ProbeSpec | None]:
+        specs: dict[HealthKey, ProbeSpec | None] = {}
+        for listener in listeners:
+            for route in listener.routes:
+                check = route.health_check
+                for target in route.targets:
+                    key = (listener.listener_id, route.location_id, target.target_id,
+                           target.port)
+                    if not check.enabled:
+                        specs[key] = None
+                    elif check.check_type in ("HTTP", "HTTPS"):
+                        address, port = self._connect_address(target)
+                        specs[key] = ProbeSpec(address, port, check,
+                                               check.domain or _plain_domain(route, address))
+        return specs
+
+    def _demo_servers(self, config: DataPlaneConfig, listeners
+                      ) -> dict[tuple[str, int], tuple[InstanceConfig, int]]:
+        wanted: dict[tuple[str, int], tuple[InstanceConfig, int]] = {}
+        for listener in listeners:
+            for route in listener.routes:
+                for target in route.targets:
+                    instance = config.instance_at(target.address)
+                    if instance is not None:
+                        wanted[(instance.instance_id, target.port)] = (
+                            instance, target.port + self.port_offset)
+        return wanted
+
+    async def _shutdown(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            self._follower = None
+        for server in self._servers.values():
+            await server.close()
+        self._servers.clear()
+        await self._health.close()
+        await self._backends.close()
+
+
+def _plain_domain(route: RouteConfig, fallback: str) -> str:
+    for domain in route.domains:
+        if not domain.startswith("~") and "*" not in domain:
+            return domain
+    return fallback

@@ -1,0 +1,208 @@
+"""Emulator: the whole local cloud in one object — world, tasks, faults and the HTTP(S) server.
+
+    with Emulator(EmulatorConfig(data_dir=path, task_delay=0.02)) as emu:
+        profile = HttpProfile(protocol=emu.scheme, endpoint=emu.endpoint)
+        ...
+
+`start()` serves on a daemon thread (an ephemeral port when `port=0`); `stop()` finishes the
+pending tasks, saves the world and releases the data directory, which one emulator at a time
+may use (an fcntl lock, released by the kernel if the process dies).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import ssl
+import threading
+from pathlib import Path
+from typing import Any
+
+from mtlsform.emulator import worldfile
+from mtlsform.emulator.config import EmulatorConfig, EmulatorConfigError
+from mtlsform.emulator.dispatch import Api
+from mtlsform.emulator.faults import Faults, RateLimiter
+from mtlsform.emulator.server import ApiServer
+from mtlsform.emulator.tasks import TaskRunner, recover_interrupted
+from mtlsform.emulator.tlscert import TlsFiles, ensure_server_certificate
+from mtlsform.emulator.world import (
+    INSTANCE_NETWORK,
+    Instance,
+    World,
+    WorldState,
+    allocate_address,
+)
+
+
+def ensure_instances(state: WorldState, config: EmulatorConfig) -> None:
+    """Adds (or renames) the demo and declared CVM instances; each gets a loopback private IP."""
+    used = {inst.private_ip for inst in state.instances.values()}
+    for spec in config.all_instances():
+        existing = state.instances.get(spec.instance_id)
+        taken_by = next((i.instance_id for i in state.instances.values()
+                         if spec.private_ip and i.private_ip == spec.private_ip
+                         and i.instance_id != spec.instance_id), None)
+        if taken_by:
+            raise EmulatorConfigError(
+                f"instance {spec.instance_id}: private IP {spec.private_ip} is already "
+                f"{taken_by}'s")
+        if existing is None:
+            ip = spec.private_ip or allocate_address(INSTANCE_NETWORK, used)
+            state.instances[spec.instance_id] = Instance(spec.instance_id, spec.name, ip)
+            used.add(ip)
+            continue
+        existing.name = spec.name
+        if spec.private_ip and spec.private_ip != existing.private_ip:
+            existing.private_ip = spec.private_ip
+            used.add(spec.private_ip)
+            for lb in state.load_balancers.values():
+                for lst in lb.listeners.values():
+                    for target in [*lst.targets,
+                                   *(t for rule in lst.rules.values() for t in rule.targets)]:
+                        if target.instance_id == spec.instance_id:
+                            target.ip = spec.private_ip
+
+
+class Emulator:
+    def __init__(self, config: EmulatorConfig):
+        self.config = config
+        self._server: ApiServer | None = None
+        self._thread: threading.Thread | None = None
+        self._world: World | None = None
+        self._runner: TaskRunner | None = None
+        self._api: Api | None = None
+        self._lock_fd: int | None = None
+        self._tls: TlsFiles | None = None
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def _lock_data_dir(self, data_dir: Path) -> None:
+        fd = os.open(data_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise EmulatorConfigError(
+                f"another emulator is using the data directory {data_dir}") from None
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def start(self) -> Emulator:
+        """Loads the world and serves on a daemon thread; returns self."""
+        if self._server is not None:
+            return self
+        config = self.config
+        data_dir = config.data_dir
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._lock_data_dir(data_dir)
+        try:
+            self._open(config, data_dir)
+        except BaseException:
+            self._unlock()
+            raise
+        return self
+
+    def _open(self, config: EmulatorConfig, data_dir: Path) -> None:
+        path = data_dir / worldfile.FILE_NAME
+        state = worldfile.load(path) or WorldState()
+        world = World(state, persist=lambda draft: worldfile.save(path, draft))
+        with world.transaction() as draft:
+            recover_interrupted(draft)
+            ensure_instances(draft, config)
+        runner = TaskRunner(world, config.task_delay)
+        api = Api(world, runner, Faults(config.faults), RateLimiter(config.rate_limit))
+        context = None
+        if config.tls:
+            self._tls = ensure_server_certificate(data_dir, config.host)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.load_cert_chain(self._tls.cert_pem, self._tls.key_pem)
+        server = ApiServer((config.host, config.port), api, {config.secret_id: config.key()},
+                           config.token, context)
+        self._world, self._runner, self._api, self._server = world, runner, api, server
+        runner.start()
+        self._thread = threading.Thread(target=server.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name="emulator-http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stops serving, finishes pending tasks, saves the world, releases the data directory."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+        if self._runner is not None:
+            self._runner.stop()
+        self._server = self._thread = None
+        self._unlock()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what callers read -------------------------------------------------------------------
+
+    def _running(self) -> ApiServer:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        return self._server
+
+    @property
+    def port(self) -> int:
+        return int(self._running().server_address[1])
+
+    @property
+    def endpoint(self) -> str:
+        """host:port as the SDK's HttpProfile.endpoint wants it (no scheme)."""
+        host = self.config.host
+        if host in ("0.0.0.0", ""):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.config.tls else "http"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.endpoint}"
+
+    @property
+    def ca_path(self) -> Path | None:
+        return self._tls.ca_pem if self._tls else None
+
+    @property
+    def ca_pem(self) -> str | None:
+        """The CA that signed the --tls server certificate (None without TLS)."""
+        return self._tls.ca_pem.read_text(encoding="ascii") if self._tls else None
+
+    @property
+    def world(self) -> World:
+        if self._world is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        return self._world
+
+    def stats(self) -> dict[str, Any]:
+        """What GET /_emulator/stats returns: call counts per action and per error code."""
+        if self._api is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        return self._api.report()
+
+    def reset_stats(self) -> None:
+        if self._api is not None:
+            self._api.stats.reset()
+
+    def wait_for_tasks(self) -> None:
+        """Finishes every pending task now (tests; the real cloud only waits)."""
+        if self._runner is not None:
+            self._runner.flush()

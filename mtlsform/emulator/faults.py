@@ -1,0 +1,106 @@
+"""Limits and injected faults at run time: per-action rate limit, latency, errors, failing tasks,
+and the crash after N mutating calls. Randomness comes from one seedable generator."""
+
+from __future__ import annotations
+
+import collections
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from mtlsform.emulator.apierror import INTERNAL_ERROR_MESSAGE, ApiError, busy, rate_limited
+from mtlsform.emulator.config import FaultConfig
+
+
+class RateLimiter:
+    """Sliding one-second window per action (a limit below 1/s widens the window)."""
+
+    def __init__(self, limit: float | None, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self._clock = clock
+        self._calls: dict[str, collections.deque[float]] = {}
+        self._lock = threading.Lock()
+        if limit is None:
+            self._capacity, self._window = 0, 0.0
+        elif limit >= 1:
+            self._capacity, self._window = math.floor(limit), 1.0
+        else:
+            self._capacity, self._window = 1, 1.0 / limit
+
+    def admit(self, action: str) -> int | None:
+        """None when the call may proceed, else the count to report in the error message."""
+        if self.limit is None:
+            return None
+        now = self._clock()
+        with self._lock:
+            window = self._calls.setdefault(action, collections.deque())
+            while window and window[0] <= now - self._window:
+                window.popleft()
+            if len(window) >= self._capacity:
+                return len(window) + 1
+            window.append(now)
+            return None
+
+
+class Faults:
+    """Decides, per call, the injected latency, error, task failure and crash."""
+
+    def __init__(self, config: FaultConfig):
+        self.config = config
+        self._random = random.Random(config.seed)
+        self._lock = threading.Lock()
+        self._mutations = 0
+        self.injected = 0
+
+    def _roll(self, rate: float) -> bool:
+        with self._lock:
+            return self._random.random() < rate
+
+    def latency(self, action: str) -> float:
+        specific = [s for a, s in self.config.latency if a == action]
+        general = [s for a, s in self.config.latency if a == "*"]
+        return (specific or general or [0.0])[0]
+
+    def error(self, action: str, lb_hint: str | None, rate_limit: float | None,
+              ) -> ApiError | None:
+        for rule in self.config.errors:
+            if rule.action in ("*", action) and self._roll(rule.rate):
+                self.injected += 1
+                return _error_for(rule.code, lb_hint, rate_limit)
+        return None
+
+    def task_failure(self, action: str) -> str | None:
+        for name, rate in self.config.task_failures:
+            if name in ("*", action) and self._roll(rate):
+                self.injected += 1
+                return (f"Task failed: the backend could not complete {action} "
+                        "(injected by the emulator). Please retry.")
+        return None
+
+    def crash_before_call(self) -> bool:
+        """With `crash_before_apply`: True once N mutating calls were served (the next dies)."""
+        limit = self.config.crash_after
+        if limit is None or not self.config.crash_before_apply:
+            return False
+        with self._lock:
+            return self._mutations >= limit
+
+    def count_mutation(self) -> bool:
+        """Counts one accepted mutating call; True when the server must die before answering."""
+        with self._lock:
+            self._mutations += 1
+            limit = self.config.crash_after
+            return (limit is not None and not self.config.crash_before_apply
+                    and self._mutations >= limit)
+
+def _error_for(code: str, lb_hint: str | None, rate_limit: float | None) -> ApiError:
+    if code == "FailedOperation.ResourceInOperating":
+        return busy(lb_hint or "lb-00000000")
+    if code.startswith("RequestLimitExceeded") or code == "LimitExceeded.RateLimitExceeded":
+        limit = rate_limit or 20
+        return rate_limited(code, int(limit) + 1, limit)
+    if code.startswith("InternalError"):
+        return ApiError(code, INTERNAL_ERROR_MESSAGE)
+    return ApiError(code, f"Injected fault: {code}.")

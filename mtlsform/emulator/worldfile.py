@@ -1,0 +1,141 @@
+"""The world file: the world as versioned JSON in the data directory, written atomically (0600).
+
+`<data_dir>/world.json` = {"format_version": 1, "world": <WorldState as plain JSON>}. It holds the
+private keys of uploaded certificates, hence mode 0600 and the redacted `public_view` for
+anything that is shown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from mtlsform.emulator import world as world_module
+from mtlsform.emulator.world import WorldState
+
+FORMAT_VERSION = 1
+FILE_NAME = "world.json"
+REDACTED = "(redacted)"
+
+
+class WorldFileError(Exception):
+    """The world file cannot be read or trusted."""
+
+
+def encode(state: WorldState) -> dict[str, Any]:
+    return {"format_version": FORMAT_VERSION, "world": _plain(state)}
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses to plain JSON values (dataclasses.asdict is several times slower)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {key: _plain(item) for key, item in vars(value).items()}
+    return value
+
+
+def decode(data: Any) -> WorldState:
+    if not isinstance(data, dict) or not isinstance(data.get("world"), dict):
+        raise WorldFileError("not an emulator world file (no `world` object)")
+    version = data.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise WorldFileError(f"unknown format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise WorldFileError(
+            f"format_version {version} is newer than this emulator reads ({FORMAT_VERSION})")
+    try:
+        return _build(WorldState, data["world"])
+    except (TypeError, ValueError, KeyError) as exc:
+        raise WorldFileError(f"inconsistent world file: {exc}") from exc
+
+
+def _build(kind: Any, value: Any) -> Any:
+    """Rebuilds a value of type `kind` (dataclass, list, dict, optional, scalar) from JSON."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        inner = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return _build(inner[0], value)
+    if origin is list:
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        (item,) = typing.get_args(kind)
+        return [_build(item, entry) for entry in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object, got {type(value).__name__}")
+        _, item = typing.get_args(kind)
+        return {str(key): _build(item, entry) for key, entry in value.items()}
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object for {kind.__name__}")
+        hints = typing.get_type_hints(kind, vars(world_module))
+        args = {f.name: _build(hints[f.name], value[f.name])
+                for f in dataclasses.fields(kind) if f.name in value}
+        return kind(**args)
+    if kind is float:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise TypeError(f"expected a number, got {value!r}")
+        return float(value)
+    if kind in (int, str, bool):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise TypeError(f"expected {kind.__name__}, got {value!r}")
+        return value
+    if kind is typing.Any:
+        return value
+    raise TypeError(f"cannot rebuild {kind!r}")
+
+
+def save(path: Path, state: WorldState) -> None:
+    """Writes the world atomically: temporary file (0600), fsync, rename, fsync of the directory."""
+    text = json.dumps(encode(state), separators=(",", ":")) + "\n"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def load(path: Path) -> WorldState | None:
+    """The saved world, or None when there is none yet."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise WorldFileError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise WorldFileError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+    return decode(data)
+
+
+def public_view(state: WorldState) -> dict[str, Any]:
+    """The whole inventory as JSON, with every private key replaced by `(redacted)`."""
+    data = encode(state)
+    for cert in data["world"]["certificates"].values():
+        if cert.get("private_key_pem"):
+            cert["private_key_pem"] = REDACTED
+    return data

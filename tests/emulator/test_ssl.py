@@ -1,0 +1,142 @@
+"""SSL certificates through the SDK: UploadCertificate checks, details (checked with openssl),
+listing, duplicates, and deletion refused while a listener or rule (or a running task) uses one."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from mtlsform.emulator import Emulator, EmulatorConfig
+from tests.emulator import helpers
+from tests.emulator.helpers import call, error_of, wait
+
+
+def _code(exc: Any) -> str:
+    return str(exc).split("code:")[1].split(" ")[0]
+
+
+def _upload(ssl: Any, pem: Any, **kw: Any) -> str:
+    return call(ssl, "UploadCertificate", CertificatePublicKey=pem.cert,
+                CertificatePrivateKey=pem.key, **kw).CertificateId
+
+
+def test_server_certificate_details_agree_with_openssl(ssl: Any, pki: dict,
+                                                       tmp_path: Path) -> None:
+    cert_id = _upload(ssl, pki["server"], Alias="web", ProjectId=0,
+                      Tags=[{"TagKey": "stack", "TagValue": "demo"}])
+    assert re.fullmatch(r"[A-Za-z0-9]{8}", cert_id)
+    detail = call(ssl, "DescribeCertificateDetail", CertificateId=cert_id)
+    assert (detail.CertificateType, detail.From, detail.ProjectId, detail.Status) == (
+        "SVR", "upload", "0", 1)
+    assert (detail.Domain, detail.Alias, detail.EncryptAlgorithm) == (
+        "www.example.com", "web", "ECC 256")
+    assert detail.SubjectAltName == []  # the main domain is not repeated here
+    assert detail.CertificatePublicKey == pki["server"].cert.strip() + "\n"
+    assert detail.CertificatePrivateKey.strip() == pki["server"].key.strip()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", detail.CertEndTime)
+    assert detail.Tags[0].TagValue == "demo"
+    pem = tmp_path / "server.pem"
+    pem.write_text(pki["server"].cert)
+    out = subprocess.run(["openssl", "x509", "-in", str(pem), "-noout", "-fingerprint", "-sha1",
+                          "-subject"], capture_output=True, text=True, check=True).stdout
+    fingerprint = out.split("=", 1)[1].splitlines()[0].replace(":", "").lower()
+    assert detail.CertFingerprint == fingerprint
+    assert "www.example.com" in out
+    listed = call(ssl, "DescribeCertificates", CertIds=[cert_id]).Certificates[0]
+    assert listed.SubjectAltName == ["www.example.com"] and listed.ProjectId == "0"
+
+
+def test_upload_checks(ssl: Any, pki: dict) -> None:
+    cases = [
+        ({"CertificatePublicKey": "garbage", "CertificatePrivateKey": pki["server"].key},
+         "FailedOperation.CertificateParseError"),
+        ({"CertificatePublicKey": pki["server"].cert, "CertificatePrivateKey": "garbage"},
+         "FailedOperation.CertificateParseError"),
+        ({"CertificatePublicKey": pki["server"].cert, "CertificatePrivateKey": pki["api"].key},
+         "FailedOperation.CertificateMatchError"),
+        ({"CertificatePublicKey": pki["server"].cert}, "MissingParameter"),
+        ({"CertificatePublicKey": pki["server"].cert, "CertificateType": "CA"},
+         "FailedOperation.CertificateCaError"),
+        ({"CertificatePublicKey": pki["ca"].cert, "CertificateType": "ROOT"},
+         "InvalidParameterValue"),
+        ({"CertificatePublicKey": 5}, "InvalidParameter"),
+    ]
+    for fields, code in cases:
+        assert _code(error_of(ssl, "UploadCertificate", **fields)) == code, fields
+    assert call(ssl, "DescribeCertificates").TotalCount == 0
+
+
+def test_ca_upload_and_duplicates(ssl: Any, pki: dict) -> None:
+    first = call(ssl, "UploadCertificate", CertificatePublicKey=pki["ca"].cert,
+                 CertificateType="CA")
+    assert first.RepeatCertId == ""
+    again = call(ssl, "UploadCertificate", CertificatePublicKey=pki["ca"].cert,
+                 CertificateType="CA", Repeatable=False)
+    assert again.CertificateId == again.RepeatCertId == first.CertificateId
+    third = call(ssl, "UploadCertificate", CertificatePublicKey=pki["ca"].cert,
+                 CertificateType="CA")
+    assert third.CertificateId != first.CertificateId
+    listed = call(ssl, "DescribeCertificates", CertificateType="CA").Certificates
+    assert len(listed) == 2 and listed[0].CACommonNames == ["Test Root CA"]
+
+
+def test_encrypted_key_needs_its_password(ssl: Any, pki: dict) -> None:
+    key = serialization.load_pem_private_key(pki["server"].key.encode(), None)
+    locked = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                               serialization.BestAvailableEncryption(b"s3cret")).decode()
+    exc = error_of(ssl, "UploadCertificate", CertificatePublicKey=pki["server"].cert,
+                   CertificatePrivateKey=locked)
+    assert _code(exc) == "FailedOperation.CertificateParseError" and "s3cret" not in str(exc)
+    cert_id = call(ssl, "UploadCertificate", CertificatePublicKey=pki["server"].cert,
+                   CertificatePrivateKey=locked, KeyPassword="s3cret").CertificateId
+    detail = call(ssl, "DescribeCertificateDetail", CertificateId=cert_id)
+    assert "ENCRYPTED" not in detail.CertificatePrivateKey
+
+
+def test_listing_filters_and_pages(ssl: Any, pki: dict) -> None:
+    ids = [_upload(ssl, pki["server"], Alias=f"web-{n}") for n in range(3)]
+    ids.append(_upload(ssl, pki["expired"], Alias="old"))
+    assert call(ssl, "DescribeCertificates").TotalCount == 4
+    page = call(ssl, "DescribeCertificates", Limit=2, Offset=1)
+    assert page.TotalCount == 4 and len(page.Certificates) == 2
+    assert [c.Alias for c in call(ssl, "DescribeCertificates", SearchKey="old").Certificates] == [
+        "old"]
+    expired = call(ssl, "DescribeCertificates", CertificateStatus=[3]).Certificates
+    assert [(c.CertificateId, c.Status) for c in expired] == [(ids[3], 3)]
+    exc = error_of(ssl, "DescribeCertificateDetail", CertificateId="Zz000000")
+    assert _code(exc) == "FailedOperation.CertificateNotFound"
+
+
+def test_bound_certificates_cannot_be_deleted(clb: Any, ssl: Any, certs: dict, lb: str) -> None:
+    sni = helpers.done(clb, "CreateListener", LoadBalancerId=lb, Ports=[443], Protocol="HTTPS",
+                       SniSwitch=1).ListenerIds[0]
+    helpers.done(clb, "CreateRule", LoadBalancerId=lb, ListenerId=sni,
+                 Rules=[{"Domain": "api.example.com", "Url": "/",
+                         "Certificate": {"CertId": certs["api"]}}])
+    exc = error_of(ssl, "DeleteCertificate", CertificateId=certs["api"])
+    assert _code(exc) == "FailedOperation.DeleteResourceFailed" and lb in exc.message
+    assert call(ssl, "DeleteCertificate", CertificateId=certs["other_ca"]).DeleteResult is True
+    exc = error_of(ssl, "DeleteCertificate", CertificateId=certs["other_ca"])
+    assert _code(exc) == "FailedOperation.CertificateNotFound"
+
+
+def test_a_running_task_holds_its_certificates(tmp_path: Path, pki: dict) -> None:
+    with Emulator(EmulatorConfig(data_dir=tmp_path, task_delay=30, rate_limit=None)) as emu:
+        clb, ssl = helpers.clb(emu), helpers.ssl(emu)
+        cert_id = _upload(ssl, pki["server"])
+        made = call(clb, "CreateLoadBalancer", LoadBalancerType="OPEN")
+        emu.wait_for_tasks()
+        lb = made.LoadBalancerIds[0]
+        task = call(clb, "CreateListener", LoadBalancerId=lb, Ports=[443], Protocol="HTTPS",
+                    Certificate={"CertId": cert_id})
+        assert call(clb, "DescribeTaskStatus", TaskId=task.RequestId).Status == 2
+        assert call(clb, "DescribeListeners", LoadBalancerId=lb).TotalCount == 0
+        exc = error_of(ssl, "DeleteCertificate", CertificateId=cert_id)
+        assert _code(exc) == "FailedOperation.DeleteResourceFailed"
+        emu.wait_for_tasks()
+        assert wait(clb, task.RequestId).Status == 0
+        assert call(clb, "DescribeListeners", LoadBalancerId=lb).TotalCount == 1
