@@ -45,10 +45,12 @@ class Session:
     provider: object
     provider_context: object
 
-    def plan(self, *, refresh_first: bool = True, destroy: bool = False) -> Plan:
+    def plan(self, *, refresh_first: bool = True, destroy: bool = False,
+             now: datetime | None = None) -> Plan:
+        """The plan; `now` decides which certificates are due for renewal (default: now)."""
         cloud = refresh(self.provider, self.state, self.stack) if refresh_first else None
         return make_plan(self.stack, build_graph(self.stack), self.state, cloud,
-                         now=datetime.now(UTC), destroy=destroy)
+                         now=now or datetime.now(UTC), destroy=destroy)
 
     def apply(self, plan: Plan, *, parallelism: int = 10, hooks: ApplyHooks | None = None,
               p12_password: Sensitive[str] | None = None,

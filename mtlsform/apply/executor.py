@@ -114,6 +114,10 @@ class Executor:
     def _record_refresh(self) -> None:
         """Writes what refresh found before acting, so every operation starts from the truth."""
         def refresh(state):
+            # Intents left by an interrupted run: this plan was made from what the cloud
+            # holds now (objects they created are found by their natural keys), so they are done.
+            for pending in state.pending_operations:
+                state = state.without_pending(pending.op_id)
             for drift in self.plan.drift:
                 if drift.after is None:
                     state = state.without_resource(drift.address)

@@ -33,20 +33,21 @@ def _subject(cert: Certificate) -> dict[str, str]:
     return {k: v for k, v in sorted(fields.items()) if v is not None}
 
 
-def export_config(stack: Stack, cert: Certificate) -> dict[str, Any] | None:
+def export_config(cert: Certificate) -> dict[str, Any] | None:
+    """The export as written: its directory stays relative to the stack file's directory."""
     if cert.export is None:
         return None
     return {
-        "dir": str(stack.directory / cert.export.dir),
+        "dir": str(cert.export.dir),
         "pkcs12": cert.export.pkcs12,
         "legacy_pkcs12": cert.export.legacy_pkcs12,
     }
 
 
-def _exported_files_present(export: Mapping[str, Any], name: str) -> bool:
+def _exported_files_present(export: Mapping[str, Any], name: str, base: Path) -> bool:
     from mtlsform.pki.export import exported_file_names
 
-    directory = Path(export["dir"])
+    directory = base / export["dir"]
     names = exported_file_names(name, pkcs12=export["pkcs12"],
                                 legacy_pkcs12=export["legacy_pkcs12"])
     return all((directory / n).is_file() for n in names)
@@ -66,7 +67,7 @@ class CertificateType(ResourceType):
 
     def config(self, stack: Stack, address: Address) -> dict[str, Any]:
         cert = stack.certificates[address.name]
-        common = {"type": cert.type, "export": export_config(stack, cert)}
+        common = {"type": cert.type, "export": export_config(cert)}
         if cert.imported:
             from mtlsform.pki import load_imported
 
@@ -93,17 +94,16 @@ class CertificateType(ResourceType):
 
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
              desired: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        if prior is None:
-            return None
-        current = dict(prior)
-        export = prior.get("export")
-        if export and not _exported_files_present(export, address.name):
-            current["export"] = None  # the files were removed: write them again
-        return current
+        return dict(prior) if prior is not None else None
 
     def diff(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
              *, now: datetime, stack: Stack, address: Address) -> Decision:
         decision = super().diff(desired, current, now=now, stack=stack, address=address)
+        export = desired.get("export")
+        if (decision.action is Action.NOOP and export
+                and not _exported_files_present(export, address.name, stack.directory)):
+            return Decision(Action.UPDATE, detail=f"the files exported to {export['dir']} are "
+                            "missing: they will be written again", changed=("export",))
         if current is None or decision.action.is_replace or desired.get("kind") != "generated":
             return decision
         from mtlsform.pki import CertificateMaterial, needs_renewal
@@ -167,7 +167,7 @@ class CertificateType(ResourceType):
         export_client_files(
             CertificateMaterial.from_state(attrs),
             CertificateMaterial.from_state(ca_attrs) if ca_attrs else None,
-            Path(export["dir"]),
+            ctx.stack.directory / export["dir"],
             address.name,
             pkcs12=export["pkcs12"],
             legacy_pkcs12=export["legacy_pkcs12"],

@@ -1,0 +1,108 @@
+"""One `verify` run: where to connect for each listener, then the checks of every entry.
+
+Where: `--address HOST:PORT` for every listener when given; else, with the embedded emulator
+(provider kind emulator), the data plane brought up on the stack's world, where each listener
+actually bound; else the load balancer's VIP and the listener's port, from the state.
+Tolerance of the spread check: exact against the emulator (kind emulator, or a loopback VIP,
+which only the emulator hands out), statistical against a real CLB.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from mtlsform.stack.model import Stack
+from mtlsform.state.model import State
+from mtlsform.verification.checks import ClientKit, ServerLog, check_entry
+from mtlsform.verification.entries import entries_from, require_applied
+from mtlsform.verification.model import SERVER_CERTIFICATE, CheckResult, Entry, Report, Tolerance
+
+DEFAULT_REQUESTS = 20
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def tolerance_for(stack: Stack, entries: list[Entry]) -> Tolerance:
+    if stack.provider.kind == "emulator":
+        return "exact"
+    hosts = [entry.host for entry in entries if entry.host]
+    return "exact" if hosts and all(_loopback(h) for h in hosts) else "statistical"
+
+
+def run_entries(entries: list[Entry], *, requests: int, tolerance: Tolerance,
+                server_log: ServerLog | None = None,
+                unserved: Mapping[str, str] | None = None) -> list[CheckResult]:
+    """The checks of every entry; `unserved` maps listener names to why they cannot be reached."""
+    kit = ClientKit()
+    results: list[CheckResult] = []
+    for entry in entries:
+        why = (unserved or {}).get(entry.listener)
+        if why is not None:
+            results.append(CheckResult(entry.listener, entry.domain, SERVER_CERTIFICATE, "fail",
+                                       f"the listener is not served: {why}"))
+            continue
+        results += check_entry(entry, requests=requests, tolerance=tolerance, kit=kit,
+                               server_log=server_log)
+    return results
+
+
+def verify_stack(stack: Stack, state: State | None, state_path: Path, *,
+                 requests: int = DEFAULT_REQUESTS, address: tuple[str, int] | None = None,
+                 environ: Mapping[str, str] | None = None) -> Report:
+    """Checks every HTTPS listener and domain of an applied stack (see docs/verify.md)."""
+    from mtlsform.errors import InputError
+
+    environ = os.environ if environ is None else environ
+    state = require_applied(stack, state, state_path)
+    entries = entries_from(stack, state)
+    if not entries:
+        raise InputError(f"{stack.path} has no HTTPS listener with rules: nothing to verify")
+    tolerance = tolerance_for(stack, entries)
+    if address is not None:
+        host, port = address
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        entries = [replace(e, host=host, port=port) for e in entries]
+        connections = tuple(sorted({(e.listener, where, "--address") for e in entries}))
+        results = run_entries(entries, requests=requests, tolerance=tolerance)
+        return Report(stack.name, tuple(results), requests, tolerance, connections)
+    if stack.provider.kind == "emulator":
+        return _verify_embedded(stack, state_path, entries, requests, tolerance, environ)
+    missing = sorted({e.listener for e in entries if not e.host})
+    if missing:
+        raise InputError(f"the state records no VIP for the load balancer of listener "
+                         f"{', '.join(missing)}", hint="pass --address HOST:PORT")
+    connections = tuple(sorted({(e.listener, e.where, "VIP from the state") for e in entries}))
+    results = run_entries(entries, requests=requests, tolerance=tolerance)
+    return Report(stack.name, tuple(results), requests, tolerance, connections)
+
+
+def _verify_embedded(stack: Stack, state_path: Path, entries: list[Entry], requests: int,
+                     tolerance: Tolerance, environ: Mapping[str, str]) -> Report:
+    from mtlsform.verification.embedded import embedded_plane
+
+    listener_ids = {e.listener_id for e in entries if e.listener_id}
+    with embedded_plane(stack, state_path, listener_ids, environ) as served:
+        located, unserved, connections = [], {}, set()
+        how = ("embedded emulator's data plane" + (f", port offset {served.port_offset}"
+                                                    if served.port_offset else ""))
+        for entry in entries:
+            bound = served.address_of(entry.listener_id)
+            if bound is None:
+                unserved[entry.listener] = served.why_not_served(entry.listener_id)
+                located.append(entry)
+                continue
+            entry = replace(entry, host=bound[0], port=bound[1])
+            connections.add((entry.listener, entry.where, how))
+            located.append(entry)
+        results = run_entries(located, requests=requests, tolerance=tolerance,
+                              server_log=served.server_log, unserved=unserved)
+    return Report(stack.name, tuple(results), requests, tolerance, tuple(sorted(connections)))

@@ -1,0 +1,137 @@
+"""Apply under faults, after a crash, with a held lock, and with an encrypted state."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.engine.conftest import P12_PASSWORD
+
+EXAMPLE = Path("stacks/example.yaml")
+
+
+def test_apply_converges_with_30_percent_throttling_and_busy_errors(workdir, cli, monkeypatch):
+    monkeypatch.setenv("MTLSFORM_EMULATOR_FAULTS",
+                       "*:RequestLimitExceeded:0.3,*:FailedOperation.ResourceInOperating:0.3")
+    monkeypatch.setenv("MTLSFORM_EMULATOR_SEED", "7")
+    applied = cli("apply", EXAMPLE, "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert cli("plan", EXAMPLE, "--detailed-exitcode").code == 0
+    destroyed = cli("destroy", EXAMPLE, "--auto-approve")
+    assert destroyed.code == 0, destroyed.text
+
+
+def mtlsform(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mtlsform", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_run_killed_mid_apply_is_recovered_without_duplicates(workdir, cli):
+    env = {**os.environ, "MTLSFORM_EMULATOR_CRASH_AFTER": "5"}
+    crashed = mtlsform("apply", str(EXAMPLE), "--auto-approve", env=env, cwd=workdir)
+    assert crashed.returncode != 0
+    assert "simulated crash" in crashed.stderr
+    state = json.loads((workdir / "stacks/.mtlsform/example.state.json").read_text())
+    assert state["pending_operations"], "the interrupted call left its intent behind"
+
+    planned = cli("plan", EXAMPLE)
+    assert planned.code == 0, planned.text
+    assert "a previous run was interrupted" in planned.out
+    applied = cli("apply", EXAMPLE, "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert cli("plan", EXAMPLE, "--detailed-exitcode").code == 0
+
+    world = json.loads((workdir / "stacks/.mtlsform/emulator/world.json").read_text())
+    assert _count_listeners(world) == 1
+    state = json.loads((workdir / "stacks/.mtlsform/example.state.json").read_text())
+    assert state["pending_operations"] == []
+
+
+def _count_listeners(world: dict) -> int:
+    found = 0
+
+    def walk(value):
+        nonlocal found
+        if isinstance(value, dict):
+            if str(value.get("ListenerId", value.get("listener_id", ""))).startswith("lbl-") \
+                    and ("Port" in value or "port" in value):
+                found += 1
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(world)
+    return found
+
+
+def test_a_second_run_is_refused_while_the_state_is_locked(workdir, cli):
+    from mtlsform.state.local import LocalStateStore
+
+    assert cli("apply", EXAMPLE, "--auto-approve").code == 0
+    state_file = workdir / "stacks/.mtlsform/example.state.json"
+    with LocalStateStore(state_file, operation="apply"):
+        refused = cli("plan", EXAMPLE)
+    assert refused.code == 1
+    assert "apply" in refused.err and "lock" in refused.err.lower()
+    assert "Traceback" not in refused.err
+
+
+def test_encrypted_state_keeps_keys_unreadable_without_the_passphrase(workdir, cli, monkeypatch):
+    monkeypatch.setenv("MTLSFORM_STATE_PASSPHRASE", "correct horse battery staple")
+    assert cli("apply", EXAMPLE, "--auto-approve").code == 0
+    state_file = workdir / "stacks/.mtlsform/example.state.json"
+    text = state_file.read_text()
+    assert "PRIVATE KEY" not in text
+    key = (workdir / "stacks/out/client-1/client.key").read_text().splitlines()[1]
+    assert key not in text
+
+    monkeypatch.delenv("MTLSFORM_STATE_PASSPHRASE")
+    assert cli("plan", EXAMPLE, "--detailed-exitcode").code == 0  # non-secret parts readable
+    (workdir / EXAMPLE).write_text((workdir / EXAMPLE).read_text().replace(
+        "common_name: client-1", "common_name: client-2"))
+    refused = cli("apply", EXAMPLE, "--auto-approve")
+    assert refused.code == 1
+    assert "MTLSFORM_STATE_PASSPHRASE" in refused.err
+    assert "Traceback" not in refused.err
+
+
+def test_apply_without_a_terminal_needs_auto_approve(workdir, cli):
+    refused = cli("apply", EXAMPLE)
+    assert refused.code == 1
+    assert "needs --auto-approve" in refused.err
+    assert not (workdir / "stacks/.mtlsform/example.state.json").exists() or \
+        "certificate.ca" not in (workdir / "stacks/.mtlsform/example.state.json").read_text()
+
+
+def test_no_secret_reaches_output_or_the_plan(workdir, cli):
+    outputs = [cli("apply", EXAMPLE, "--auto-approve"), cli("show", EXAMPLE),
+               cli("show", EXAMPLE, "--json"), cli("plan", EXAMPLE, "--json"),
+               cli("state", "show", EXAMPLE, "certificate.server"), cli("output", EXAMPLE)]
+    key_lines = (workdir / "stacks/out/client-1/client.key").read_text().splitlines()[1:-1]
+    for result in outputs:
+        assert "PRIVATE KEY" not in result.text
+        assert P12_PASSWORD not in result.text
+        for line in key_lines:
+            assert line not in result.text
+    shown = cli("state", "show", EXAMPLE, "certificate.server")
+    assert re.search(r"private_key_pem +=\s+\(sensitive\)", shown.out)
+
+
+@pytest.mark.parametrize("name", ["sni", "imported"])
+def test_other_example_stacks_apply_and_destroy_cleanly(workdir, cli, name):
+    path = Path(f"stacks/{name}.yaml")
+    applied = cli("apply", path, "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert cli("plan", path, "--detailed-exitcode").code == 0
+    destroyed = cli("destroy", path, "--auto-approve")
+    assert destroyed.code == 0, destroyed.text
+    world = json.loads((workdir / "stacks/.mtlsform/emulator/world.json").read_text())
+    assert _count_listeners(world) == 0
