@@ -88,6 +88,10 @@ def open_session(stack: Stack, *, operation: str, state_path: Path | None = None
                             passphrase=passphrase_from(environ), on_wait=on_lock_wait)
     with store:
         state = store.read() or State.empty(stack.name)
+        if state.stack != stack.name:
+            raise StateError(
+                f"{path} is the state of stack {state.stack!r}, not of {stack.name!r}",
+                hint="point --state at this stack's state, or fix `stack:` in the stack file")
         data_dir = path.parent / "emulator"
         with open_provider(stack.provider, emulator_data_dir=data_dir,
                            environ=environ) as (provider, context):

@@ -229,10 +229,13 @@ def output(stack_path: Path = STACK, name: str = typer.Argument(None, help="One 
             known = ", ".join(sorted(recorded.outputs)) or "none"
             raise InputError(f"no output named {name!r} (outputs: {known})")
         value = recorded.outputs[name]
-        text = outputs_json({name: value})[name] if json_output else (
-            "(sensitive)" if value.sensitive else str(value.value))
-        console.out().print(text if isinstance(text, str) else str(text), markup=False,
-                            highlight=False)
+        if json_output:
+            import json
+
+            text = json.dumps(outputs_json({name: value})[name]["value"])
+        else:
+            text = "(sensitive)" if value.sensitive else str(value.value)
+        console.out().print(text, markup=False, highlight=False)
         return
     if json_output:
         import json

@@ -48,6 +48,8 @@ def render_apply_summary(result, plan: Plan, *, color: bool) -> tuple[str, bool]
         text = f"\n{head} {counts}"
         return (f"[bold green]{escape(text)}[/]" if color else text), True
     lines = [f"\n{'Apply' if plan.mode == 'normal' else 'Destroy'} failed. {counts}"]
+    for op in sorted(result.succeeded):
+        lines.append(f"  done:    {op}")
     for op, error in sorted(result.failed.items()):
         lines.append(f"  failed:  {op}: {error}")
     for op, cause in sorted(result.skipped.items()):

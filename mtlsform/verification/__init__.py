@@ -12,7 +12,8 @@ answers are spread over the backends as the weights say. The checks are also usa
 Results are data; nothing here prints.
 """
 
-from mtlsform.verification.checks import ClientKit, check_entry
+from mtlsform.verification.checks import check_entry
+from mtlsform.verification.clients import ClientKit
 from mtlsform.verification.entries import entries_from, require_applied
 from mtlsform.verification.model import (
     CHECKS,

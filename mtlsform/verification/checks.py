@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
-import ssl
 from collections import Counter
 from collections.abc import Callable
 
 from mtlsform.verification import spread
+from mtlsform.verification.clients import ClientKit
 from mtlsform.verification.model import (
     BALANCE,
     EXPIRED_CERTIFICATE,
@@ -27,55 +27,15 @@ from mtlsform.verification.model import (
     ClientIdentity,
     Entry,
     RouteSpec,
-    ServerExpectation,
-    SigningCa,
     Status,
     Tolerance,
 )
-from mtlsform.verification.throwaway import expired_client, unknown_ca_client
-from mtlsform.verification.tlsprobe import (
-    Outcome,
-    handshake,
-    request,
-    request_context,
-    verifying_context,
-)
+from mtlsform.verification.tlsprobe import Outcome, Presented, handshake, request
 
 # What the server's own log says about a refused connection (the embedded data plane knows).
 ServerLog = Callable[[Entry, Outcome], str | None]
 # Answers a load balancer gives instead of a TLS refusal (nginx-style 400/495/496).
 REFUSAL_STATUSES = (400, 403, 495, 496)
-
-
-class ClientKit:
-    """The client contexts and throwaway certificates of one run, each made once."""
-
-    def __init__(self) -> None:
-        self._contexts: dict[object, ssl.SSLContext] = {}
-        self._unknown: ClientIdentity | None = None
-        self._expired: dict[SigningCa, ClientIdentity | None] = {}
-
-    def context(self, identity: ClientIdentity | None) -> ssl.SSLContext:
-        if identity not in self._contexts:
-            self._contexts[identity] = request_context(identity)
-        return self._contexts[identity]
-
-    def verifying(self, expected: ServerExpectation,
-                  identity: ClientIdentity | None) -> ssl.SSLContext:
-        key = ("verify", expected, identity)
-        if key not in self._contexts:
-            self._contexts[key] = verifying_context(expected, identity)
-        return self._contexts[key]
-
-    def unknown_ca(self) -> ClientIdentity:
-        if self._unknown is None:
-            self._unknown = unknown_ca_client()
-        return self._unknown
-
-    def expired(self, ca: SigningCa) -> ClientIdentity | None:
-        if ca not in self._expired:
-            self._expired[ca] = expired_client(ca)
-        return self._expired[ca]
 
 
 def _short(fingerprint: str | None) -> str:
@@ -107,7 +67,7 @@ class EntryChecks:
         self.results: list[CheckResult] = []
 
     # -- helpers -------------------------------------------------------------------------------
-    def _add(self, check: str, status: Status, reason: str, *, url: str | None = None,
+    def _add(self, check: str, status: Status, reason: str, /, *, url: str | None = None,
              **details: object) -> None:
         self.results.append(CheckResult(self.entry.listener, self.entry.domain, check, status,
                                         reason, url=url, details=dict(details)))
@@ -132,7 +92,7 @@ class EntryChecks:
             self._add(SERVER_CERTIFICATE, "skip", entry.skip_reason)
             return self.results
         if not self.server_certificate():
-            reason = "not run: no TLS connection to the listener (see a)"
+            reason = "not run: the listener cannot be reached (see a)"
             for route in entry.routes:
                 self._add(REQUEST, "skip", reason, url=route.url)
             for check in (NO_CLIENT_CERTIFICATE, UNKNOWN_CA, EXPIRED_CERTIFICATE):
@@ -150,46 +110,67 @@ class EntryChecks:
                           "a backend", url=route.url)
         return self.results
 
+    def _presented(self) -> tuple[Presented, ClientIdentity | None]:
+        """The server's certificate, read from a handshake with the client certificate (so a
+        mutual listener completes it), else without one: with TLS 1.2 a refused client
+        certificate ends the handshake before the client has the server's certificate."""
+        entry = self.entry
+        identities = [self._identity] + ([None] if self._identity is not None else [])
+        for identity in identities:
+            presented = handshake(entry.host, entry.port, entry.server_name,
+                                  self.kit.context(identity))
+            if presented.der is not None or presented.failure is None \
+                    or presented.failure.kind != "refused":
+                break
+        return presented, identity
+
     def server_certificate(self) -> bool:
-        """(a); False when no TLS connection could be made at all."""
+        """(a); False when the listener cannot be reached at all (the rest is then skipped)."""
         entry, expected = self.entry, self.entry.server
-        presented = handshake(entry.host, entry.port, entry.server_name,
-                              self.kit.context(self._identity))
+        presented, identity = self._presented()
         if presented.der is None:
             failure = presented.failure
             assert failure is not None
+            said = self._server_says(failure)
+            if failure.kind == "refused":
+                self._add(SERVER_CERTIFICATE, "skip", "the server refused every handshake before "
+                          f"its certificate could be read (TLS alert \"{failure.alert}\"){said}; "
+                          "see the other checks", alert=failure.alert)
+                return True
             self._add(SERVER_CERTIFICATE, "fail", f"no TLS handshake with {entry.where} for "
-                      f"{entry.server_name}: {failure.detail}{self._server_says(failure)}",
-                      address=entry.where)
-            return False
+                      f"{entry.server_name}: {failure.detail}{said}", address=entry.where)
+            return failure.kind != "unreachable"
         fingerprint = presented.fingerprint
+        facts = {"presented": fingerprint}
         if expected is None:
             self._add(SERVER_CERTIFICATE, "fail", "the state records no server certificate for "
-                      f"this domain; the server presented sha256 {_short(fingerprint)}",
-                      presented=fingerprint)
+                      f"this domain; the server presented sha256 {_short(fingerprint)}", **facts)
             return True
+        facts.update(expected=expected.fingerprint, certificate=expected.name)
         if fingerprint != expected.fingerprint:
             self._add(SERVER_CERTIFICATE, "fail",
                       f"server presented certificate sha256 {_short(fingerprint)} "
                       f"({_subject_of(presented.der)}) but the stack's {expected.name} is "
-                      f"{_short(expected.fingerprint)}", presented=fingerprint,
-                      expected=expected.fingerprint, certificate=expected.name)
+                      f"{_short(expected.fingerprint)}", **facts)
             return True
         verified = handshake(entry.host, entry.port, entry.server_name,
-                             self.kit.verifying(expected, self._identity))
-        if verified.der is None:
-            failure = verified.failure
-            assert failure is not None
+                             self.kit.verifying(expected, identity))
+        # Any outcome but "untrusted" means the client accepted the certificate (a later
+        # refusal is about the client certificate, which check b reports).
+        if verified.failure is not None and verified.failure.kind == "untrusted":
             self._add(SERVER_CERTIFICATE, "fail",
                       f"certificate {expected.name} is the stack's but is not valid for "
-                      f"{entry.server_name} against {expected.trust_label}: {failure.detail}",
-                      presented=fingerprint, expected=expected.fingerprint,
-                      certificate=expected.name)
+                      f"{entry.server_name} against {expected.trust_label}: "
+                      f"{verified.failure.detail}", **facts)
+            return True
+        if verified.der is None and verified.failure is not None \
+                and verified.failure.kind != "refused":
+            self._add(SERVER_CERTIFICATE, "fail", f"the verifying handshake failed: "
+                      f"{verified.failure.detail}", **facts)
             return True
         self._add(SERVER_CERTIFICATE, "pass",
                   f"{expected.name} (sha256 {_short(fingerprint)}), valid for "
-                  f"{entry.server_name} against {expected.trust_label}",
-                  presented=fingerprint, expected=expected.fingerprint, certificate=expected.name)
+                  f"{entry.server_name} against {expected.trust_label}", **facts)
         return True
 
     def bound_request(self, route: RouteSpec) -> bool:

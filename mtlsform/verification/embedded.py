@@ -140,6 +140,15 @@ def start_plane(world: Any, listener_ids: set[str], captured: _Captured) -> Serv
                         hint="pass --address HOST:PORT of a data plane you run yourself")
 
 
+def _stop(plane: Any) -> None:
+    try:
+        plane.stop()
+    except TimeoutError:
+        # The data plane did not wind down within its own time limit; its loop runs on a
+        # daemon thread that ends with this process, and the checks are already done.
+        logging.getLogger(__name__).warning("the data plane did not stop in time")
+
+
 @contextmanager
 def _world(stack: Stack, data_dir: Path, environ: Mapping[str, str]) -> Iterator[Any]:
     """The stack's emulator world, opened as the engine opens it."""
@@ -174,6 +183,6 @@ def embedded_plane(stack: Stack, state_path: Path, listener_ids: set[str],
             try:
                 yield served
             finally:
-                served.plane.stop()
+                _stop(served.plane)
     finally:
         logger.removeHandler(captured)

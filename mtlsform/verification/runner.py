@@ -17,7 +17,8 @@ from pathlib import Path
 
 from mtlsform.stack.model import Stack
 from mtlsform.state.model import State
-from mtlsform.verification.checks import ClientKit, ServerLog, check_entry
+from mtlsform.verification.checks import ServerLog, check_entry
+from mtlsform.verification.clients import ClientKit
 from mtlsform.verification.entries import entries_from, require_applied
 from mtlsform.verification.model import SERVER_CERTIFICATE, CheckResult, Entry, Report, Tolerance
 

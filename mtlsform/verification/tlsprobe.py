@@ -27,7 +27,8 @@ TIMEOUT = 10.0
 BODY_LIMIT = 64 * 1024
 USER_AGENT = "mtlsform-verify"
 
-OutcomeKind = Literal["answered", "refused", "closed", "unreachable", "error"]
+# untrusted: our own verification of the server certificate failed (verifying contexts only)
+OutcomeKind = Literal["answered", "refused", "closed", "unreachable", "untrusted", "error"]
 _ALERT = re.compile(r"(?:SSLV3|TLSV1|TLSV1_\d|TLSV13)_ALERT_([A-Z0-9_]+)")
 
 
@@ -83,9 +84,11 @@ def _pem_file(folder: str, name: str, text: str) -> str:
     return path
 
 
-def _base_context() -> ssl.SSLContext:
+def _base_context(maximum: ssl.TLSVersion | None) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if maximum is not None:
+        context.maximum_version = maximum
     context.set_alpn_protocols(["http/1.1"])
     return context
 
@@ -101,19 +104,21 @@ def _present(context: ssl.SSLContext, identity: ClientIdentity | None) -> None:
         context.load_cert_chain(cert, key)
 
 
-def request_context(identity: ClientIdentity | None) -> ssl.SSLContext:
-    """A client context presenting `identity` (or nothing) and accepting any server certificate."""
-    context = _base_context()
+def request_context(identity: ClientIdentity | None,
+                    maximum: ssl.TLSVersion | None = None) -> ssl.SSLContext:
+    """A client context presenting `identity` (or nothing) and accepting any server certificate
+    (`maximum`: the highest TLS version offered, default the newest)."""
+    context = _base_context(maximum)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     _present(context, identity)
     return context
 
 
-def verifying_context(expected: ServerExpectation,
-                      identity: ClientIdentity | None) -> ssl.SSLContext:
+def verifying_context(expected: ServerExpectation, identity: ClientIdentity | None,
+                      maximum: ssl.TLSVersion | None = None) -> ssl.SSLContext:
     """A client context that verifies the server against the stack's CA and the host name."""
-    context = _base_context()
+    context = _base_context(maximum)
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
     context.load_verify_locations(cadata=expected.trust_pem)
@@ -148,8 +153,7 @@ def _local(sock: socket.socket) -> str | None:
 def _failure(exc: BaseException, local: str | None, during: str) -> Outcome:
     """Classifies an exception raised during the handshake or the exchange."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return Outcome("error", f"the server certificate does not verify: "
-                       f"{exc.verify_message or exc.reason}", local=local)
+        return Outcome("untrusted", str(exc.verify_message or exc.reason), local=local)
     alert = alert_of(exc) if isinstance(exc, ssl.SSLError) else None
     if alert is not None:
         return Outcome("refused", f"the server sent the TLS alert \"{alert}\" {during}",

@@ -135,3 +135,49 @@ def test_other_example_stacks_apply_and_destroy_cleanly(workdir, cli, name):
     assert destroyed.code == 0, destroyed.text
     world = json.loads((workdir / "stacks/.mtlsform/emulator/world.json").read_text())
     assert _count_listeners(world) == 0
+
+
+def test_a_failure_skips_only_what_depends_on_it(workdir, cli):
+    from tests.engine.conftest import edit
+
+    edit(workdir / EXAMPLE, "rs-2: {instance: ins-rs2", "rs-2: {instance: ins-nothere")
+    failed = cli("apply", EXAMPLE, "--auto-approve")
+    assert failed.code == 1
+    assert "Apply failed. Resources: 9 added, 0 changed, 0 destroyed." in failed.err
+    assert 'failed:  target.https["www.example.com/"].rs-2: RegisterTargets: ' \
+        "InvalidParameter" in failed.err
+    assert 'done:    target.https["www.example.com/"].rs-1' in failed.err
+    assert "Traceback" not in failed.err
+    listed = cli("state", "list", EXAMPLE).out.splitlines()
+    assert 'target.https["www.example.com/"].rs-1' in listed
+    assert 'target.https["www.example.com/"].rs-2' not in listed
+    edit(workdir / EXAMPLE, "rs-2: {instance: ins-nothere", "rs-2: {instance: ins-rs2")
+    planned = cli("plan", EXAMPLE)
+    assert "Plan: 1 to add, 0 to change, 0 to destroy." in planned.out
+    assert cli("apply", EXAMPLE, "--auto-approve").code == 0
+
+
+def test_a_failed_listener_skips_its_rules_and_targets(workdir, cli):
+    from tencentcloud.clb.v20180317 import models
+
+    from mtlsform.session import open_session
+    from tests.engine.conftest import edit, stack_at
+
+    edit(workdir / EXAMPLE, "port: 443", "port: 8443")
+    assert cli("apply", EXAMPLE, "--auto-approve").code == 0
+    with open_session(stack_at(workdir / EXAMPLE), operation="setup") as session:
+        lb = session.state.get("load_balancer.web").attributes["id"]
+        request = models.CreateListenerRequest()
+        request.from_json_string(json.dumps({"LoadBalancerId": lb, "Ports": [443],
+                                             "Protocol": "TCP", "ListenerNames": ["by-hand"]}))
+        session.provider_context.sdk_client("clb").CreateListener(request)
+        session.provider_context.emulator.wait_for_tasks()
+    edit(workdir / EXAMPLE, "port: 8443", "port: 443")
+    failed = cli("apply", EXAMPLE, "--auto-approve")
+    assert failed.code == 1
+    assert "failed:  listener.https: CreateListener: InvalidParameter.PortCheckFailed" \
+        in failed.err
+    assert 'skipped: rule.https["www.example.com/"] (it depends on listener.https, which ' \
+        "failed)" in failed.err
+    assert 'skipped: target.https["www.example.com/"].rs-1' in failed.err
+    assert failed.err.count("  failed:  ") == 1  # the cause once, not once per dependant

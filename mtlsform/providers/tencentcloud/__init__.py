@@ -2,8 +2,9 @@
 
 Modules: settings (endpoint, region, timeouts), credentials, clients (per-thread SDK clients),
 errors (SDK exception -> ProviderError, retryable or gone), retry (the retrying caller), tasks
-(DescribeTaskStatus waits), locks (one per CLB), session (the shared machinery), mapping (API
-models <-> plain data), reads (batched reads), provider (the Provider implementation).
+(DescribeTaskStatus waits), locks (one gate per CLB, combining queued writes), session (the
+shared machinery), mapping (API models <-> plain data), reads (batched reads), targets (target
+writes merged per rule), provider (the Provider implementation).
 """
 
 from __future__ import annotations

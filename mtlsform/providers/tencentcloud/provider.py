@@ -1,8 +1,9 @@
 """TencentCloudProvider: the Provider protocol on the CLB and SSL APIs.
 
-Reads are batched (see reads.py). Every CLB write holds its CLB's lock, retries what is
-retryable and returns only after its asynchronous task finished. Deleting an object that is
-already gone counts as done, as Terraform does.
+Reads are batched (see reads.py). Every CLB write holds its CLB's gate, retries what is
+retryable and returns only after its asynchronous task finished; target writes of one rule made
+at the same time share calls (see targets.py). Deleting an object that is already gone counts as
+done, as Terraform does.
 """
 
 from __future__ import annotations
@@ -26,11 +27,15 @@ from mtlsform.providers.base import (
 )
 from mtlsform.providers.tencentcloud import mapping
 from mtlsform.providers.tencentcloud.errors import is_gone
-from mtlsform.providers.tencentcloud.reads import Reader, chunks
+from mtlsform.providers.tencentcloud.reads import Reader
 from mtlsform.providers.tencentcloud.session import ApiSession
+from mtlsform.providers.tencentcloud.targets import (
+    DEREGISTER,
+    MODIFY_WEIGHT,
+    REGISTER,
+    TargetWriter,
+)
 from mtlsform.sensitive import Sensitive
-
-TARGET_BATCH = 20  # Register/Deregister/ModifyTargetWeight accept at most 20 targets a call
 
 
 def _clb():
@@ -45,6 +50,7 @@ class TencentCloudProvider:
     def __init__(self, session: ApiSession) -> None:
         self._session = session
         self._reader = Reader(session)
+        self._targets = TargetWriter(session, self._reader)
 
     def close(self) -> None:
         self._session.close()
@@ -252,60 +258,16 @@ class TencentCloudProvider:
         request.LocationIds = [rule_id]
         self._delete(load_balancer_id, "DeleteRule", request)
 
-    # --- targets ------------------------------------------------------------------------------
-
-    def _targets_request(self, action: str, load_balancer_id: str, listener_id: str,
-                         rule_id: str, batch: Sequence[TargetSpec], *, weight: bool) -> Any:
-        request = getattr(_clb(), f"{action}Request")()
-        request.LoadBalancerId = load_balancer_id
-        request.ListenerId = listener_id
-        request.LocationId = rule_id
-        request.Targets = [mapping.target_input(t, weight=weight) for t in batch]
-        return request
-
-    def _targets_batch(self, action: str, load_balancer_id: str, listener_id: str,
-                       rule_id: str, batch: list[TargetSpec]) -> None:
-        """One chunk; refused because part of it is already done (a retry whose first attempt
-        went through, an interrupted destroy): re-read the rule and send only what is left."""
-        weight = action != "DeregisterTargets"
-        request = self._targets_request(action, load_balancer_id, listener_id, rule_id, batch,
-                                        weight=weight)
-        try:
-            self._session.write(load_balancer_id, action, request)
-            return
-        except ProviderError as error:
-            if action == "DeregisterTargets" and is_gone(error):
-                return  # the rule, listener or CLB is gone, and its bindings with it
-            ambiguous = {"RegisterTargets": error.code == "InvalidParameterValue.Duplicate",
-                         "DeregisterTargets": error.code == "InvalidParameter"}.get(action)
-            if not ambiguous:
-                raise
-            bound = self._reader.rule_target_keys(load_balancer_id, listener_id, rule_id)
-            if action == "RegisterTargets":
-                left = [t for t in batch if bound is None or t.key not in bound]
-            else:
-                left = [t for t in batch if bound is not None and t.key in bound]
-            if len(left) == len(batch):
-                raise  # the refusal was about something else
-        if left:
-            request = self._targets_request(action, load_balancer_id, listener_id, rule_id,
-                                            left, weight=weight)
-            self._session.write(load_balancer_id, action, request)
+    # --- targets (merged per rule with concurrent callers' targets: see targets.py) ------------
 
     def register_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
                          targets: Sequence[TargetSpec]) -> None:
-        for batch in chunks(list(targets), TARGET_BATCH):
-            self._targets_batch("RegisterTargets", load_balancer_id, listener_id, rule_id, batch)
+        self._targets.write(REGISTER, load_balancer_id, listener_id, rule_id, targets)
 
     def deregister_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
                            targets: Sequence[TargetSpec]) -> None:
-        for batch in chunks(list(targets), TARGET_BATCH):
-            self._targets_batch("DeregisterTargets", load_balancer_id, listener_id, rule_id,
-                                batch)
+        self._targets.write(DEREGISTER, load_balancer_id, listener_id, rule_id, targets)
 
     def modify_target_weights(self, load_balancer_id: str, listener_id: str, rule_id: str,
                               targets: Sequence[TargetSpec]) -> None:
-        for batch in chunks(list(targets), TARGET_BATCH):
-            request = self._targets_request("ModifyTargetWeight", load_balancer_id, listener_id,
-                                            rule_id, batch, weight=True)
-            self._session.write(load_balancer_id, "ModifyTargetWeight", request)
+        self._targets.write(MODIFY_WEIGHT, load_balancer_id, listener_id, rule_id, targets)

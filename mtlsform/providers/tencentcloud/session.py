@@ -1,7 +1,8 @@
-"""The shared machinery of one provider: clients, retrying caller, task waiter and CLB locks.
+"""The shared machinery of one provider: clients, retrying caller, task waiter and CLB gates.
 
 `call` is one API call with retries; `write` is one asynchronous CLB write: it holds the CLB's
-lock across the call and the wait for its task, so two writes to one CLB never overlap.
+gate across the call and the wait for its task, so two writes to one CLB never overlap.
+`write_held` is the same write for code that already holds the gate (combined target writes).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class ApiSession:
         self.clients = ThreadClients(settings, credentials)
         self.caller = ApiCaller(settings, credentials.secrets())
         self.tasks = TaskWaiter(settings, self.clients, self.caller)
-        self.locks = LoadBalancerLocks()
+        self.locks = LoadBalancerLocks(linger=settings.target_linger)
 
     def call(self, service: str, action: str, request: Any, *,
              secrets: Iterable[str] = ()) -> Any:
@@ -46,11 +47,12 @@ class ApiSession:
         `load_balancer_id` None (a CLB being created) takes no lock: nobody else knows it yet.
         """
         if load_balancer_id is None:
-            return self._write(action, request)
+            return self.write_held(action, request)
         with self.locks.hold(load_balancer_id):
-            return self._write(action, request)
+            return self.write_held(action, request)
 
-    def _write(self, action: str, request: Any) -> tuple[Any, TaskResult]:
+    def write_held(self, action: str, request: Any) -> tuple[Any, TaskResult]:
+        """The write and its task wait; the caller holds the CLB's gate (or nobody needs it)."""
         response = self.call("clb", action, request)
         return response, self.tasks.wait(response.RequestId, action)
 

@@ -23,6 +23,12 @@ ENV_REGION = "TENCENTCLOUD_REGION"
 ENV_API_TIMEOUT = "MTLSFORM_API_TIMEOUT"
 ENV_TASK_TIMEOUT = "MTLSFORM_TASK_TIMEOUT"
 ENV_RETRY_TIMEOUT = "MTLSFORM_RETRY_TIMEOUT"
+ENV_TARGET_LINGER = "MTLSFORM_TARGET_LINGER"
+
+# How long a target write that finds its CLB idle waits for siblings to join its call. Writes
+# take seconds on the cloud and ~50 ms on the emulator; a few ms are noise next to either.
+DEFAULT_TARGET_LINGER = 0.005
+MAX_TARGET_LINGER = 1.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class ProviderSettings:
     retry_backoff: Backoff  # waits between retries (full jitter below the ceiling)
     poll_backoff: Backoff  # waits between DescribeTaskStatus polls
     network_attempts: int = 5  # a down endpoint rarely comes back within seconds
+    target_linger: float = DEFAULT_TARGET_LINGER  # seconds; 0: no waiting for siblings
 
 
 def parse_endpoint(text: str) -> Endpoint:
@@ -106,6 +113,22 @@ def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
     return seconds
 
 
+def _linger(environ: Mapping[str, str]) -> float:
+    """MTLSFORM_TARGET_LINGER: seconds (0 turns the wait off), at most MAX_TARGET_LINGER."""
+    value = environ.get(ENV_TARGET_LINGER, "").strip()
+    if not value:
+        return DEFAULT_TARGET_LINGER
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_TARGET_LINGER:  # also refuses nan
+        raise MtlsformError(
+            f"{ENV_TARGET_LINGER}={value!r} must be a number of seconds from 0 to "
+            f"{MAX_TARGET_LINGER:g}", hint=f"e.g. {ENV_TARGET_LINGER}=0.005, or 0 to turn it off")
+    return seconds
+
+
 def resolve_region(kind: Kind, region: str | None, environ: Mapping[str, str]) -> str:
     chosen = (region or environ.get(ENV_REGION, "")).strip()
     if chosen:
@@ -129,6 +152,7 @@ def cloud_settings(region: str | None, endpoint: str | None,
         retry_timeout=_seconds(environ, ENV_RETRY_TIMEOUT, 300.0),
         retry_backoff=Backoff(first=0.5, cap=10.0),
         poll_backoff=Backoff(first=0.5, cap=5.0),
+        target_linger=_linger(environ),
     )
 
 
@@ -148,4 +172,5 @@ def emulator_settings(region: str | None, endpoint: str, environ: Mapping[str, s
         retry_timeout=_seconds(environ, ENV_RETRY_TIMEOUT, 60.0),
         retry_backoff=Backoff(first=0.05, cap=0.5),
         poll_backoff=Backoff(first=first_poll, cap=max(0.4, first_poll)),
+        target_linger=_linger(environ),
     )
