@@ -137,21 +137,31 @@ def plan(
     detailed_exitcode: bool = typer.Option(
         False, "--detailed-exitcode", help="Exit 0: no changes, 2: changes, 1: error."),
     json_output: bool = JSON,
+    output_format: str = typer.Option(
+        "text", "--format", help="text (default), json, or markdown (a pull-request comment)."),
     state: Path = STATE,
     lock_timeout: float = LOCK_TIMEOUT,
 ) -> None:
     """Show what apply would change, without changing anything."""
     from mtlsform.cli.stackload import load_stack_or_exit
+    from mtlsform.errors import InputError
     from mtlsform.plan.render_json import render_plan_json
+    from mtlsform.plan.render_markdown import render_plan_markdown
     from mtlsform.plan.render_text import render_plan
     from mtlsform.session import open_session
 
-    stack = load_stack_or_exit(stack_path, var, json_output=json_output)
+    chosen = "json" if json_output else output_format.lower()
+    if chosen not in ("text", "json", "markdown"):
+        raise InputError(f"--format {output_format!r} is not text, json or markdown")
+    stack = load_stack_or_exit(stack_path, var, json_output=chosen == "json")
     with open_session(stack, operation="plan", state_path=state,
                       lock_timeout=lock_timeout) as session:
         result = session.plan(refresh_first=_bool(refresh, "--refresh"), destroy=destroy)
-    if json_output:
+    if chosen == "json":
         console.out().print(render_plan_json(result), markup=False, highlight=False, end="")
+    elif chosen == "markdown":
+        console.out().print(render_plan_markdown(result, source=str(stack_path)),
+                            markup=False, highlight=False, end="")
     else:
         _print(render_plan(result, color=console.color_enabled(), source=str(stack_path)))
     if detailed_exitcode and result.has_changes:

@@ -30,8 +30,17 @@ Shape (plain dataclasses, field names in snake case, IDs and enums spelt as the 
 
 Times are cloud time strings, "YYYY-MM-DD HH:MM:SS" in GMT+8, as the API shows them.
 
+Versions. A committed WorldState is never changed again: a transaction works on a copy-on-write
+draft (worlddraft.py) that copies only what it touches — the load balancer and listener a CLB
+write names, new records beside shared ones — and on success becomes the committed state in one
+step. Untouched objects are shared between versions. So a write costs the size of one listener,
+not of the world, and every version stays a consistent picture for as long as anyone holds it.
+
 Reading (the data plane does this in-process):
-    snap = world.snapshot()            # a deep copy of WorldState, consistent, safe to keep
+    snap = world.snapshot()            # a deep copy of WorldState, consistent, safe to keep and
+                                       # to change (tasks are shared: do not change those)
+    world.committed()                  # the current version itself, no copy: consistent and
+                                       # never changed by the world; read it, do not change it
     world.version                      # current version number
     world.wait_for_change(since, timeout) -> int    # blocks until version > since (or timeout)
     unsubscribe = world.subscribe(callback)         # callback(version) after each change,
@@ -40,8 +49,19 @@ Reading (the data plane does this in-process):
                                                     # rule_key is the location_id (L7) or the
                                                     # listener_id (L4); kept in memory only
 Writing (the API does this):
-    with world.transaction() as state: ...  # copy-on-write: changes are committed, persisted and
-                                            # announced together, or (on an exception) not at all
+    with world.transaction() as state: ...  # copy-on-write: changes are committed, handed to
+                                            # persistence and announced together, or (on an
+                                            # exception) not at all. Look objects up by key
+                                            # (`state.load_balancers[lb_id].listeners[id]`)
+                                            # before changing them; what iteration yields may be
+                                            # shared with committed versions.
+    world.flush()                           # blocks until the world file holds every committed
+                                            # version (raises WorldFileError if it cannot)
+Persistence: the Emulator saves committed versions on a background writer that always writes the
+newest one, coalescing bursts (worldwriter.py). The file on disk is always complete and
+loadable; it holds everything committed once `flush()` or `Emulator.stop()` returns, and before
+a simulated crash (--crash-after) exits; a process killed outright (kill -9) loses at most the
+changes of the last save or two, typically a few milliseconds.
 """
 
 from __future__ import annotations

@@ -91,6 +91,10 @@ class _Planner:
         self.current[address] = current
         decision = rtype.diff(desired, current, now=self.now, stack=self.stack, address=address)
         reason, detail = decision.reason, decision.detail
+        replaced_by = _replaced_dependencies(config, desired, decision.replace_paths)
+        if decision.action.is_replace and replaced_by:
+            names = ", ".join(str(a) for a in replaced_by)
+            detail = f"{names} {'is' if len(replaced_by) == 1 else 'are'} replaced, so it is too"
         if decision.action is Action.CREATE and prior_attrs is not None:
             reason, detail = CREATE_MISSING, "it was deleted outside mtlsform"
         self.planned[address] = rtype.planned(desired, current, decision.action)
@@ -201,6 +205,20 @@ class _Planner:
             unknown = value is UNKNOWN
             result.append(OutputChange(name, old_value, None if unknown else value, unknown))
         return tuple(result)
+
+
+def _replaced_dependencies(config: Mapping[str, Any], desired: Mapping[str, Any],
+                           forced: tuple[str, ...]) -> list[Address]:
+    """The dependencies whose replacement alone forces this one (their new IDs are unknown)."""
+    if not forced:
+        return []
+    found: set[Address] = set()
+    for path in forced:
+        ref = config.get(path)
+        if not isinstance(ref, Ref) or desired.get(path) is not UNKNOWN:
+            return []
+        found.add(ref.address)
+    return sorted(found)[-1:] if len(found) > 1 else sorted(found)
 
 
 def make_plan(stack: Stack, graph: ResourceGraph, state, cloud: CloudSnapshot | None, *,

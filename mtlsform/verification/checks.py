@@ -210,8 +210,9 @@ class EntryChecks:
             self._add(REQUEST, "pass", f"{answer.status} {answer.reason}{with_cert} (the backend "
                       "does not say which it is)", url=route.url, status=answer.status)
             return True
-        self._add(REQUEST, "fail", f"answered {answer.describe()} by the load balancer, not by a "
-                  f"backend (bound: {bound})", url=route.url, status=answer.status)
+        self._add(REQUEST, "fail", f"answered {answer.describe()}, and no bound backend ({bound}) "
+                  "says it sent it: an error of the load balancer or of an unnamed backend",
+                  url=route.url, status=answer.status)
         return False
 
     def _why_refused(self, outcome: Outcome) -> str:

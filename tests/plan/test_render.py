@@ -103,3 +103,22 @@ def test_colour_only_adds_markup():
     with plain.capture() as captured:
         plain.print(render_plan(mixed_plan(), color=True), end="")
     assert captured.get() == render_plan(mixed_plan(), color=False)
+
+
+def test_markdown_comment_for_a_pull_request():
+    from mtlsform.plan.render_markdown import render_plan_markdown
+
+    check("mixed.md", render_plan_markdown(mixed_plan(), source="stacks/example.yaml"))
+
+
+def test_markdown_comment_stays_under_githubs_limit():
+    from mtlsform.plan.render_markdown import COMMENT_LIMIT, render_plan_markdown
+
+    changes = tuple(
+        ResourceChange(Address("target", "https", f"d{i}.example.com/", "rs-1"), Action.CREATE,
+                       after={"weight": i, "port": 80, "instance_id": "ins-rs1" * 20})
+        for i in range(2000))
+    text = render_plan_markdown(Plan("big", "normal", changes))
+    assert len(text) < COMMENT_LIMIT
+    assert "more lines: run `mtlsform plan` to see them all" in text
+    assert text.startswith("<!-- mtlsform-plan: big -->")

@@ -1,0 +1,104 @@
+"""The plan as a Markdown pull-request comment: a summary, a warning when anything is destroyed
+or replaced, a table of changes (destroys first), drift and the full plan folded away.
+
+The comment starts with a stable marker (`<!-- mtlsform-plan: STACK -->`) so a bot can find and
+edit its own comment, and stays under GitHub's 65,536-character limit.
+"""
+
+from __future__ import annotations
+
+from mtlsform.plan.model import Action, Plan, ResourceChange
+from mtlsform.plan.render_text import REASON_TEXT, render_drift, render_plan, summary_line
+
+COMMENT_LIMIT = 65_536
+ACTION_WORDS = {
+    Action.CREATE: "create",
+    Action.UPDATE: "update in place",
+    Action.DELETE: "destroy",
+    Action.REPLACE_DESTROY_FIRST: "replace (destroy, then create)",
+    Action.REPLACE_CREATE_FIRST: "replace (create, then destroy the old one)",
+    Action.FORGET: "forget (left in place)",
+}
+SYMBOLS = {
+    Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-",
+    Action.REPLACE_DESTROY_FIRST: "-/+", Action.REPLACE_CREATE_FIRST: "+/-", Action.FORGET: ".",
+}
+# Destructive changes first, so a reviewer sees them before scrolling.
+ORDER = {Action.DELETE: 0, Action.REPLACE_DESTROY_FIRST: 1, Action.REPLACE_CREATE_FIRST: 2,
+         Action.FORGET: 3, Action.UPDATE: 4, Action.CREATE: 5}
+
+
+def marker(stack: str) -> str:
+    return f"<!-- mtlsform-plan: {stack} -->"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _why(change: ResourceChange) -> str:
+    return change.detail or REASON_TEXT.get(change.reason or "") or ""
+
+
+def _as_diff(text: str) -> str:
+    """Text-plan lines with their change symbol moved to column 0, as a `diff` block colours."""
+    lines = []
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith(("-/+", "+/-")):
+            lines.append("!" + line)
+        elif stripped[:1] in ("+", "-"):
+            lines.append(stripped[0] + line.replace(stripped[0], " ", 1))
+        elif stripped[:1] == "~":
+            lines.append("!" + line.replace("~", " ", 1))
+        else:
+            lines.append(" " + line)
+    return "\n".join(lines)
+
+
+def _fence(body: str, budget: int) -> str:
+    if len(body) > budget:
+        kept = body[: max(0, budget - 200)].rsplit("\n", 1)[0]
+        dropped = body.count("\n") - kept.count("\n")
+        body = f"{kept}\n... ({dropped} more lines: run `mtlsform plan` to see them all)"
+    return f"```diff\n{body}\n```"
+
+
+def render_plan_markdown(plan: Plan, *, source: str = "") -> str:
+    where = f" for `{source}`" if source else f" for stack `{plan.stack}`"
+    parts = [marker(plan.stack), f"### mtlsform plan{where}", ""]
+    actionable = sorted(plan.actionable, key=lambda c: (ORDER[c.action], c.sort_key()))
+    if plan.interrupted_operations:
+        parts += ["> [!WARNING]", "> A previous run was interrupted during operations on "
+                  + ", ".join(f"`{a}`" for a in plan.interrupted_operations)
+                  + "; this plan was made from what the cloud holds now.", ""]
+    if not plan.has_changes:
+        parts += ["**No changes.** The cloud matches the stack.", ""]
+    else:
+        parts += [f"**{summary_line(plan)}**", ""]
+    destructive = [c for c in actionable if c.action.deletes]
+    if destructive:
+        names = ", ".join(f"`{c.address}`" for c in destructive[:10])
+        more = f" and {len(destructive) - 10} more" if len(destructive) > 10 else ""
+        parts += ["> [!CAUTION]",
+                  f"> This plan destroys or replaces {len(destructive)} "
+                  f"resource{'s' if len(destructive) > 1 else ''}: {names}{more}.", ""]
+    if actionable:
+        parts += ["| | Resource | Action | Why |", "|---|---|---|---|"]
+        parts += [f"| `{SYMBOLS[c.action]}` | `{_cell(str(c.address))}` | "
+                  f"{ACTION_WORDS[c.action]} | {_cell(_why(c))} |" for c in actionable]
+        parts.append("")
+    head = "\n".join(parts)
+    budget = COMMENT_LIMIT - len(head) - 400
+    if plan.drift:
+        drift = "\n".join(render_drift(d, color=False) for d in plan.drift)
+        block = _fence(_as_diff(drift), budget // 3)
+        parts += [f"<details><summary>Changed outside mtlsform ({len(plan.drift)})</summary>",
+                  "", block, "", "</details>", ""]
+        budget -= len(block)
+    if plan.has_changes:
+        full = render_plan(Plan(plan.stack, plan.mode, plan.changes, (), plan.outputs),
+                           color=False)
+        parts += ["<details><summary>Full plan</summary>", "",
+                  _fence(_as_diff(full.rstrip("\n")), budget), "", "</details>", ""]
+    return "\n".join(parts)
