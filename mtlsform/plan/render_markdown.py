@@ -85,8 +85,15 @@ def render_plan_markdown(plan: Plan, *, source: str = "") -> str:
                   f"resource{'s' if len(destructive) > 1 else ''}: {names}{more}.", ""]
     if actionable:
         parts += ["| | Resource | Action | Why |", "|---|---|---|---|"]
-        parts += [f"| `{SYMBOLS[c.action]}` | `{_cell(str(c.address))}` | "
-                  f"{ACTION_WORDS[c.action]} | {_cell(_why(c))} |" for c in actionable]
+        room = COMMENT_LIMIT // 2  # the table may take half the comment, the rest is folded
+        for shown, change in enumerate(actionable):
+            row = (f"| `{SYMBOLS[change.action]}` | `{_cell(str(change.address))}` | "
+                   f"{ACTION_WORDS[change.action]} | {_cell(_why(change))} |")
+            room -= len(row) + 1
+            if room < 0:
+                parts.append(f"| | ... and {len(actionable) - shown} more | | |")
+                break
+            parts.append(row)
         parts.append("")
     head = "\n".join(parts)
     budget = COMMENT_LIMIT - len(head) - 400
