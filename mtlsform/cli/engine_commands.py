@@ -104,14 +104,28 @@ def _run_change(stack_path: Path, var_args: list[str], *, destroy: bool, auto_ap
     from mtlsform.cli.progress import ProgressPrinter
     from mtlsform.cli.stackload import load_stack_or_exit
     from mtlsform.pki.export import p12_password
+    from mtlsform.plan.planfile import check_still_valid, is_plan_file, read_plan
     from mtlsform.plan.render_text import render_plan
     from mtlsform.session import open_session
 
+    saved = read_plan(stack_path) if not destroy and is_plan_file(stack_path) else None
+    if saved is not None:
+        if var_args:
+            from mtlsform.errors import InputError
+
+            raise InputError("--var cannot be given with a saved plan: it records its variables")
+        var_args = [f"{k}={v}" for k, v in saved.variables.items()]
+        stack_path = saved.stack_path
     stack = load_stack_or_exit(stack_path, var_args)
     operation = "destroy" if destroy else "apply"
     with open_session(stack, operation=operation, state_path=state_path,
                       lock_timeout=lock_timeout) as session:
-        plan = session.plan(refresh_first=_bool(refresh, "--refresh"), destroy=destroy)
+        if saved is not None:
+            check_still_valid(saved, stack, session.state)
+            plan = saved.plan  # passing the reviewed plan is the approval
+            auto_approve = True
+        else:
+            plan = session.plan(refresh_first=_bool(refresh, "--refresh"), destroy=destroy)
         _print(render_plan(plan, color=console.color_enabled(), source=str(stack_path)))
         if not plan.has_changes:
             session.apply(plan, parallelism=parallelism)  # records refreshed state and outputs
@@ -139,6 +153,8 @@ def plan(
     json_output: bool = JSON,
     output_format: str = typer.Option(
         "text", "--format", help="text (default), json, or markdown (a pull-request comment)."),
+    out: Path = typer.Option(None, "--out", help="Save the plan to FILE; `mtlsform apply FILE` "
+                             "then applies exactly it (refused if the stack or state changed)."),
     state: Path = STATE,
     lock_timeout: float = LOCK_TIMEOUT,
 ) -> None:
@@ -157,6 +173,10 @@ def plan(
     with open_session(stack, operation="plan", state_path=state,
                       lock_timeout=lock_timeout) as session:
         result = session.plan(refresh_first=_bool(refresh, "--refresh"), destroy=destroy)
+    if out is not None:
+        from mtlsform.plan.planfile import write_plan
+
+        write_plan(out, result, stack)
     if chosen == "json":
         console.out().print(render_plan_json(result), markup=False, highlight=False, end="")
     elif chosen == "markdown":
@@ -169,7 +189,8 @@ def plan(
 
 
 def apply(
-    stack_path: Path = STACK,
+    stack_path: Path = typer.Argument(..., help="The stack file, or a plan file saved by "
+                                      "`plan --out` (applied as it is, without asking)."),
     var: list[str] = VARS,
     auto_approve: bool = AUTO_APPROVE,
     parallelism: int = PARALLELISM,
