@@ -236,16 +236,45 @@ def _read_state(stack_path: Path, var_args: list[str], state_path: Path | None):
     return state
 
 
-def show(stack_path: Path = STACK, var: list[str] = VARS, json_output: bool = JSON,
+def show(stack_path: Path = typer.Argument(..., help="A stack file (shows its state) or a "
+                                           "plan file saved by `plan --out`."),
+         var: list[str] = VARS, json_output: bool = JSON,
+         output_format: str = typer.Option("text", "--format", help="For a plan file: text, "
+                                           "json or markdown."),
          state: Path = STATE) -> None:
-    """Show what the state records: every resource and its attributes (secrets hidden)."""
+    """Show what the state records (secrets hidden), or a saved plan."""
     from mtlsform.cli.renderers import render_state, state_json
+    from mtlsform.plan.planfile import is_plan_file
 
+    if is_plan_file(stack_path):
+        _show_plan_file(stack_path, "json" if json_output else output_format.lower())
+        return
     recorded = _read_state(stack_path, var, state)
     if json_output:
         console.out().print(state_json(recorded), markup=False, highlight=False, end="")
     else:
         _print(render_state(recorded, color=console.color_enabled()))
+
+
+def _show_plan_file(path: Path, chosen: str) -> None:
+    from mtlsform.errors import InputError
+    from mtlsform.plan.planfile import read_plan
+    from mtlsform.plan.render_json import render_plan_json
+    from mtlsform.plan.render_markdown import render_plan_markdown
+    from mtlsform.plan.render_text import render_plan
+
+    saved = read_plan(path)
+    source = str(saved.stack_path)
+    if chosen == "json":
+        text = render_plan_json(saved.plan)
+    elif chosen == "markdown":
+        text = render_plan_markdown(saved.plan, source=source)
+    elif chosen == "text":
+        _print(render_plan(saved.plan, color=console.color_enabled(), source=source))
+        return
+    else:
+        raise InputError(f"--format {chosen!r} is not text, json or markdown")
+    console.out().print(text, markup=False, highlight=False, end="")
 
 
 def output(stack_path: Path = STACK, name: str = typer.Argument(None, help="One output."),

@@ -56,3 +56,14 @@ def test_variables_come_from_the_saved_plan(workdir, cli):
     shown = cli("state", "show", EXAMPLE, 'rule.https["shop.example.com/"]',
                 "--var", "domain=shop.example.com")
     assert shown.code == 0, shown.text
+
+
+def test_show_renders_a_saved_plan(workdir, cli):
+    assert cli("plan", EXAMPLE, "--out", "p.plan").code == 0
+    text = cli("show", "p.plan")
+    assert "Plan: 10 to add, 0 to change, 0 to destroy." in text.out
+    markdown = cli("show", "p.plan", "--format", "markdown")
+    assert markdown.out.startswith("<!-- mtlsform-plan: example -->")
+    import json
+
+    assert json.loads(cli("show", "p.plan", "--json").out)["summary"]["add"] == 10
