@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -75,21 +76,24 @@ def test_different_clbs_are_written_in_parallel(cloud: Cloud) -> None:
 
 def test_lock_is_per_load_balancer() -> None:
     locks = LoadBalancerLocks()
-    results: list[bool] = []
+    events: list[str] = []
+    other_held = threading.Event()
 
-    def try_both() -> None:
-        for lb in ("lb-b", "lb-a"):
-            lock = locks._lock_for(lb)
-            got = lock.acquire(timeout=0.05)
-            results.append(got)
-            if got:
-                lock.release()
+    def other() -> None:
+        with locks.hold("lb-b"):  # free while lb-a is held
+            events.append("lb-b held")
+            other_held.set()
+        with locks.hold("lb-a"):  # waits for the main thread
+            events.append("lb-a held by the other thread")
 
     with locks.hold("lb-a"):
-        other = threading.Thread(target=try_both)
-        other.start()
-        other.join()
-    assert results == [True, False]  # lb-b was free while lb-a was held; lb-a was not
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert other_held.wait(timeout=10)
+        time.sleep(0.05)  # room for the other thread to (wrongly) get lb-a now
+        events.append("lb-a released")
+    thread.join(timeout=10)
+    assert events == ["lb-b held", "lb-a released", "lb-a held by the other thread"]
 
 
 def test_reads_from_many_threads(tmp_path: Path, environ: dict[str, str]) -> None:

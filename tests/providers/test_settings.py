@@ -76,3 +76,18 @@ def test_backoff_doubles_to_its_cap() -> None:
     backoff = Backoff(first=0.5, cap=5)
     assert [backoff.delay(n) for n in range(6)] == [0.5, 1, 2, 4, 5, 5]
     assert backoff.delay(10_000) == 5
+
+
+def test_target_linger_from_environment() -> None:
+    assert cloud_settings("r", None, {}).target_linger == 0.005
+    assert emulator_settings(None, "http://127.0.0.1:1", {}).target_linger == 0.005
+    assert cloud_settings("r", None, {"MTLSFORM_TARGET_LINGER": "0"}).target_linger == 0
+    assert cloud_settings("r", None, {"MTLSFORM_TARGET_LINGER": " 0.02 "}).target_linger == 0.02
+
+
+@pytest.mark.parametrize("value", ["soon", "-0.1", "2", "nan"])
+def test_bad_target_linger_is_one_clear_error(value: str) -> None:
+    with pytest.raises(MtlsformError) as caught:
+        emulator_settings(None, "http://127.0.0.1:1", {"MTLSFORM_TARGET_LINGER": value})
+    assert "MTLSFORM_TARGET_LINGER" in caught.value.message
+    assert "0 to turn it off" in (caught.value.hint or "")

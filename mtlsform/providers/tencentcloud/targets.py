@@ -8,8 +8,8 @@ wait. Actions, rules and CLBs are never mixed in one call. Every caller keeps it
 
 - a merged call refused for a reason one target can cause (a parameter error such as an unknown
   instance, the per-rule quota, a failed task) is sent again per caller, each with only its own
-  targets, so one bad target fails only its own caller; at worst this costs one call more than
-  not merging would have;
+  targets, so one bad target fails only its own caller (each failed merged call costs one call
+  more than not merging would have);
 - any other failure (authentication, throttling or a busy CLB past the retry time, a task
   timeout, a network failure) would fail every caller alike: the callers of that call, and those
   whose targets were still to be sent, get it, and nothing more is sent.
