@@ -16,6 +16,7 @@ from mtlsform.emulator import clb_certs, clb_health, clb_views
 from mtlsform.emulator.apierror import ApiError, missing
 from mtlsform.emulator.clb_lookup import find_lb, find_listener, writable_lb
 from mtlsform.emulator.world import L4_PROTOCOLS, Listener, LoadBalancer, WorldState
+from mtlsform.emulator.worlddraft import shared_values
 
 LISTENER_QUOTA = 50
 TCP_CLASS = ("TCP", "TCP_SSL", "HTTP", "HTTPS")
@@ -25,7 +26,7 @@ CERT_PROTOCOLS = ("HTTPS", "TCP_SSL", "QUIC")
 def port_owner(lb: LoadBalancer, protocol: str, port: int) -> Listener | None:
     """The listener already using `port` in the same port class, if any."""
     tcp = protocol in TCP_CLASS
-    for lst in lb.listeners.values():
+    for lst in shared_values(lb.listeners):  # reads only: copies nothing
         if lst.port == port and (lst.protocol in TCP_CLASS) == tcp:
             return lst
     return None
@@ -56,7 +57,7 @@ def _l4_only(p: dict[str, Any], protocol: str) -> None:
 
 
 def _all_listener_ids(state: WorldState) -> set[str]:
-    return {lid for lb in state.load_balancers.values() for lid in lb.listeners}
+    return {lid for lb in shared_values(state.load_balancers) for lid in lb.listeners}
 
 
 def create_listener(call: Any, state: WorldState, p: dict[str, Any]) -> dict[str, Any]:

@@ -11,12 +11,9 @@ from typing import Any
 from mtlsform.emulator import clb_views
 from mtlsform.emulator.apierror import ApiError, missing
 from mtlsform.emulator.clb_lookup import writable_lb
-from mtlsform.emulator.world import (
-    VIP_NETWORK,
-    LoadBalancer,
-    WorldState,
-    allocate_address,
-)
+from mtlsform.emulator.cloudids import VIP_NETWORK, allocate_address
+from mtlsform.emulator.world import LoadBalancer, WorldState
+from mtlsform.emulator.worlddraft import shared_values
 
 QUOTA_PER_TYPE = 100  # load balancers per region, per network type
 FILTER_NAMES = ("charge-type", "internet-charge-type", "master-zone-id", "tag-key",
@@ -24,7 +21,7 @@ FILTER_NAMES = ("charge-type", "internet-charge-type", "master-zone-id", "tag-ke
 
 
 def _used_vips(state: WorldState) -> set[str]:
-    return {lb.vip for lb in state.load_balancers.values()}
+    return {lb.vip for lb in shared_values(state.load_balancers)}
 
 
 def _vip(state: WorldState, wanted: str | None) -> str:
@@ -54,7 +51,7 @@ def create_load_balancer(call: Any, state: WorldState, p: dict[str, Any]) -> dic
                 raise missing(name)
     token = p.get("ClientToken")
     if token:
-        same = [lb.lb_id for lb in state.load_balancers.values()
+        same = [lb.lb_id for lb in shared_values(state.load_balancers)
                 if lb.client_token == token and lb.region == call.region]
         if same:  # idempotent: the first request's load balancers, no new ones
             first = next((t for t in state.tasks.values() if set(t.lb_ids) == set(same)
@@ -65,7 +62,7 @@ def create_load_balancer(call: Any, state: WorldState, p: dict[str, Any]) -> dic
                 state, call.request_id, call.action, [], None, result_lb_ids=same))
             return {"LoadBalancerIds": same, "DealName": deal}
     number = p.get("Number", 1)
-    existing = sum(1 for lb in state.load_balancers.values()
+    existing = sum(1 for lb in shared_values(state.load_balancers)
                    if lb.region == call.region and lb.lb_type == lb_type)
     if existing + number > QUOTA_PER_TYPE:
         raise ApiError("LimitExceeded",

@@ -16,6 +16,7 @@ from mtlsform.emulator import clb_certs, clb_health
 from mtlsform.emulator.apierror import ApiError, location_not_found, missing
 from mtlsform.emulator.clb_lookup import find_rule, l7_listener, rules_of_domain, writable_lb
 from mtlsform.emulator.world import CertBinding, Listener, Rule, WorldState
+from mtlsform.emulator.worlddraft import shared_values
 
 RULE_QUOTA = 50
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -64,8 +65,8 @@ def create_rule(call: Any, state: WorldState, p: dict[str, Any]) -> dict[str, An
         raise ApiError("LimitExceeded",
                        f"Listener({lst.listener_id}) would have more than {RULE_QUOTA} rules "
                        f"({len(lst.rules)} exist).")
-    taken = {loc for lb_ in state.load_balancers.values() for lst_ in lb_.listeners.values()
-             for loc in lst_.rules}
+    taken = {loc for lb_ in shared_values(state.load_balancers)
+             for lst_ in shared_values(lb_.listeners) for loc in lst_.rules}
     ids = []
     for index, r in enumerate(p["Rules"]):
         rule = _new_rule(call, lst, r, f"Rules.{index}", taken, state)

@@ -5,6 +5,7 @@ world transaction) and counts every answer."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import threading
 import time
@@ -21,10 +22,11 @@ from mtlsform.emulator import (
     ssl_certificates,
 )
 from mtlsform.emulator.apierror import ApiError, rate_limited
+from mtlsform.emulator.cloudids import new_cert_id, new_id
 from mtlsform.emulator.faults import Faults, RateLimiter
 from mtlsform.emulator.params import CLB_CODES, SSL_CODES, Param, validate
 from mtlsform.emulator.tasks import TaskRunner
-from mtlsform.emulator.world import World, WorldState, cloud_time, new_cert_id, new_id
+from mtlsform.emulator.world import World, WorldState, cloud_time
 
 VERSIONS = {"2018-03-17": "clb", "2019-12-05": "ssl"}
 CRASH_EXIT_CODE = 137  # what a shell reports for a server killed with SIGKILL
@@ -226,6 +228,8 @@ class Api:
 
     def _crash(self) -> None:
         self.runner.flush()  # the cloud keeps what it accepted; only the front end dies
+        with contextlib.suppress(Exception):  # a disk that fails now must not stop the crash
+            self.world.flush()
         self._on_crash()
 
     def call(self, *, version: str | None, action: str | None, scope_service: str,
@@ -274,9 +278,8 @@ class Api:
                          strings=strings)
         call = Call(request_id, action, region, self.runner, self.faults,
                     health=self.world.target_health)
-        if spec.mode == "read":
-            with self.world.read() as state:
-                return spec.handler(call, state, clean)
+        if spec.mode == "read":  # a committed version never changes: no lock needed
+            return spec.handler(call, self.world.committed(), clean)
         if spec.mode == "write":
             with self.world.transaction() as state:
                 result = spec.handler(call, state, clean)
@@ -293,8 +296,7 @@ class Api:
         with self.world.transaction() as state:
             before = self.world.committed()  # never changed in place, so safe to share
             result = spec.handler(call, state, clean)
-            refs = sorted({cert_id for cert_id, users in state.cert_usage().items()
-                           for lb_id, _, _ in users if lb_id in call.lb_ids})
+            refs = sorted(state.cert_usage(call.lb_ids))
             for lb_id in call.lb_ids:  # handlers change only these and certificates
                 if lb_id in before.load_balancers:
                     state.load_balancers[lb_id] = before.load_balancers[lb_id]

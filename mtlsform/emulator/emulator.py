@@ -5,12 +5,15 @@
         ...
 
 `start()` serves on a daemon thread (an ephemeral port when `port=0`); `stop()` finishes the
-pending tasks, saves the world and releases the data directory, which one emulator at a time
-may use (an fcntl lock, released by the kernel if the process dies).
+pending tasks, waits until the world file holds everything (a background writer keeps it up to
+date meanwhile, see worldwriter.py) and releases the data directory, which one emulator at a
+time may use (an fcntl lock, released by the kernel if the process dies).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import fcntl
 import os
 import ssl
@@ -19,19 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from mtlsform.emulator import worldfile
+from mtlsform.emulator.cloudids import INSTANCE_NETWORK, allocate_address
 from mtlsform.emulator.config import EmulatorConfig, EmulatorConfigError
 from mtlsform.emulator.dispatch import Api
 from mtlsform.emulator.faults import Faults, RateLimiter
 from mtlsform.emulator.server import ApiServer
 from mtlsform.emulator.tasks import TaskRunner, recover_interrupted
 from mtlsform.emulator.tlscert import TlsFiles, ensure_server_certificate
-from mtlsform.emulator.world import (
-    INSTANCE_NETWORK,
-    Instance,
-    World,
-    WorldState,
-    allocate_address,
-)
+from mtlsform.emulator.world import Instance, World, WorldState
+from mtlsform.emulator.worldfile import WorldFileError
+from mtlsform.emulator.worldwriter import WorldWriter
 
 
 def ensure_instances(state: WorldState, config: EmulatorConfig) -> None:
@@ -51,16 +51,19 @@ def ensure_instances(state: WorldState, config: EmulatorConfig) -> None:
             state.instances[spec.instance_id] = Instance(spec.instance_id, spec.name, ip)
             used.add(ip)
             continue
-        existing.name = spec.name
-        if spec.private_ip and spec.private_ip != existing.private_ip:
-            existing.private_ip = spec.private_ip
-            used.add(spec.private_ip)
-            for lb in state.load_balancers.values():
+        moved = bool(spec.private_ip) and spec.private_ip != existing.private_ip
+        ip = spec.private_ip if moved else existing.private_ip
+        # Records are replaced, never changed in place (committed versions are shared).
+        state.instances[spec.instance_id] = dataclasses.replace(existing, name=spec.name,
+                                                                private_ip=ip)
+        if moved:
+            used.add(ip)
+            for lb in state.load_balancers.values():  # the draft's own copies
                 for lst in lb.listeners.values():
                     for target in [*lst.targets,
                                    *(t for rule in lst.rules.values() for t in rule.targets)]:
                         if target.instance_id == spec.instance_id:
-                            target.ip = spec.private_ip
+                            target.ip = ip
 
 
 class Emulator:
@@ -73,6 +76,7 @@ class Emulator:
         self._api: Api | None = None
         self._lock_fd: int | None = None
         self._tls: TlsFiles | None = None
+        self._writer: WorldWriter | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -102,6 +106,8 @@ class Emulator:
         try:
             self._open(config, data_dir)
         except BaseException:
+            with contextlib.suppress(WorldFileError):  # the first error is the one to report
+                self._close_writer()
             self._unlock()
             raise
         return self
@@ -109,7 +115,8 @@ class Emulator:
     def _open(self, config: EmulatorConfig, data_dir: Path) -> None:
         path = data_dir / worldfile.FILE_NAME
         state = worldfile.load(path) or WorldState()
-        world = World(state, persist=lambda draft: worldfile.save(path, draft))
+        self._writer = writer = WorldWriter(path)
+        world = World(state, persist=writer.submit, flush=writer.flush)
         with world.transaction() as draft:
             recover_interrupted(draft)
             ensure_instances(draft, config)
@@ -131,16 +138,26 @@ class Emulator:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stops serving, finishes pending tasks, saves the world, releases the data directory."""
+        """Stops serving, finishes pending tasks, waits until the world file holds everything,
+        releases the data directory (raises WorldFileError, after releasing it, if the world
+        cannot be saved)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             if self._thread is not None:
                 self._thread.join(timeout=5)
-        if self._runner is not None:
-            self._runner.stop()
-        self._server = self._thread = None
-        self._unlock()
+        try:
+            if self._runner is not None:
+                self._runner.stop()
+            self._close_writer()
+        finally:
+            self._server = self._thread = None
+            self._unlock()
+
+    def _close_writer(self) -> None:
+        """Flushes and stops the world writer; later commits (if any) are saved at once."""
+        if self._writer is not None:
+            self._writer.close()
 
     def __enter__(self) -> Emulator:
         return self.start()

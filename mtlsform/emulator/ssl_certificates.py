@@ -10,8 +10,9 @@ from cryptography.hazmat.primitives import serialization
 
 from mtlsform.emulator import certparse
 from mtlsform.emulator.apierror import ApiError
+from mtlsform.emulator.cloudids import new_cert_id
 from mtlsform.emulator.params import Bool, Int, List, Model, Str
-from mtlsform.emulator.world import Certificate, WorldState, new_cert_id
+from mtlsform.emulator.world import Certificate, WorldState
 
 OWNER_UIN = "100000000001"
 TAGS = {"TagKey": Str(True, length=(1, 127)), "TagValue": Str(True, length=(0, 255))}

@@ -31,16 +31,15 @@ Shape (plain dataclasses, field names in snake case, IDs and enums spelt as the 
 Times are cloud time strings, "YYYY-MM-DD HH:MM:SS" in GMT+8, as the API shows them.
 
 Versions. A committed WorldState is never changed again: a transaction works on a copy-on-write
-draft (worlddraft.py) that copies only what it touches — the load balancer and listener a CLB
-write names, new records beside shared ones — and on success becomes the committed state in one
-step. Untouched objects are shared between versions. So a write costs the size of one listener,
-not of the world, and every version stays a consistent picture for as long as anyone holds it.
+draft (worlddraft.py) that copies only what it touches (the load balancer and listener a CLB
+write names) and shares the rest, and on success becomes the committed version in one step. So
+a write costs the size of one listener, not of the world, and every version handed out stays a
+consistent picture for as long as anyone holds it.
 
 Reading (the data plane does this in-process):
-    snap = world.snapshot()            # a deep copy of WorldState, consistent, safe to keep and
-                                       # to change (tasks are shared: do not change those)
-    world.committed()                  # the current version itself, no copy: consistent and
-                                       # never changed by the world; read it, do not change it
+    snap = world.snapshot()            # a deep copy, consistent, safe to keep and to change
+                                       # (its tasks are shared: do not change those)
+    world.committed()                  # the current version itself, no copy: read only
     world.version                      # current version number
     world.wait_for_change(since, timeout) -> int    # blocks until version > since (or timeout)
     unsubscribe = world.subscribe(callback)         # callback(version) after each change,
@@ -49,38 +48,32 @@ Reading (the data plane does this in-process):
                                                     # rule_key is the location_id (L7) or the
                                                     # listener_id (L4); kept in memory only
 Writing (the API does this):
-    with world.transaction() as state: ...  # copy-on-write: changes are committed, handed to
-                                            # persistence and announced together, or (on an
-                                            # exception) not at all. Look objects up by key
-                                            # (`state.load_balancers[lb_id].listeners[id]`)
-                                            # before changing them; what iteration yields may be
-                                            # shared with committed versions.
-    world.flush()                           # blocks until the world file holds every committed
-                                            # version (raises WorldFileError if it cannot)
-Persistence: the Emulator saves committed versions on a background writer that always writes the
-newest one, coalescing bursts (worldwriter.py). The file on disk is always complete and
-loadable; it holds everything committed once `flush()` or `Emulator.stop()` returns, and before
-a simulated crash (--crash-after) exits; a process killed outright (kill -9) loses at most the
-changes of the last save or two, typically a few milliseconds.
+    with world.transaction() as state: ...  # changes are committed, handed to persistence and
+                                            # announced together, or (on an exception) not at
+                                            # all. Whatever the draft hands out (by key or by
+                                            # iterating) is its own copy, except what
+                                            # worlddraft.shared_values yields (read-only scans).
+    world.flush()                           # blocks until the world file holds every version
+Persistence (worldwriter.py): a background writer saves the newest committed version,
+coalescing bursts. The file is always complete and loadable; it holds everything committed once
+`flush()` or `Emulator.stop()` returns, and before a simulated crash exits; a process killed
+outright (kill -9) loses at most the changes of the last save or two, a few milliseconds.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import ipaddress
-import secrets
-import string
+import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from mtlsform.emulator.worlddraft import deep_copy, draft_of, seal, shared_values
+
 GMT8 = timezone(timedelta(hours=8))
-VIP_NETWORK = ipaddress.ip_network("127.64.0.0/16")
-INSTANCE_NETWORK = ipaddress.ip_network("127.32.0.0/16")
 L7_PROTOCOLS = ("HTTP", "HTTPS")
 L4_PROTOCOLS = ("TCP", "UDP", "TCP_SSL", "QUIC")
 
@@ -270,11 +263,19 @@ class WorldState:
         lb = self.load_balancers.get(lb_id)
         return lb.listeners.get(listener_id) if lb else None
 
-    def cert_usage(self) -> dict[str, list[tuple[str, str, str | None]]]:
-        """Certificate ID -> the (lb_id, listener_id, location_id or None) that use it."""
+    def cert_usage(self, lb_ids: Iterable[str] | None = None,
+                   ) -> dict[str, list[tuple[str, str, str | None]]]:
+        """Certificate ID -> the (lb_id, listener_id, location_id or None) that use it, over
+        every load balancer or only those of `lb_ids`."""
         usage: dict[str, list[tuple[str, str, str | None]]] = {}
-        for lb in self.load_balancers.values():
-            for lst in lb.listeners.values():
+        if lb_ids is None:  # reads only: plain lookups, which copy nothing in a draft
+            lbs = list(shared_values(self.load_balancers))
+        else:
+            lbs = [dict.get(self.load_balancers, lb_id) for lb_id in lb_ids]
+        for lb in lbs:
+            if lb is None:
+                continue
+            for lst in shared_values(lb.listeners):
                 if lst.certificate:
                     for cert_id in lst.certificate.cert_ids():
                         usage.setdefault(cert_id, []).append((lb.lb_id, lst.listener_id, None))
@@ -290,47 +291,33 @@ class WorldState:
 
     def __deepcopy__(self, memo: dict[int, object]) -> WorldState:
         # Task records are replaced, never changed in place, so copies may share them: a
-        # transaction then costs the size of the configuration, not of the task history.
-        return WorldState(version=self.version,
-                          instances=copy.deepcopy(self.instances, memo),
-                          certificates=copy.deepcopy(self.certificates, memo),
-                          load_balancers=copy.deepcopy(self.load_balancers, memo),
+        # copy then costs the size of the configuration, not of the task history.
+        return WorldState(version=self.version, instances=deep_copy(self.instances),
+                          certificates=deep_copy(self.certificates),
+                          load_balancers=deep_copy(self.load_balancers),
                           tasks=dict(self.tasks))
 
 
-def new_id(prefix: str, taken: object) -> str:
-    """A fresh cloud-style ID: prefix + 8 lowercase letters and digits, not in `taken`."""
-    alphabet = string.ascii_lowercase + string.digits
-    while True:
-        candidate = prefix + "".join(secrets.choice(alphabet) for _ in range(8))
-        if candidate not in taken:  # type: ignore[operator]
-            return candidate
+# Tests set this to check that no transaction changes a committed version in place (it costs a
+# full encoding of the world per transaction; see tests/emulator/conftest.py).
+CHECK_SHARING = False
 
 
-def new_cert_id(taken: object) -> str:
-    """SSL certificate IDs are 8 mixed-case letters and digits, e.g. `DSAuy46E`."""
-    alphabet = string.ascii_letters + string.digits
-    while True:
-        candidate = "".join(secrets.choice(alphabet) for _ in range(8))
-        if candidate not in taken:  # type: ignore[operator]
-            return candidate
-
-
-def allocate_address(network: ipaddress.IPv4Network, used: set[str]) -> str:
-    """The lowest free host address of a loopback network (each CLB/instance gets its own)."""
-    for host in network.hosts():
-        if str(host) not in used:
-            return str(host)
-    raise RuntimeError(f"no free address left in {network}")
+def _fingerprint(state: WorldState) -> str:
+    return json.dumps(state, default=vars, sort_keys=True)
 
 
 class World:
     """The live world: one lock, copy-on-write transactions, persistence and change events."""
 
     def __init__(self, state: WorldState | None = None,
-                 persist: Callable[[WorldState], None] | None = None) -> None:
+                 persist: Callable[[WorldState], None] | None = None,
+                 flush: Callable[[], None] | None = None) -> None:
+        """`persist(state)` receives each committed version (under the lock, in commit order;
+        it must not change it); `flush()` blocks until what was persisted is durable."""
         self._state = state or WorldState()
         self._persist = persist
+        self._flush = flush
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._subscribers: list[Callable[[int], None]] = []
@@ -340,37 +327,45 @@ class World:
 
     @property
     def version(self) -> int:
-        with self._lock:
-            return self._state.version
+        return self._state.version
 
     def snapshot(self) -> WorldState:
         """A consistent deep copy of everything, with the version it was taken at."""
-        with self._lock:
-            return copy.deepcopy(self._state)
+        return self._state.__deepcopy__({})  # committed versions never change: no lock needed
 
     def committed(self) -> WorldState:
-        """The committed state itself, no copy (callers holding the lock; never mutate it)."""
+        """The current committed version itself, no copy: consistent, never changed by the
+        world (a new version replaces it); read it, never change it."""
         return self._state
 
     @contextmanager
     def read(self) -> Iterator[WorldState]:
-        """The committed state under the lock, for readers that must not copy (do not mutate)."""
+        """The committed state under the lock (no commit happens meanwhile); do not change it."""
         with self._lock:
             yield self._state
 
     @contextmanager
     def transaction(self) -> Iterator[WorldState]:
-        """Yields a draft; on normal exit it replaces the state, is saved and announced."""
+        """Yields a copy-on-write draft; on normal exit it becomes the committed version, is
+        handed to persistence and announced. On an exception nothing changes."""
         with self._lock:
             if self._depth and self._draft is not None:  # nested: part of the outer one
                 yield self._draft
                 return
-            draft = copy.deepcopy(self._state)
+            base = self._state
+            before = _fingerprint(base) if CHECK_SHARING else None
+            draft = draft_of(base)
             self._draft = draft
             self._depth = 1
             try:
-                yield draft
-                draft.version = self._state.version + 1
+                try:
+                    yield draft
+                finally:
+                    if before is not None and _fingerprint(base) != before:
+                        raise AssertionError("a transaction changed a committed version in "
+                                             "place (look objects up by key before changing)")
+                seal(draft)
+                draft.version = base.version + 1
                 if self._persist is not None:
                     self._persist(draft)
                 self._state = draft
@@ -383,6 +378,11 @@ class World:
         for callback in subscribers:
             with contextlib.suppress(Exception):  # a subscriber's bug must not break the API
                 callback(version)
+
+    def flush(self) -> None:
+        """Blocks until every committed version is in the world file (no-op without one)."""
+        if self._flush is not None:
+            self._flush()
 
     def subscribe(self, callback: Callable[[int], None]) -> Callable[[], None]:
         """Calls `callback(version)` after every committed change; returns an unsubscribe."""

@@ -5,12 +5,13 @@ works on a draft made by `draft_of(committed)`:
 
 - the top-level maps (instances, certificates, load balancers, tasks) are new dicts over the
   same objects — a copy of references, not of objects;
-- `draft.load_balancers` is a `CowDict`: looking a load balancer up by key (`[lb_id]`, `.get`)
-  gives the draft its own shallow copy of it, whose `listeners` is again a `CowDict`; looking a
-  listener up by key gives the draft its own deep copy of that listener (rules, targets,
-  certificate bindings). So a write costs the size of one listener, not of the world;
-- iterating (`.values()`, `.items()`) yields the objects as they are, shared ones included:
-  read them, never change them — look the object up by key first;
+- `draft.load_balancers` is a `CowDict`: reaching a load balancer through it (`[lb_id]`, `.get`,
+  `.values()`, `.items()`) gives the draft its own shallow copy of it, whose `listeners` is again
+  a `CowDict`; reaching a listener gives the draft its own deep copy of that listener (rules,
+  targets, certificate bindings). So a write costs the size of one listener, not of the world,
+  and whatever a handler reaches it may change;
+- scans that only read many objects use `shared_values(mapping)`, which copies nothing: what it
+  yields is shared with committed versions and must not be changed;
 - certificates, instances and tasks are replaced whole, never changed in place (a handler
   builds a new record, or uses `dataclasses.replace`).
 
@@ -21,7 +22,7 @@ only dataclasses, lists, dicts and immutable scalars.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 _ATOMS = frozenset({str, int, float, bool, type(None), bytes})
@@ -55,9 +56,15 @@ def shallow_copy(value: Any) -> Any:
     return new
 
 
+def shared_values(mapping: dict[Any, Any]) -> Any:
+    """The values of a world mapping (a draft's or a committed one) without copying any: for
+    scans that only read. Never change what this yields."""
+    return dict.values(mapping)
+
+
 class CowDict(dict):  # type: ignore[type-arg]
-    """A draft's dict over a committed one: a value is copied the first time it is looked up by
-    key, and from then on belongs to the draft. Iteration shows values as they are (read only)."""
+    """A draft's dict over a committed one: a value is copied the first time it is reached
+    (by key or by iterating values or items), and from then on belongs to the draft."""
 
     __slots__ = ("_base", "_clone", "_own")
 
@@ -75,8 +82,16 @@ class CowDict(dict):  # type: ignore[type-arg]
             self._own.add(key)
         return value
 
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[key] for key in list(dict.keys(self))]
+
+    def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        return [(key, self[key]) for key in list(dict.keys(self))]
+
     def get(self, key: Any, default: Any = None) -> Any:
-        return self[key] if key in self else default
+        if key not in self:
+            return default
+        return self[key]
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
         if key not in self:
@@ -155,8 +170,3 @@ def seal(draft: Any) -> None:
         if value.__class__ is not dict:
             setattr(draft, name, dict(value))
 
-
-def owned_load_balancers(draft: Any) -> Iterable[str]:
-    """IDs of the load balancers a draft has copied, added or replaced so far."""
-    lbs = draft.load_balancers
-    return list(lbs.owned()) if isinstance(lbs, CowDict) else list(lbs)

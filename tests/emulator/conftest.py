@@ -8,8 +8,15 @@ from typing import Any
 
 import pytest
 
-from mtlsform.emulator import Emulator, EmulatorConfig
+from mtlsform.emulator import Emulator, EmulatorConfig, world
 from tests.emulator import helpers
+
+
+@pytest.fixture(autouse=True)
+def check_sharing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every transaction in these tests checks that it left the committed version untouched
+    (copy-on-write drafts share unchanged objects with it)."""
+    monkeypatch.setattr(world, "CHECK_SHARING", True)
 
 
 @pytest.fixture

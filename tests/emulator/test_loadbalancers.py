@@ -3,14 +3,27 @@ SDK: creation as a task, idempotency, quotas, filters, regions, deletion checks.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from mtlsform.emulator import Emulator
+import pytest
+
+from mtlsform.emulator import Emulator, EmulatorConfig
 from tests.emulator import helpers
 from tests.emulator.helpers import call, done, error_of, wait
 
 
-def test_a_new_load_balancer_is_creating_until_its_task_finishes(clb: Any) -> None:
+@pytest.fixture
+def slow(tmp_path: Path) -> Iterator[Emulator]:
+    """Tasks that run until the test finishes them (wait_for_tasks), however slow the machine."""
+    with Emulator(EmulatorConfig(data_dir=tmp_path / "slow", task_delay=3600,
+                                 rate_limit=None)) as emu:
+        yield emu
+
+
+def test_a_new_load_balancer_is_creating_until_its_task_finishes(slow: Emulator) -> None:
+    clb = helpers.clb(slow)
     resp = call(clb, "CreateLoadBalancer", LoadBalancerType="OPEN", LoadBalancerName="web",
                 Tags=[{"TagKey": "stack", "TagValue": "demo"}])
     (lb_id,) = resp.LoadBalancerIds
@@ -20,6 +33,7 @@ def test_a_new_load_balancer_is_creating_until_its_task_finishes(clb: Any) -> No
     busy = error_of(clb, "CreateListener", LoadBalancerId=lb_id, Ports=[80], Protocol="HTTP")
     assert "code:FailedOperation.ResourceInOperating" in str(busy)
     assert f"Loadbalancer({lb_id}) is not in normal desState" in busy.message
+    slow.wait_for_tasks()
     status = wait(clb, resp.RequestId)
     assert (status.Status, status.LoadBalancerIds, status.Message) == (0, [lb_id], None)
     assert call(clb, "DescribeTaskStatus", DealName=resp.DealName).Status == 0
@@ -112,18 +126,24 @@ def test_load_balancers_belong_to_a_region(emu: Emulator, clb: Any, lb: str) -> 
     assert "code:InvalidParameter.LBIdNotFound" in str(exc)
 
 
-def test_delete_checks_and_cascades(emu: Emulator, clb: Any, lb: str) -> None:
+def test_delete_checks_and_cascades(slow: Emulator) -> None:
+    clb = helpers.clb(slow)
+    lb = call(clb, "CreateLoadBalancer", LoadBalancerType="OPEN").LoadBalancerIds[0]
+    slow.wait_for_tasks()
     exc = error_of(clb, "DeleteLoadBalancer", LoadBalancerIds=[lb, "lb-00000000"])
     assert "code:InvalidParameter.LBIdNotFound" in str(exc)
-    lst = done(clb, "CreateListener", LoadBalancerId=lb, Ports=[7000], Protocol="TCP")
-    done(clb, "RegisterTargets", LoadBalancerId=lb, ListenerId=lst.ListenerIds[0],
+    lst = call(clb, "CreateListener", LoadBalancerId=lb, Ports=[7000], Protocol="TCP")
+    slow.wait_for_tasks()
+    call(clb, "RegisterTargets", LoadBalancerId=lb, ListenerId=lst.ListenerIds[0],
          Targets=[{"EniIp": f"10.0.0.{n}", "Port": 80} for n in range(1, 21)])
+    slow.wait_for_tasks()
     exc = error_of(clb, "DeleteLoadBalancer", LoadBalancerIds=[lb])
     assert "code:FailedOperation.TargetNumCheckRisk" in str(exc)
     resp = call(clb, "DeleteLoadBalancer", LoadBalancerIds=[lb], ForceDelete=True)
-    assert lb in emu.world.snapshot().load_balancers  # still there while the task runs
+    assert lb in slow.world.snapshot().load_balancers  # still there while the task runs
+    slow.wait_for_tasks()
     assert wait(clb, resp.RequestId).Status == 0
-    assert lb not in emu.world.snapshot().load_balancers
+    assert lb not in slow.world.snapshot().load_balancers
     assert call(clb, "DescribeLoadBalancers").TotalCount == 0
 
 

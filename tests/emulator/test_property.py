@@ -217,7 +217,8 @@ def _assert_world_consistent(emu: Emulator) -> None:
     stats = emu.stats()
     assert stats["internal_errors"] == [], stats["internal_errors"][-1]
     emu.wait_for_tasks()
-    with emu.world.read() as live:  # no commit can slip in between the two reads
+    with emu.world.read() as live:  # no commit can slip in between the flush and the reads
+        emu.world.flush()  # the background writer has saved the newest version
         saved = worldfile.load(emu.config.data_dir / worldfile.FILE_NAME)
         assert saved == live
     check_invariants(emu.world.snapshot())

@@ -29,6 +29,7 @@ def no_op_plan_calls(workdir: Path, cli, listeners: int, rules: int) -> dict[str
 
 def test_no_op_plan_calls_do_not_grow_with_rules(workdir, cli, monkeypatch):
     monkeypatch.setenv("MTLSFORM_EMULATOR_TASK_DELAY", "0.002")  # 300+ writes to set it up
+    monkeypatch.setenv("MTLSFORM_EMULATOR_RATE_LIMIT", "off")  # counts calls, not throttling
     small = no_op_plan_calls(workdir, cli, listeners=10, rules=1)
     large = no_op_plan_calls(workdir, cli, listeners=10, rules=10)
     assert large == small
