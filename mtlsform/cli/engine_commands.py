@@ -87,6 +87,12 @@ def _interrupts_stop(stop: threading.Event):
         signal.signal(signal.SIGINT, previous)
 
 
+def _note_sharing(session) -> None:
+    note = session.provider_context.sharing_note()
+    if note:
+        console.err().print(note, markup=False, highlight=False)
+
+
 def _report(result, state, plan) -> int:
     from mtlsform.cli.renderers import render_apply_summary, render_outputs
 
@@ -120,6 +126,7 @@ def _run_change(stack_path: Path, var_args: list[str], *, destroy: bool, auto_ap
     operation = "destroy" if destroy else "apply"
     with open_session(stack, operation=operation, state_path=state_path,
                       lock_timeout=lock_timeout) as session:
+        _note_sharing(session)
         if saved is not None:
             check_still_valid(saved, stack, session.state)
             plan = saved.plan  # passing the reviewed plan is the approval
@@ -172,6 +179,7 @@ def plan(
     stack = load_stack_or_exit(stack_path, var, json_output=chosen == "json")
     with open_session(stack, operation="plan", state_path=state,
                       lock_timeout=lock_timeout) as session:
+        _note_sharing(session)
         result = session.plan(refresh_first=_bool(refresh, "--refresh"), destroy=destroy)
     if out is not None:
         from mtlsform.plan.planfile import write_plan

@@ -10,6 +10,7 @@ A separate product: it imports nothing of the mtlsform engine. See docs/emulator
 from mtlsform.emulator.config import (
     DEFAULT_SECRET_ID,
     DEFAULT_SECRET_KEY,
+    DataDirectoryBusy,
     EmulatorConfig,
     EmulatorConfigError,
     FaultConfig,
@@ -22,6 +23,7 @@ from mtlsform.emulator.worldfile import WorldFileError
 __all__ = [
     "DEFAULT_SECRET_ID",
     "DEFAULT_SECRET_KEY",
+    "DataDirectoryBusy",
     "Emulator",
     "EmulatorConfig",
     "EmulatorConfigError",

@@ -33,6 +33,15 @@ class EmulatorConfigError(ValueError):
     """A flag, environment variable or instances file the emulator cannot use."""
 
 
+class DataDirectoryBusy(EmulatorConfigError):
+    """Another emulator serves this data directory; `holder` is what it wrote about itself
+    (pid, url, SecretId, whether it uses the default key, task delay, CA file), or {}."""
+
+    def __init__(self, message: str, holder: dict) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
 @dataclass(frozen=True)
 class FaultRule:
     action: str  # an action name or "*"

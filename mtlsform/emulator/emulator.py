@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import json
 import os
 import ssl
 import threading
@@ -23,7 +24,7 @@ from typing import Any
 
 from mtlsform.emulator import worldfile
 from mtlsform.emulator.cloudids import INSTANCE_NETWORK, allocate_address
-from mtlsform.emulator.config import EmulatorConfig, EmulatorConfigError
+from mtlsform.emulator.config import DataDirectoryBusy, EmulatorConfig, EmulatorConfigError
 from mtlsform.emulator.dispatch import Api
 from mtlsform.emulator.faults import Faults, RateLimiter
 from mtlsform.emulator.server import ApiServer
@@ -66,6 +67,15 @@ def ensure_instances(state: WorldState, config: EmulatorConfig) -> None:
                             target.ip = ip
 
 
+def _read_holder(fd: int) -> dict:
+    try:
+        data = os.pread(fd, 4096, 0)
+        holder = json.loads(data) if data.strip() else {}
+    except (OSError, ValueError):
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
 class Emulator:
     def __init__(self, config: EmulatorConfig):
         self.config = config
@@ -85,13 +95,32 @@ class Emulator:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
+            holder = _read_holder(fd)
             os.close(fd)
-            raise EmulatorConfigError(
-                f"another emulator is using the data directory {data_dir}") from None
+            who = f" (pid {holder['pid']}, {holder['url']})" if holder.get("url") else ""
+            raise DataDirectoryBusy(
+                f"another emulator is using the data directory {data_dir}{who}", holder,
+            ) from None
         self._lock_fd = fd
+
+    def _record_holder(self) -> None:
+        """Says in the lock file who serves this world, so another mtlsform can use it."""
+        if self._lock_fd is None:
+            return
+        holder = {
+            "pid": os.getpid(), "url": self.url, "endpoint": self.endpoint,
+            "scheme": self.scheme, "secret_id": self.config.secret_id,
+            "default_key": self.config.uses_default_key and not self.config.token(),
+            "task_delay": self.config.task_delay,
+            "ca_file": str(self.ca_path) if self.ca_path else None,
+        }
+        os.ftruncate(self._lock_fd, 0)
+        os.pwrite(self._lock_fd, json.dumps(holder).encode(), 0)
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._lock_fd, 0)
             os.close(self._lock_fd)
             self._lock_fd = None
 
@@ -136,6 +165,7 @@ class Emulator:
                                         kwargs={"poll_interval": 0.05},
                                         name="emulator-http", daemon=True)
         self._thread.start()
+        self._record_holder()
 
     def stop(self) -> None:
         """Stops serving, finishes pending tasks, waits until the world file holds everything,

@@ -36,6 +36,15 @@ class ProviderContext:
     settings: ProviderSettings | None = field(default=None, repr=False, compare=False)
     credentials: ApiCredentials | None = field(default=None, repr=False, compare=False)
     emulator: Any = field(default=None, repr=False, compare=False)
+    # Set when `mtlsform emulator serve` already served this world and took our calls.
+    shared_emulator: Mapping[str, Any] | None = field(default=None, compare=False)
+
+    def sharing_note(self) -> str | None:
+        """One line for people when calls go to an emulator another process runs."""
+        if not self.shared_emulator:
+            return None
+        return (f"Using the emulator that already serves this world: {self.endpoint} "
+                f"(pid {self.shared_emulator.get('pid')}).")
 
     def describe(self) -> str:
         """One line for people: `emulator at http://127.0.0.1:40123 (ap-guangzhou)`."""
@@ -64,11 +73,13 @@ class ProviderContext:
 
 def _context(settings: ProviderSettings, credentials: ApiCredentials, *,
              data_dir: Path | None = None, emulator: Any = None) -> ProviderContext:
+    shared = emulator if isinstance(emulator, dict) else None
     return ProviderContext(
         kind=settings.kind, region=settings.region, endpoint=settings.endpoint.url("clb"),
         api_timeout=settings.api_timeout, task_timeout=settings.task_timeout,
         retry_timeout=settings.retry_timeout, emulator_data_dir=data_dir, settings=settings,
-        credentials=credentials, emulator=emulator)
+        credentials=credentials, emulator=None if shared else emulator,
+        shared_emulator=shared)
 
 
 @contextmanager

@@ -40,12 +40,34 @@ def _emulator_config(data_dir: Path, environ: Mapping[str, str]) -> Any:
                             hint=f"check the {ENV_PREFIX}* environment variables") from None
 
 
+def _can_share(holder: Mapping[str, Any], config: Any) -> bool:
+    """A running `emulator serve` of this world can take our calls with the same key."""
+    return bool(holder.get("url")) and holder.get("scheme") == "http" \
+        and bool(holder.get("default_key")) and config.uses_default_key \
+        and holder.get("secret_id") == config.secret_id
+
+
+def _shared(config: ProviderConfig, holder: Mapping[str, Any], emu_config: Any,
+            environ: Mapping[str, str], world_dir: Path,
+            ) -> tuple[ProviderSettings, ApiCredentials, Any, Path]:
+    settings = emulator_settings(config.region, holder["url"], environ,
+                                 task_delay=float(holder.get("task_delay") or 0.2))
+    credentials = ApiCredentials(
+        secret_id=emu_config.secret_id, secret_key=Sensitive(emu_config.key()), token=None,
+        source=f"the emulator serving this world (pid {holder.get('pid')})")
+    return settings, credentials, dict(holder), world_dir
+
+
 @contextmanager
 def running_emulator(config: ProviderConfig, data_dir: Path | None,
                      environ: Mapping[str, str],
                      ) -> Iterator[tuple[ProviderSettings, ApiCredentials, Any, Path]]:
-    """Yields (settings, credentials, emulator, data_dir) while the emulator runs."""
-    from mtlsform.emulator import Emulator, EmulatorConfigError
+    """Yields (settings, credentials, emulator, data_dir) while the emulator runs.
+
+    When `mtlsform emulator serve` already serves this world (plain HTTP, default key), the
+    provider talks to it instead and `emulator` is the holder's description (a dict).
+    """
+    from mtlsform.emulator import DataDirectoryBusy, Emulator, EmulatorConfigError
 
     with tempfile.TemporaryDirectory(prefix="mtlsform-emulator-") as scratch:
         world_dir = Path(data_dir) if data_dir is not None else Path(scratch)
@@ -54,12 +76,20 @@ def running_emulator(config: ProviderConfig, data_dir: Path | None,
         emulator = Emulator(emu_config)
         try:
             emulator.start()
+        except DataDirectoryBusy as exc:
+            holder = exc.holder
+            if not _can_share(holder, emu_config):
+                raise MtlsformError(
+                    f"embedded emulator: {exc}",
+                    hint="another mtlsform run, or `mtlsform emulator serve` with its own key or "
+                    "--tls, holds this world; wait for it, stop it, or point the stack at it "
+                    "with provider: {kind: tencentcloud, endpoint: ...}") from None
+            yield _shared(config, holder, emu_config, environ, world_dir)
+            return
         except EmulatorConfigError as exc:
-            busy = "another emulator" in str(exc)
             raise MtlsformError(
                 f"embedded emulator: {exc}",
-                hint="is another mtlsform run using this stack?" if busy else
-                "check the MTLSFORM_EMULATOR_* environment variables") from None
+                hint="check the MTLSFORM_EMULATOR_* environment variables") from None
         try:
             settings = emulator_settings(config.region, f"{emulator.scheme}://{emulator.endpoint}",
                                          environ, task_delay=emu_config.task_delay)
