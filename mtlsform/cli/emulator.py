@@ -93,6 +93,8 @@ def run_foreground(config: Any, companions: list[Callable[[Any], Companion]] | N
             companion = make(emu)
             companion.start()
             started.append(companion)
+        # Other mtlsform runs on this world (plan, apply, verify) use this emulator.
+        emu.announce(serve=True)
         _print_banner(emu)
         while not stop.wait(0.5):
             pass
@@ -159,6 +161,7 @@ def data_plane_companion(port_offset: int) -> Callable[[Any], Companion]:
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)
             logger.propagate = False
+        emu.announce(data_plane={"port_offset": port_offset})
         return DataPlane(emu.world, port_offset=port_offset)
 
     return make

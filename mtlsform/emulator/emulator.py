@@ -87,6 +87,7 @@ class Emulator:
         self._lock_fd: int | None = None
         self._tls: TlsFiles | None = None
         self._writer: WorldWriter | None = None
+        self._announced: dict[str, Any] = {}
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -103,8 +104,14 @@ class Emulator:
             ) from None
         self._lock_fd = fd
 
+    def announce(self, **fields: Any) -> None:
+        """Adds to what the lock file says about this emulator (JSON values), e.g. that it is
+        a long-running `serve` other mtlsform runs may use, and where its data plane listens."""
+        self._announced.update(fields)
+        self._record_holder()
+
     def _record_holder(self) -> None:
-        """Says in the lock file who serves this world, so another mtlsform can use it."""
+        """Says in the lock file who serves this world (never the key)."""
         if self._lock_fd is None:
             return
         holder = {
@@ -113,6 +120,7 @@ class Emulator:
             "default_key": self.config.uses_default_key and not self.config.token(),
             "task_delay": self.config.task_delay,
             "ca_file": str(self.ca_path) if self.ca_path else None,
+            **self._announced,
         }
         os.ftruncate(self._lock_fd, 0)
         os.pwrite(self._lock_fd, json.dumps(holder).encode(), 0)

@@ -41,8 +41,9 @@ def _emulator_config(data_dir: Path, environ: Mapping[str, str]) -> Any:
 
 
 def _can_share(holder: Mapping[str, Any], config: Any) -> bool:
-    """A running `emulator serve` of this world can take our calls with the same key."""
-    return bool(holder.get("url")) and holder.get("scheme") == "http" \
+    """A running `emulator serve` of this world can take our calls with the same key (never
+    another run's embedded emulator: it stops when that run ends)."""
+    return bool(holder.get("serve")) and holder.get("scheme") == "http" \
         and bool(holder.get("default_key")) and config.uses_default_key \
         and holder.get("secret_id") == config.secret_id
 
