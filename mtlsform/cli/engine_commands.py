@@ -13,7 +13,7 @@ import typer
 
 from mtlsform.cli import console
 
-STACK = typer.Argument(..., help="The stack file, e.g. stacks/example.yaml.")
+STACK = typer.Argument(..., metavar="STACK", help="The stack file, e.g. stacks/example.yaml.")
 VARS = typer.Option([], "--var", help="Set a variable: NAME=VALUE (repeatable).")
 STATE = typer.Option(None, "--state", help="State file (default: .mtlsform/<stack>.state.json "
                      "beside the stack file).")
@@ -197,7 +197,8 @@ def plan(
 
 
 def apply(
-    stack_path: Path = typer.Argument(..., help="The stack file, or a plan file saved by "
+    stack_path: Path = typer.Argument(..., metavar="STACK|PLAN",
+                                      help="The stack file, or a plan file saved by "
                                       "`plan --out` (applied as it is, without asking)."),
     var: list[str] = VARS,
     auto_approve: bool = AUTO_APPROVE,
@@ -244,7 +245,8 @@ def _read_state(stack_path: Path, var_args: list[str], state_path: Path | None):
     return state
 
 
-def show(stack_path: Path = typer.Argument(..., help="A stack file (shows its state) or a "
+def show(stack_path: Path = typer.Argument(..., metavar="STACK|PLAN",
+                                           help="A stack file (shows its state) or a "
                                            "plan file saved by `plan --out`."),
          var: list[str] = VARS, json_output: bool = JSON,
          output_format: str = typer.Option("text", "--format", help="For a plan file: text, "
@@ -285,7 +287,8 @@ def _show_plan_file(path: Path, chosen: str) -> None:
     console.out().print(text, markup=False, highlight=False, end="")
 
 
-def output(stack_path: Path = STACK, name: str = typer.Argument(None, help="One output."),
+def output(stack_path: Path = STACK,
+           name: str = typer.Argument(None, metavar="[NAME]", help="One output."),
            var: list[str] = VARS, json_output: bool = JSON, state: Path = STATE) -> None:
     """Print the stack's outputs (one, raw, when NAME is given: handy in scripts)."""
     from mtlsform.cli.renderers import outputs_json, render_outputs
@@ -329,7 +332,8 @@ def state_list(stack_path: Path = STACK, var: list[str] = VARS, state: Path = ST
 
 @state_app.command("show")
 def state_show(stack_path: Path = STACK,
-               address: str = typer.Argument(..., help='e.g. listener.https or '
+               address: str = typer.Argument(..., metavar="ADDRESS",
+                                             help='e.g. listener.https or '
                                              'rule.https["www.example.com/"]'),
                var: list[str] = VARS, json_output: bool = JSON, state: Path = STATE) -> None:
     """Show one resource of the state (secrets hidden)."""

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("validate")
     def validate(
-        stacks: list[Path] = typer.Argument(..., metavar="STACK...",
+        stacks: list[Path] = typer.Argument(..., metavar="STACK",
                                             help="Stack files to check."),
         var: list[str] = typer.Option([], "--var", metavar="NAME=VALUE", help=VAR_HELP),
         json_output: bool = typer.Option(False, "--json",

@@ -78,7 +78,8 @@ def _print_rich(report) -> None:
 
 
 def verify(
-    stack_path: Path = typer.Argument(..., help="The stack file, e.g. stacks/example.yaml."),
+    stack_path: Path = typer.Argument(..., metavar="STACK",
+                                      help="The stack file, e.g. stacks/example.yaml."),
     requests: int = typer.Option(20, "--requests", min=1, max=100000,
                                  help="Requests per rule for the spread check."),
     address: str = typer.Option(None, "--address", metavar="HOST:PORT",
