@@ -41,10 +41,6 @@ class _Captured(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
 
-    def bind_errors(self, since: int) -> list[str]:
-        return [r.getMessage() for r in self.records[since:]
-                if r.levelno >= logging.ERROR and "cannot listen" in r.getMessage()]
-
 
 @dataclass
 class ServedPlane:
@@ -114,7 +110,16 @@ def _free_offset(binds: list[tuple[str, int]], tried: set[int], rng: random.Rand
                         hint="pass --address HOST:PORT of a data plane you run yourself")
 
 
-def start_plane(world: Any, listener_ids: set[str], captured: _Captured) -> ServedPlane:
+def _bind_problems(plane: Any, listener_ids: set[str]) -> list[str]:
+    """Our listeners and the demo instances (behind any listener) that could not bind."""
+    problems = [message for listener_id, message in sorted(plane.bind_errors.items())
+                if listener_id in listener_ids]
+    problems += [f"demo instance {instance_id} {message}"
+                 for (instance_id, _), message in sorted(plane.instance_bind_errors.items())]
+    return problems
+
+
+def start_plane(world: Any, listener_ids: set[str]) -> ServedPlane:
     """Starts a data plane on `world`, at the real ports if it can, else at a free offset."""
     from mtlsform.emulator.dataplane import DataPlane
 
@@ -123,10 +128,8 @@ def start_plane(world: Any, listener_ids: set[str], captured: _Captured) -> Serv
     offset, problems = 0, []
     for _ in range(ATTEMPTS):
         tried.add(offset)
-        mark = len(captured.records)
         plane = DataPlane(world, port_offset=offset).start()
-        problems = [message for listener_id, message in plane.bind_errors.items()
-                    if listener_id in listener_ids] + captured.bind_errors(mark)
+        problems = _bind_problems(plane, listener_ids)
         if not problems:
             served = ServedPlane(plane, offset)
             if offset:
@@ -138,15 +141,6 @@ def start_plane(world: Any, listener_ids: set[str], captured: _Captured) -> Serv
         offset = _free_offset(binds, tried, rng)
     raise MtlsformError(f"cannot bring up the emulator's data plane: {problems[0]}",
                         hint="pass --address HOST:PORT of a data plane you run yourself")
-
-
-def _stop(plane: Any) -> None:
-    try:
-        plane.stop()
-    except TimeoutError:
-        # The data plane did not wind down within its own time limit; its loop runs on a
-        # daemon thread that ends with this process, and the checks are already done.
-        logging.getLogger(__name__).warning("the data plane did not stop in time")
 
 
 @contextmanager
@@ -179,10 +173,10 @@ def embedded_plane(stack: Stack, state_path: Path, listener_ids: set[str],
     logger.addHandler(captured)
     try:
         with _world(stack, Path(state_path).parent / "emulator", environ) as world:
-            served = start_plane(world, listener_ids, captured)
+            served = start_plane(world, listener_ids)
             try:
                 yield served
             finally:
-                _stop(served.plane)
+                served.plane.stop()  # prompt: it resets open connections, waits on no peer
     finally:
         logger.removeHandler(captured)

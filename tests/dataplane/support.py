@@ -168,3 +168,46 @@ def eventually(predicate: Callable[[], object], timeout: float = 10.0) -> None:
 
 def count_backends(replies: list[Reply]) -> Counter:
     return Counter(reply.backend for reply in replies)
+
+
+class Blackhole:
+    """A backend that accepts connections and never answers (a hung server): the system
+    completes each TCP handshake, the test accepts them, nobody ever reads or writes."""
+
+    def __init__(self, address: str) -> None:
+        self.sock = socket.socket()
+        self.sock.bind((address, 0))
+        self.sock.listen(64)
+        self.sock.setblocking(False)
+        self.address, self.port = self.sock.getsockname()[:2]
+        self.connections: list[socket.socket] = []
+
+    def accept_pending(self) -> int:
+        """Accepts whatever connected since; returns how many were accepted in all."""
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except BlockingIOError:
+                return len(self.connections)
+            self.connections.append(conn)
+
+    def closed_by_peer(self) -> int:
+        """How many accepted connections the other side has closed or reset (reads what
+        they sent, then waits at most 5 s for the end of each)."""
+        ended = 0
+        for conn in self.connections:
+            conn.settimeout(5)
+            try:
+                while conn.recv(65536):
+                    pass
+                ended += 1
+            except ConnectionResetError:
+                ended += 1
+            except TimeoutError:
+                pass
+        return ended
+
+    def close(self) -> None:
+        for conn in self.connections:
+            conn.close()
+        self.sock.close()

@@ -41,6 +41,7 @@ def serve(tmp_path, port_offset):
     yield endpoint, log
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
+    process.stdout.close()
     log.close()
 
 

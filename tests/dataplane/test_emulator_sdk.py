@@ -10,8 +10,7 @@ import ssl
 
 import pytest
 
-from mtlsform.emulator import Emulator, EmulatorConfig, InstanceSpec
-from tests.dataplane.sdk import call, clients, done
+from tests.dataplane.sdk import call, done
 from tests.dataplane.support import (
     DOMAIN,
     SUBNET,
@@ -20,18 +19,7 @@ from tests.dataplane.support import (
     curl,
     eventually,
     https_request,
-    new_address,
 )
-
-
-@pytest.fixture
-def emulator(tmp_path):
-    config = EmulatorConfig(
-        data_dir=tmp_path / "emu", task_delay=0.02, rate_limit=None,
-        instances=(InstanceSpec("ins-rs1", "rs-1", new_address(91)),
-                   InstanceSpec("ins-rs2", "rs-2", new_address(91))))
-    with Emulator(config) as running:
-        yield (running, *clients(running.endpoint, running.scheme))
 
 
 def test_walkthrough_through_the_sdk(emulator, pki, start_plane):

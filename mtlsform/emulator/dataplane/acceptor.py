@@ -10,13 +10,21 @@ handshake error, so every failure can be logged with its reason.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
+import functools
+import logging
 import socket
 import ssl
 import weakref
 from collections.abc import Awaitable, Callable
 
+from mtlsform.emulator.dataplane.closing import cancel_and_wait
+
+log = logging.getLogger("mtlsform.emulator.dataplane")
+
+# Out of descriptors or memory: accepting again later may work (asyncio's servers do the same).
+RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+ACCEPT_RETRY_DELAY = 0.5
 PEEK_LIMIT = 16384 + 5 + 2048
 STREAM_LIMIT = 64 * 1024
 
@@ -39,6 +47,16 @@ def listening_socket(host: str, port: int, backlog: int = 512) -> socket.socket:
     return sock
 
 
+def bind_error_text(host: str, port: int, exc: OSError) -> str:
+    """Why host:port could not be bound, with a hint for the usual causes."""
+    hint = ""
+    if exc.errno == errno.EACCES:
+        hint = " (ports below 1024 need privileges: use a port offset, e.g. 8000)"
+    elif exc.errno == errno.EADDRNOTAVAIL:
+        hint = " (this system does not route that loopback address: use a host override)"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}"
+
+
 ConnectionHandler = Callable[[socket.socket, tuple], Awaitable[None]]
 
 
@@ -55,36 +73,52 @@ class Acceptor:
         self._loop_task = asyncio.get_running_loop().create_task(self._accept_loop())
 
     async def _accept_loop(self) -> None:
+        # Not loop.sock_accept: a connection it accepts in the step where this task is
+        # cancelled stays in its future and is never closed. Here accept() runs in this task's
+        # own step, so every accepted socket is handed to a handler.
         loop = asyncio.get_running_loop()
         while True:
             try:
-                conn, address = await loop.sock_accept(self.sock)
-            except (OSError, asyncio.CancelledError):
-                return
+                conn, address = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                await _readable(self.sock)
+                continue
+            except OSError as exc:
+                if exc.errno not in RESOURCE_ERRNOS:
+                    return  # the socket was closed
+                log.warning("cannot accept on %s: %s; retrying", self.sock.getsockname(), exc)
+                await asyncio.sleep(ACCEPT_RETRY_DELAY)
+                continue
             conn.setblocking(False)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            task = loop.create_task(self._guard(conn, address))
+            task = loop.create_task(self._handler(conn, address))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(functools.partial(self._ended, conn))
 
-    async def _guard(self, conn: socket.socket, address: tuple) -> None:
-        try:
-            await self._handler(conn, address)
-        finally:
-            if conn.fileno() != -1 and not _owned_by_transport(conn):
-                conn.close()
+    def _ended(self, conn: socket.socket, task: asyncio.Task) -> None:
+        # A done callback, not a `finally`: it also runs for a task cancelled before its first
+        # step (a connection accepted as the listener closes), and it runs after the socket
+        # operations cancelled with the task have unregistered the descriptor.
+        self._tasks.discard(task)
+        if conn.fileno() != -1 and not _owned_by_transport(conn):
+            conn.close()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("connection handler failed", exc_info=task.exception())
+
+    def begin_close(self) -> list[asyncio.Task]:
+        """Stops accepting and cancels every connection now; returns the tasks to wait for.
+        The listening socket is closed on the next loop step, once the cancelled accept has
+        unregistered it (so a socket reusing its descriptor number is not disturbed)."""
+        tasks = [task for task in (self._loop_task, *self._tasks) if task is not None]
+        for task in tasks:
+            task.cancel()
+        asyncio.get_running_loop().call_soon(self.sock.close)
+        return tasks
 
     async def close(self) -> None:
-        """Stops accepting and ends every connection of this listener."""
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
-        self.sock.close()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Stops accepting and ends every connection of this listener at once."""
+        await cancel_and_wait(self.begin_close())
+        self.sock.close()  # already closed unless nothing had to be waited for
 
 
 # Sockets handed to a transport: from then on the transport closes them, not the acceptor.
@@ -115,9 +149,20 @@ async def peek(conn: socket.socket, enough: Callable[[bytes], bool], timeout: fl
         ready = loop.create_future()
         loop.add_reader(conn.fileno(), _set_done, ready)
         try:
-            await asyncio.wait_for(ready, remaining)
+            async with asyncio.timeout(remaining):
+                await ready
         finally:
             loop.remove_reader(conn.fileno())
+
+
+async def _readable(sock: socket.socket) -> None:
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    loop.add_reader(sock.fileno(), _set_done, ready)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(sock.fileno())
 
 
 def _set_done(future: asyncio.Future) -> None:

@@ -14,7 +14,6 @@ TLS with a self-signed certificate, so rules forwarding with HTTPS work too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import json
 import logging
@@ -23,7 +22,14 @@ import socket
 import ssl
 import tempfile
 
-from mtlsform.emulator.dataplane.acceptor import Acceptor, listening_socket, open_stream, peek
+from mtlsform.emulator.dataplane.acceptor import (
+    Acceptor,
+    bind_error_text,
+    listening_socket,
+    open_stream,
+    peek,
+)
+from mtlsform.emulator.dataplane.closing import cancel_and_wait, close_writer
 from mtlsform.emulator.dataplane.config import InstanceConfig
 from mtlsform.emulator.dataplane.http1 import (
     HttpError,
@@ -39,6 +45,7 @@ log = logging.getLogger("mtlsform.emulator.dataplane")
 BACKEND_INSTANCE_HEADER = "X-Backend-Instance"
 BACKEND_NAME_HEADER = "X-Backend-Name"
 ECHOED_PREFIXES = ("x-forwarded-", "x-client-")
+CLOSE_TIMEOUT = 2.0  # graceful close of a finished connection; shutdown resets at once
 
 
 def describe_request(instance: InstanceConfig, port: int, method: str, target: str,
@@ -125,10 +132,10 @@ class DemoBackends:
             try:
                 sock = listening_socket(instance.address, bind_port)
             except OSError as exc:
-                message = f"{instance.address}:{bind_port}: {exc.strerror or exc}"
+                message = bind_error_text(instance.address, bind_port, exc)
                 if self.bind_errors.get(key) != message:
-                    log.error("demo instance %s (%s) cannot listen on %s", instance.instance_id,
-                              instance.name, message)
+                    log.error("demo instance %s (%s) %s", instance.instance_id, instance.name,
+                              message)
                 self.bind_errors[key] = message
                 continue
             self.bind_errors.pop(key, None)
@@ -149,16 +156,22 @@ class DemoBackends:
         self._stopped.discard(instance_id)
         await self.reconcile(self._wanted)
 
-    async def close(self) -> None:
-        for acceptor, _ in self._servers.values():
-            await acceptor.close()
+    def begin_close(self) -> list[asyncio.Task]:
+        """Stops every demo server now (nothing is wanted any more until the next
+        `reconcile`); returns the tasks to wait for."""
+        servers = list(self._servers.values())
         self._servers.clear()
+        self._wanted = {}
+        return [task for acceptor, _ in servers for task in acceptor.begin_close()]
+
+    async def close(self) -> None:
+        await cancel_and_wait(self.begin_close())
 
     def _handler(self, instance: InstanceConfig, port: int):
         async def handle(conn: socket.socket, address: tuple) -> None:
             try:
                 first = await peek(conn, lambda data: len(data) >= 1, timeout=10.0)
-            except TimeoutError:
+            except (TimeoutError, OSError):
                 return
             context = None
             if first[:1] == b"\x16":
@@ -175,9 +188,7 @@ class DemoBackends:
             except (OSError, HttpError, asyncio.IncompleteReadError):
                 pass
             finally:
-                writer.close()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(writer.wait_closed(), 2.0)
+                await close_writer(writer, CLOSE_TIMEOUT)
         return handle
 
 

@@ -11,7 +11,6 @@ once a request has been sent it is never replayed. Upstream connections are not 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 import time
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from mtlsform.emulator.dataplane.balancer import Balancer
+from mtlsform.emulator.dataplane.closing import close_writer
 from mtlsform.emulator.dataplane.config import (
     UNSUPPORTED_FORWARD_TYPES,
     ListenerConfig,
@@ -52,6 +52,7 @@ log = logging.getLogger("mtlsform.emulator.dataplane")
 
 CONNECT_TIMEOUT = 5.0
 RESPONSE_TIMEOUT = 60.0
+UPSTREAM_CLOSE_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,8 @@ async def exchange(head: Head, reader: asyncio.StreamReader, writer: asyncio.Str
         except HttpError as exc:
             return await reply(exc.status, exc.message)
         try:
-            response = await asyncio.wait_for(_response_head(up_reader), RESPONSE_TIMEOUT)
+            async with asyncio.timeout(RESPONSE_TIMEOUT):
+                response = await _response_head(up_reader)
             answer = body_framing(response, request_method=head.method)
         except TimeoutError:
             _log_target(listener, target, "did not answer in time")
@@ -202,9 +204,7 @@ async def exchange(head: Head, reader: asyncio.StreamReader, writer: asyncio.Str
         return False
     finally:
         services.balancer.release(route_key, target)
-        up_writer.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(up_writer.wait_closed(), 1.0)
+        await close_writer(up_writer, UPSTREAM_CLOSE_TIMEOUT)
 
 
 async def _response_head(reader: asyncio.StreamReader) -> Head:
@@ -231,9 +231,10 @@ async def _connect(services: Services, listener: ListenerConfig, route: RouteCon
             break
         address, port = services.connect_address(target)
         try:
-            stream = await asyncio.wait_for(asyncio.open_connection(
-                address, port, ssl=_UPSTREAM_TLS if use_tls else None,
-                server_hostname=client.server_name if use_tls else None), CONNECT_TIMEOUT)
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                stream = await asyncio.open_connection(
+                    address, port, ssl=_UPSTREAM_TLS if use_tls else None,
+                    server_hostname=client.server_name if use_tls else None)
             return stream, target, len(tried)
         except (OSError, TimeoutError, ssl.SSLError) as exc:
             _log_target(listener, target, f"connect to {address}:{port} failed: {_text(exc)}")

@@ -11,13 +11,13 @@ DescribeTargetHealth does. Results are readable from any thread.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mtlsform.emulator.dataplane.closing import cancel_and_wait, close_writer
 from mtlsform.emulator.dataplane.config import HealthCheckConfig
 from mtlsform.emulator.dataplane.http1 import HttpError, read_head, serialize_head
 
@@ -28,6 +28,8 @@ CLOSE = "Close"
 
 # (listener_id, location_id, target_id, port): a target as CLB's DescribeTargetHealth sees it.
 HealthKey = tuple[str, str, str, int]
+
+CLOSE_TIMEOUT = 1.0  # for the graceful close after an answer; a cancelled probe resets at once
 
 log = logging.getLogger("mtlsform.emulator.dataplane")
 
@@ -53,14 +55,17 @@ def _insecure_client_context() -> ssl.SSLContext:
 async def probe_http(address: str, port: int, *, method: str = "HEAD", path: str = "/",
                      host_header: str | None = None, timeout: float = 2.0,
                      use_tls: bool = False) -> int:
-    """One HTTP check: the status code of `method path` (raises OSError/TimeoutError/HttpError)."""
+    """One HTTP check: the status code of `method path` (raises OSError/TimeoutError/HttpError).
 
-    async def attempt() -> int:
-        context = _insecure_client_context() if use_tls else None
-        server_name = host_header if use_tls and host_header and not _is_ip(host_header) else None
-        reader, writer = await asyncio.open_connection(
-            address, port, ssl=context, server_hostname=server_name)
-        try:
+    Cancellation ends it at once, whatever it is waiting for (the connection is reset)."""
+    context = _insecure_client_context() if use_tls else None
+    server_name = host_header if use_tls and host_header and not _is_ip(host_header) else None
+    writer: asyncio.StreamWriter | None = None
+    answered = False
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(
+                address, port, ssl=context, server_hostname=server_name)
             headers = [("Host", host_header or address), ("User-Agent", "mtlsform-health-check"),
                        ("Connection", "close")]
             writer.write(serialize_head((method, path, "HTTP/1.1"), headers))
@@ -68,13 +73,11 @@ async def probe_http(address: str, port: int, *, method: str = "HEAD", path: str
             head = await read_head(reader, response=True)
             if head is None:
                 raise HttpError(502, "empty reply")
+            answered = True
             return head.status
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
-
-    return await asyncio.wait_for(attempt(), timeout)
+    finally:
+        if writer is not None:
+            await close_writer(writer, CLOSE_TIMEOUT, graceful=answered)
 
 
 def _is_ip(text: str) -> bool:
@@ -87,6 +90,8 @@ class HealthRegistry:
     def __init__(self, on_change: Callable[[HealthKey, str], None] | None = None) -> None:
         self._specs: dict[HealthKey, ProbeSpec | None] = {}
         self._tasks: dict[HealthKey, asyncio.Task] = {}
+        # Checkers stopped by `reconcile` that are still unwinding: `close` waits for them too.
+        self._retired: set[asyncio.Task] = set()
         self._status: dict[HealthKey, str] = {}
         self._lock = threading.Lock()
         self._on_change = on_change
@@ -134,20 +139,30 @@ class HealthRegistry:
                 if self._status.get(key) == CLOSE:
                     del self._status[key]  # checks switched back on: unknown until probed
                 self._status.setdefault(key, UNKNOWN)
-            self._tasks[key] = asyncio.get_running_loop().create_task(self._run(key, spec))
+            self._tasks[key] = asyncio.get_running_loop().create_task(
+                self._run(key, spec), name=f"health-check {'/'.join(map(str, key))}")
 
     def _stop(self, key: HealthKey) -> None:
         task = self._tasks.pop(key, None)
-        if task is not None:
+        if task is not None and not task.done():
             task.cancel()
+            self._retired.add(task)
+            task.add_done_callback(self._retired.discard)
 
-    async def close(self) -> None:
-        tasks = list(self._tasks.values())
+    def begin_close(self) -> list[asyncio.Task]:
+        """Cancels every checker, including those still unwinding, and forgets all results
+        (so the registry can serve a restarted data plane); returns the tasks to wait for."""
+        tasks = [*self._tasks.values(), *self._retired]
+        self._tasks.clear()
+        self._specs.clear()
+        with self._lock:
+            self._status.clear()
         for task in tasks:
             task.cancel()
-        self._tasks.clear()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        return tasks
+
+    async def close(self) -> None:
+        await cancel_and_wait(self.begin_close())
 
     async def _run(self, key: HealthKey, spec: ProbeSpec) -> None:
         check = spec.check
@@ -159,7 +174,7 @@ class HealthRegistry:
                     host_header=spec.host_header, timeout=check.timeout,
                     use_tls=check.check_type == "HTTPS")
                 ok, why = check.accepts(status), f"HTTP {status}"
-            except (OSError, TimeoutError, HttpError, ssl.SSLError) as exc:
+            except Exception as exc:  # any failure of the probe is a failed check
                 ok, why = False, _failure_text(exc)
             if ok:
                 successes, failures = successes + 1, 0

@@ -18,6 +18,7 @@ import ssl
 
 from mtlsform.emulator.dataplane.acceptor import Acceptor, listening_socket, open_stream, peek
 from mtlsform.emulator.dataplane.clienthello import parse_client_hello, record_complete
+from mtlsform.emulator.dataplane.closing import close_writer
 from mtlsform.emulator.dataplane.config import ListenerConfig, TlsPolicy
 from mtlsform.emulator.dataplane.failures import FailureLog
 from mtlsform.emulator.dataplane.forwarding import ClientConnection, Services, exchange
@@ -36,6 +37,7 @@ log = logging.getLogger("mtlsform.emulator.dataplane")
 HANDSHAKE_TIMEOUT = 10.0
 FIRST_REQUEST_TIMEOUT = 60.0
 KEEPALIVE_TIMEOUT = 75.0  # nginx's keepalive_timeout default
+CLOSE_TIMEOUT = 2.0  # graceful close of a finished connection; shutdown resets at once
 
 
 def tls_policies(listener: ListenerConfig) -> list[TlsPolicy]:
@@ -88,6 +90,10 @@ class ListenerServer:
         sock = listening_socket(*self.bind)
         self._acceptor = Acceptor(sock, self._handle)
         self._acceptor.start()
+
+    def begin_close(self) -> list[asyncio.Task]:
+        """Stops accepting and cancels every connection; returns the tasks to wait for."""
+        return self._acceptor.begin_close() if self._acceptor is not None else []
 
     async def close(self) -> None:
         if self._acceptor is not None:
@@ -159,22 +165,21 @@ class ListenerServer:
         except (OSError, ssl.SSLError, asyncio.IncompleteReadError):
             pass
         finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 2.0)
+            await close_writer(writer, CLOSE_TIMEOUT)
 
     async def _plain_refusal(self, conn: socket.socket) -> None:
         reader, writer = await open_stream(conn, None)
         try:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(read_head(reader), 2.0)
+                async with asyncio.timeout(2.0):
+                    await read_head(reader)
             writer.write(simple_response(400, "this is an HTTPS port; use https://",
                                          keep_alive=False))
             await writer.drain()
         except OSError:
             pass
         finally:
-            writer.close()
+            await close_writer(writer, CLOSE_TIMEOUT)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      connection: ClientConnection, generation: int) -> None:
@@ -182,7 +187,8 @@ class ListenerServer:
         while generation == self.generation:
             self._idle.add(writer)
             try:
-                head = await asyncio.wait_for(read_head(reader), timeout)
+                async with asyncio.timeout(timeout):
+                    head = await read_head(reader)
             except TimeoutError:
                 return
             except HttpError as exc:

@@ -6,20 +6,25 @@ target port + `port_offset`, health-checks every bound target, and applies a new
 in place (`update`) without dropping the listeners that stay. It runs an asyncio loop in a
 daemon thread, so synchronous code (the emulator, tests, the CLI) can start and stop it.
 Targets whose address is not a demo instance are reached at their configured port.
+
+Changes are applied one at a time (a lock), and none after `stop()` began. `stop()` never
+waits on a peer: it cancels every task, resets open connections, closes every socket, and ends
+what is left (`loopthread`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
+import contextlib
 import logging
-import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from mtlsform.emulator.dataplane.acceptor import bind_error_text
 from mtlsform.emulator.dataplane.backends import DemoBackends
 from mtlsform.emulator.dataplane.balancer import Balancer
+from mtlsform.emulator.dataplane.closing import cancel_and_wait
 from mtlsform.emulator.dataplane.config import (
     DataPlaneConfig,
     InstanceConfig,
@@ -31,6 +36,7 @@ from mtlsform.emulator.dataplane.failures import FailureLog, HandshakeRecord
 from mtlsform.emulator.dataplane.forwarding import Services
 from mtlsform.emulator.dataplane.health import UNKNOWN, HealthKey, HealthRegistry, ProbeSpec
 from mtlsform.emulator.dataplane.listener import ListenerServer, tls_policies
+from mtlsform.emulator.dataplane.loopthread import DataPlaneStopped, LoopThread
 from mtlsform.emulator.dataplane.sessions import SessionCookies
 from mtlsform.emulator.dataplane.tlscontexts import TlsContextCache, TlsMaterialError
 from mtlsform.emulator.dataplane.worldconfig import WorldLink
@@ -39,7 +45,9 @@ from mtlsform.emulator.world import World
 log = logging.getLogger("mtlsform.emulator.dataplane")
 
 SERVED_PROTOCOLS = ("HTTPS", "HTTP")
-CALL_TIMEOUT = 30.0
+# A backstop, reached only if a task ignored its cancellation (a bug, which is then logged):
+# closing never waits on a peer and takes a few loop steps.
+SHUTDOWN_GRACE = 5.0
 
 
 @dataclass(frozen=True)
@@ -75,8 +83,7 @@ class DataPlane:
         self.applied_version: int | None = None
         self._refresh_wanted: asyncio.Event | None = None
         self._follower: asyncio.Task | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._runner = LoopThread("mtlsform-dataplane")
         self._servers: dict[str, ListenerServer] = {}
         self._contexts = TlsContextCache()
         self._failures = FailureLog()
@@ -86,49 +93,45 @@ class DataPlane:
         self._services = Services(self._balancer, SessionCookies(), self._connect_address)
         self.bind_errors: dict[str, str] = {}
         self._tls_errors: dict[str, str] = {}
+        self._apply_lock: asyncio.Lock | None = None
+        self._closing = False  # on the loop: shutting down, nothing more is applied
 
     # -- lifecycle (any thread) ------------------------------------------------------------
     def start(self) -> DataPlane:
         """Starts the loop thread and serves the configuration; returns when bound."""
-        if self._thread is not None:
+        if self._runner.running:
             return self
-        # A selector loop everywhere: the listeners wait for readability themselves (add_reader),
-        # which Windows' default proactor loop does not offer.
-        loop = asyncio.SelectorEventLoop()
-        ready = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.call_soon(ready.set)
-            loop.run_forever()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=run, name="mtlsform-dataplane", daemon=True)
-        self._thread.start()
-        ready.wait()
+        self._closing = False
+        self._apply_lock = asyncio.Lock()
+        self._runner.start()
         log.info("started: listeners on their VIPs at port + %d%s", self.port_offset,
                  ", following the world" if self._link is not None else "")
-        if self._link is not None:
-            self._call(self._start_following())  # first, so no change slips in between
-            self._call(self._refresh())
-        else:
-            self._call(self._apply(self._config))
+        try:
+            if self._link is not None:
+                self._call(self._start_following())  # first, so no change slips in between
+                self._call(self._refresh())
+            else:
+                self._call(self._apply(self._config))
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
-        """Closes every listener, checker and demo backend, then ends the loop thread."""
-        if self._loop is None or self._thread is None:
-            return
+        """Closes every listener, checker and demo backend, then ends the loop thread.
+
+        Returns within a few loop steps: open connections are reset and probes in flight
+        abandoned, never waited for. Calls made meanwhile from other threads apply nothing
+        (`sync`, `update`) or raise `DataPlaneStopped`. Raises TimeoutError only if the loop
+        thread is stuck in synchronous code (e.g. an `on_health_change` callback that never
+        returns)."""
+        if self._link is not None and self._runner.running:
+            self._link.unfollow()  # changes from now on are not applied: no need to wake the loop
         try:
-            self._call(self._shutdown())
-            if self._link is not None:
-                self._link.close()  # after the checkers stopped, so no result comes in late
+            self._runner.stop(self._shutdown)
         finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=CALL_TIMEOUT)
-            self._loop.close()
-            self._loop = None
-            self._thread = None
+            if self._link is not None and not self._runner.running:
+                self._link.close()  # after the checkers stopped, so no result comes in late
 
     def __enter__(self) -> DataPlane:
         return self.start()
@@ -137,23 +140,26 @@ class DataPlane:
         self.stop()
 
     def update(self, config: DataPlaneConfig) -> None:
-        """Serves `config` from now on (listeners that stay keep their sockets)."""
+        """Serves `config` from now on (listeners that stay keep their sockets); while
+        stopped, from the next start."""
         if self._link is not None:
             raise TypeError("this data plane follows a world; change the world instead")
         self._config = config
-        if self._loop is not None:
-            self._call(self._apply(config))
+        if self._runner.running:
+            with contextlib.suppress(DataPlaneStopped):
+                self._call(self._apply(config))
 
     def sync(self) -> int | None:
         """Applies the world as it is now and returns its version (changes are otherwise
-        applied shortly after each change notification)."""
-        if self._link is not None and self._loop is not None:
-            self._call(self._refresh())
+        applied shortly after each change notification). Once stopped, or while stopping,
+        it applies nothing and returns the version last applied."""
+        if self._link is not None and self._runner.running:
+            with contextlib.suppress(DataPlaneStopped):
+                self._call(self._refresh())
         return self.applied_version
 
     def _call(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(CALL_TIMEOUT)
+        return self._runner.call(coroutine)
 
     # -- what it is doing (any thread) ---------------------------------------------------------
     @property
@@ -185,8 +191,16 @@ class DataPlane:
                 for target in route.targets:
                     key = (listener.listener_id, route.location_id, target.target_id,
                            target.port)
-                    result[key] = self._health.status(key) if self._loop else UNKNOWN
+                    result[key] = (self._health.status(key) if self._runner.running
+                                   else UNKNOWN)
         return result
+
+    @property
+    def instance_bind_errors(self) -> dict[tuple[str, int], str]:
+        """Demo instances that cannot serve: {(instance ID, target port): "cannot listen on
+        ADDRESS:PORT: reason (hint)"} (the port is the configured one, before the offset).
+        `bind_errors` is the same for listeners: {listener ID: message}."""
+        return dict(self._backends.bind_errors)
 
     def handshake_failures(self) -> list[HandshakeRecord]:
         """The most recent refused handshakes, oldest first."""
@@ -194,10 +208,10 @@ class DataPlane:
 
     def stop_instance(self, instance_id: str) -> None:
         """Stops a demo instance's servers (for health-check demonstrations and tests)."""
-        self._call(self._backends.stop_instance(instance_id))
+        self._call(self._switch_instance(instance_id, running=False))
 
     def start_instance(self, instance_id: str) -> None:
-        self._call(self._backends.start_instance(instance_id))
+        self._call(self._switch_instance(instance_id, running=True))
 
     # -- on the loop ---------------------------------------------------------------------------
     def _health_changed(self, key: HealthKey, status: str) -> None:
@@ -207,9 +221,9 @@ class DataPlane:
             self._on_health_change(key, status)
 
     async def _start_following(self) -> None:
-        assert self._link is not None and self._loop is not None
+        assert self._link is not None
         self._refresh_wanted = asyncio.Event()
-        loop, wanted = self._loop, self._refresh_wanted
+        loop, wanted = asyncio.get_running_loop(), self._refresh_wanted
         self._follower = loop.create_task(self._follow())
         self._link.follow(lambda version: loop.call_soon_threadsafe(wanted.set))
 
@@ -224,11 +238,31 @@ class DataPlane:
                 log.exception("cannot apply the world's new configuration")
 
     async def _refresh(self) -> None:
-        assert self._link is not None
-        version, config = self._link.read()
-        self._config = config
-        await self._apply(config)
-        self.applied_version = version
+        assert self._link is not None and self._apply_lock is not None
+        async with self._apply_lock:
+            if self._closing:
+                return
+            # Read under the lock, so an older snapshot is never applied after a newer one.
+            version, config = self._link.read()
+            self._config = config
+            await self._apply_now(config)
+            self.applied_version = version
+
+    async def _apply(self, config: DataPlaneConfig) -> None:
+        assert self._apply_lock is not None
+        async with self._apply_lock:
+            if not self._closing:
+                await self._apply_now(config)
+
+    async def _switch_instance(self, instance_id: str, *, running: bool) -> None:
+        assert self._apply_lock is not None
+        async with self._apply_lock:
+            if self._closing:
+                return
+            if running:
+                await self._backends.start_instance(instance_id)
+            else:
+                await self._backends.stop_instance(instance_id)
 
     def _bind_address(self, listener: ListenerConfig) -> tuple[str, int]:
         return (self.host_override or listener.vip, listener.port + self.port_offset)
@@ -238,7 +272,7 @@ class DataPlane:
             return (target.address, target.port + self.port_offset)
         return (target.address, target.port)
 
-    async def _apply(self, config: DataPlaneConfig) -> None:
+    async def _apply_now(self, config: DataPlaneConfig) -> None:
         wanted = {listener.listener_id: listener for listener in config.listeners
                   if listener.protocol in SERVED_PROTOCOLS}
         for listener_id in list(self._servers):
@@ -272,12 +306,7 @@ class DataPlane:
         await self._backends.reconcile(self._demo_servers(config, wanted.values()))
 
     def _bind_failed(self, listener: ListenerConfig, bind: tuple[str, int], exc: OSError) -> None:
-        hint = ""
-        if exc.errno == errno.EACCES:
-            hint = " (ports below 1024 need privileges: use a port offset, e.g. 8000)"
-        elif exc.errno == errno.EADDRNOTAVAIL:
-            hint = " (this system does not route that loopback address: use a host override)"
-        message = f"cannot listen on {bind[0]}:{bind[1]}: {exc.strerror or exc}{hint}"
+        message = bind_error_text(bind[0], bind[1], exc)
         if self.bind_errors.get(listener.listener_id) != message:
             log.error("listener %s %s", listener.listener_id, message)
         self.bind_errors[listener.listener_id] = message
@@ -322,14 +351,28 @@ class DataPlane:
         return wanted
 
     async def _shutdown(self) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
-            self._follower = None
-        for server in self._servers.values():
-            await server.close()
-        self._servers.clear()
-        await self._health.close()
-        await self._backends.close()
+        self._closing = True
+        try:
+            async with asyncio.timeout(SHUTDOWN_GRACE):
+                await self._close_everything()
+        except TimeoutError:
+            log.error("closing the data plane took over %.0f s: ending what is left",
+                      SHUTDOWN_GRACE)
+
+    async def _close_everything(self) -> None:
+        assert self._apply_lock is not None
+        async with self._apply_lock:  # a change being applied ends first (it waits on no peer)
+            follower, self._follower = self._follower, None
+            if follower is not None:
+                await cancel_and_wait([follower])
+            servers = list(self._servers.values())
+            self._servers.clear()
+            # Everything is cancelled and every socket scheduled to close before the first
+            # wait, so even an interrupted shutdown leaves nothing listening.
+            tasks = [task for server in servers for task in server.begin_close()]
+            tasks += self._health.begin_close()
+            tasks += self._backends.begin_close()
+            await cancel_and_wait(tasks)
 
 
 def _plain_domain(route: RouteConfig, fallback: str) -> str:

@@ -17,6 +17,8 @@ import socket
 import ssl
 from typing import Any
 
+from mtlsform.emulator.dataplane.closing import cancel_and_wait
+
 READ_SIZE = 64 * 1024
 STREAM_LIMIT = 64 * 1024
 CLOSE_TIMEOUT = 2.0
@@ -51,17 +53,20 @@ class TlsServerStream:
         self.reader.set_transport(self._flow)  # type: ignore[arg-type]
         self.writer = TlsWriter(self)
         self._pump_task: asyncio.Task | None = None
+        self._aborted = False
 
     async def handshake(self, timeout: float) -> None:
         """Completes the handshake or raises its error; then call `send_alert` to tell the
         client why (after logging, so a refused client always finds the record)."""
-        await asyncio.wait_for(self._handshake(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._handshake()
         self._pump_task = self._loop.create_task(self._pump())
 
     async def send_alert(self) -> None:
         """Sends what OpenSSL wrote after a failed handshake: the alert naming the reason."""
         with contextlib.suppress(OSError, TimeoutError):
-            await asyncio.wait_for(self.flush(), CLOSE_TIMEOUT)
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.flush()
 
     async def _handshake(self) -> None:
         while True:
@@ -114,16 +119,31 @@ class TlsServerStream:
             reader.set_exception(exc)
 
     async def close(self) -> None:
-        """Sends close_notify (best effort) and closes the socket."""
+        """Sends close_notify (best effort, bounded) and closes the socket."""
+        if self._aborted:
+            return
         with contextlib.suppress(ssl.SSLError, ValueError):
             self.ssl_object.unwrap()
         with contextlib.suppress(OSError, TimeoutError):
-            await asyncio.wait_for(self.flush(), CLOSE_TIMEOUT)
-        if self._pump_task is not None:
-            self._pump_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._pump_task
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.flush()
+        await self._end_pump()
         self._sock.close()
+
+    async def abort(self, others: list[asyncio.Future | None]) -> None:
+        """Closes the socket now, without close_notify: for shutdown and peers that do not
+        read. The pump and `others` (the writer's tasks) are ended first, so no socket
+        operation is left registered on a descriptor number the system may reuse."""
+        self._aborted = True
+        await cancel_and_wait([task for task in (self._pump_task, *others)
+                               if task is not None and task is not asyncio.current_task()])
+        self.reader.feed_eof()
+        self._sock.close()
+
+    async def _end_pump(self) -> None:
+        if self._pump_task is not None:
+            await cancel_and_wait([self._pump_task])
+        self.reader.feed_eof()  # a handler waiting for the next request ends now
 
 
 class TlsWriter:
@@ -132,7 +152,7 @@ class TlsWriter:
     def __init__(self, stream: TlsServerStream) -> None:
         self._stream = stream
         self._flushing: asyncio.Task | None = None
-        self._closing: asyncio.Task | None = None
+        self._closing: asyncio.Future | None = None  # the close task (or a done future)
         self._error: BaseException | None = None
 
     def write(self, data: bytes) -> None:
@@ -171,6 +191,13 @@ class TlsWriter:
     async def wait_closed(self) -> None:
         if self._closing is not None:
             await asyncio.shield(self._closing)
+
+    async def abort(self) -> None:
+        """Resets the connection at once (see `TlsServerStream.abort`)."""
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_future()
+            self._closing.set_result(None)
+        await self._stream.abort([self._flushing, self._closing])
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if name == "ssl_object":

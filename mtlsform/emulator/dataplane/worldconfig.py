@@ -156,11 +156,15 @@ class WorldLink:
         self._reported[world_key] = status
         self.world.set_target_health(key[1], address, key[3], status)
 
-    def close(self) -> None:
-        """Stops following and forgets the results it reported (the world shows Unknown)."""
+    def unfollow(self) -> None:
+        """Stops the change notifications."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+
+    def close(self) -> None:
+        """Stops following and forgets the results it reported (the world shows Unknown)."""
+        self.unfollow()
         for rule_key, address, port in self._reported:
             self.world.set_target_health(rule_key, address, port, UNKNOWN)
         self._reported.clear()
