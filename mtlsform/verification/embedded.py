@@ -143,6 +143,14 @@ def start_plane(world: Any, listener_ids: set[str]) -> ServedPlane:
                         hint="pass --address HOST:PORT of a data plane you run yourself")
 
 
+class ServedElsewhere(Exception):
+    """`mtlsform emulator serve` holds the world: check its data plane instead of ours."""
+
+    def __init__(self, holder: Mapping[str, Any]) -> None:
+        super().__init__("the world is served by another process")
+        self.holder = dict(holder)
+
+
 @contextmanager
 def _world(stack: Stack, data_dir: Path, environ: Mapping[str, str]) -> Iterator[Any]:
     """The stack's emulator world, opened as the engine opens it."""
@@ -153,6 +161,8 @@ def _world(stack: Stack, data_dir: Path, environ: Mapping[str, str]) -> Iterator
         with open_provider(stack.provider, emulator_data_dir=data_dir,
                            environ=environ) as (_, context):
             entered = True
+            if context.shared_emulator is not None:
+                raise ServedElsewhere(context.shared_emulator)
             yield context.emulator.world
     except MtlsformError as exc:
         if entered or "another emulator" not in str(exc):

@@ -88,6 +88,37 @@ def verify_stack(stack: Stack, state: State | None, state_path: Path, *,
 
 def _verify_embedded(stack: Stack, state_path: Path, entries: list[Entry], requests: int,
                      tolerance: Tolerance, environ: Mapping[str, str]) -> Report:
+    from mtlsform.verification.embedded import ServedElsewhere
+
+    try:
+        return _verify_own_plane(stack, state_path, entries, requests, tolerance, environ)
+    except ServedElsewhere as served:
+        return _verify_served(stack, entries, requests, tolerance, served.holder)
+
+
+def _verify_served(stack: Stack, entries: list[Entry], requests: int, tolerance: Tolerance,
+                   holder: Mapping[str, object]) -> Report:
+    """Checks the data plane of the `mtlsform emulator serve` that holds the world."""
+    from mtlsform.errors import MtlsformError
+
+    pid = holder.get("pid")
+    plane = holder.get("data_plane")
+    if not isinstance(plane, Mapping):
+        raise MtlsformError(
+            f"`mtlsform emulator serve` (pid {pid}) serves this stack's world without its "
+            "data plane", hint="restart it with --data-plane, or stop it: verify then brings "
+            "up a data plane of its own")
+    offset = int(plane.get("port_offset") or 0)
+    entries = [replace(e, port=e.port + offset) for e in entries]
+    how = f"data plane of `mtlsform emulator serve` (pid {pid}" + (
+        f", port offset {offset})" if offset else ")")
+    connections = tuple(sorted({(e.listener, e.where, how) for e in entries}))
+    results = run_entries(entries, requests=requests, tolerance=tolerance)
+    return Report(stack.name, tuple(results), requests, tolerance, connections)
+
+
+def _verify_own_plane(stack: Stack, state_path: Path, entries: list[Entry], requests: int,
+                      tolerance: Tolerance, environ: Mapping[str, str]) -> Report:
     from mtlsform.verification.embedded import embedded_plane
 
     listener_ids = {e.listener_id for e in entries if e.listener_id}
