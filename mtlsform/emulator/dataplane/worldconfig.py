@@ -87,8 +87,12 @@ def route_config(rule: Rule, protocol: str, sni: bool,
         session_expire_time=rule.session_expire_time or 0,
         cookie_name=rule.cookie_name or None,
         health_check=health_check(rule.health_check, rule.forward_type or "HTTP", protocol),
+        # In a fixed order (by server, then port), not the order they were bound in: the
+        # rotation must not depend on which of several concurrent registrations came first.
         targets=tuple(TargetConfig(target.instance_id or target.ip, target.ip, target.port,
-                                   target.weight) for target in rule.targets),
+                                   target.weight)
+                      for target in sorted(rule.targets,
+                                           key=lambda t: (t.instance_id or t.ip, t.port))),
         tls=tls_policy(rule.certificate, certificates) if sni else None,
         default_server=rule.default_server,
     )
