@@ -33,19 +33,15 @@ def find_rule(stack: Stack, address: Address) -> Rule:
 
 
 def health_check_config(check: HealthCheck, rule_domain: str) -> dict[str, Any]:
-    if not check.enabled:
-        return {"enabled": False}
-    return {
-        "enabled": True,
-        "path": check.path,
-        "interval": check.interval,
-        "timeout": check.timeout,
-        "healthy_threshold": check.healthy_threshold,
-        "unhealthy_threshold": check.unhealthy_threshold,
-        "http_codes": sorted(set(check.http_codes)),
-        "method": check.method,
-        "domain": check.domain if check.domain not in (None, "", rule_domain) else None,
-    }
+    """The stack's health check as rule attributes (the same shape the cloud is read into)."""
+    spec = HealthCheckSpec(
+        enabled=check.enabled, path=check.path, interval=check.interval, timeout=check.timeout,
+        healthy_threshold=check.healthy_threshold,
+        unhealthy_threshold=check.unhealthy_threshold,
+        http_code_mask=sum(HTTP_CODE_BITS[c] for c in set(check.http_codes)),
+        method=check.method, domain=check.domain,
+    )
+    return health_check_attributes(spec, rule_domain)
 
 
 def health_check_spec(config: Mapping[str, Any]) -> HealthCheckSpec:
