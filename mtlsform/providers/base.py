@@ -156,6 +156,9 @@ class Provider(Protocol):
     def read_certificates(self, ids: Sequence[str]) -> dict[str, CertificateInfo]:
         """The uploaded certificates that exist among `ids`."""
 
+    def find_load_balancers(self, tags: Mapping[str, str]) -> dict[str, LoadBalancerInfo]:
+        """The CLBs carrying all of `tags` (how a CLB whose record was lost is found again)."""
+
     # Load balancers
     def create_load_balancer(self, spec: LoadBalancerSpec) -> LoadBalancerInfo: ...
     def delete_load_balancer(self, load_balancer_id: str) -> None: ...

@@ -45,6 +45,9 @@ class CloudSnapshot:
     load_balancers: Mapping[str, LoadBalancerInfo] = field(default_factory=dict)
     listeners: Mapping[str, Mapping[str, ListenerInfo] | None] = field(default_factory=dict)
     certificates: Mapping[str, CertificateInfo] = field(default_factory=dict)
+    # CLBs found by their mtlsform:address tag because the state has no record of them
+    # (a create interrupted before it was recorded, or a lost state): address -> CLB ID.
+    tagged: Mapping[str, str] = field(default_factory=dict)
 
     def listener(self, lb_id: Any, listener_id: Any) -> ListenerInfo | None:
         listeners = self.listeners.get(lb_id) if isinstance(lb_id, str) else None

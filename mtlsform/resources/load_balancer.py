@@ -56,6 +56,8 @@ class LoadBalancerType(ResourceType):
              desired: Mapping[str, Any] | None) -> dict[str, Any] | None:
         record = prior if prior is not None else (desired or {})
         lb_id = record.get("id")
+        if prior is None and not record.get("adopted"):
+            lb_id = cloud.tagged.get(str(address))  # created by us, but never recorded
         if not isinstance(lb_id, str) or lb_id not in cloud.load_balancers:
             return None
         attrs = lb_attributes(cloud.load_balancers[lb_id], record)

@@ -181,3 +181,21 @@ def test_a_failed_listener_skips_its_rules_and_targets(workdir, cli):
         "failed)" in failed.err
     assert 'skipped: target.https["www.example.com/"].rs-1' in failed.err
     assert failed.err.count("  failed:  ") == 1  # the cause once, not once per dependant
+
+
+def test_a_lost_state_finds_the_stacks_objects_again_instead_of_duplicating_them(workdir, cli):
+    assert cli("apply", EXAMPLE, "--auto-approve").code == 0
+    for name in ("example.state.json", "example.state.json.backup"):
+        (workdir / "stacks/.mtlsform" / name).unlink(missing_ok=True)
+    planned = cli("plan", EXAMPLE)
+    assert planned.code == 0, planned.text
+    # The CLB is found by its tags, the listener, rule and targets by their natural keys; only
+    # the local certificates (whose keys were in the lost state) are made and uploaded again.
+    assert "Plan: 5 to add, 1 to change, 0 to destroy." in planned.out
+    assert "load_balancer.web will be created" not in planned.out
+    assert "~ listener.https" in planned.out
+    assert cli("apply", EXAMPLE, "--auto-approve").code == 0
+    assert cli("plan", EXAMPLE, "--detailed-exitcode").code == 0
+    world = json.loads((workdir / "stacks/.mtlsform/emulator/world.json").read_text())
+    assert _count_listeners(world) == 1
+    assert len(world["world"]["load_balancers"]) == 1

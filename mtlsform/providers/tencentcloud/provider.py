@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mtlsform.errors import ProviderError
@@ -62,6 +62,9 @@ class TencentCloudProvider:
 
     def read_listeners(self, load_balancer_id: str) -> dict[str, ListenerInfo] | None:
         return self._reader.listeners(load_balancer_id)
+
+    def find_load_balancers(self, tags: Mapping[str, str]) -> dict[str, LoadBalancerInfo]:
+        return self._reader.load_balancers_tagged(tags)
 
     def read_certificates(self, ids: Sequence[str]) -> dict[str, CertificateInfo]:
         return self._reader.certificates(ids)

@@ -9,7 +9,7 @@ Reads take no lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from mtlsform.errors import ProviderError
@@ -19,6 +19,7 @@ from mtlsform.providers.tencentcloud.session import ApiSession
 
 T = TypeVar("T")
 
+PAGE_SIZE = 100  # DescribeLoadBalancers' largest Limit
 LOAD_BALANCER_BATCH = 20  # DescribeLoadBalancers.LoadBalancerIds
 TARGET_LISTENER_BATCH = 20  # DescribeTargets.ListenerIds
 CERTIFICATE_BATCH = 100  # DescribeCertificates.CertIds (Limit goes up to 1000)
@@ -55,6 +56,24 @@ class Reader:
                 if lb.LoadBalancerId in batch:
                     found[lb.LoadBalancerId] = mapping.load_balancer_info(lb)
         return found
+
+    def load_balancers_tagged(self, tags: Mapping[str, str]) -> dict[str, LoadBalancerInfo]:
+        """The CLBs carrying every one of `tags` (all pages)."""
+        found: dict[str, LoadBalancerInfo] = {}
+        offset = 0
+        while True:
+            request = _clb().DescribeLoadBalancersRequest()
+            request.Filters = [{"Name": f"tag:{key}", "Values": [value]}
+                               for key, value in sorted(tags.items())]
+            request.Offset = offset
+            request.Limit = PAGE_SIZE
+            response = self._session.call("clb", "DescribeLoadBalancers", request)
+            page = response.LoadBalancerSet or []
+            for lb in page:
+                found[lb.LoadBalancerId] = mapping.load_balancer_info(lb)
+            offset += len(page)
+            if not page or offset >= (response.TotalCount or 0):
+                return found
 
     def describe_listeners(self, load_balancer_id: str, *, protocol: str | None = None,
                            port: int | None = None,
