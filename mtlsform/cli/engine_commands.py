@@ -87,6 +87,11 @@ def _interrupts_stop(stop: threading.Event):
         signal.signal(signal.SIGINT, previous)
 
 
+def _waiting(holder: str) -> None:
+    console.err().print(f"Waiting for the state lock ({holder})...", markup=False,
+                        highlight=False)
+
+
 def _note_sharing(session) -> None:
     note = session.provider_context.sharing_note()
     if note:
@@ -125,7 +130,7 @@ def _run_change(stack_path: Path, var_args: list[str], *, destroy: bool, auto_ap
     stack = load_stack_or_exit(stack_path, var_args)
     operation = "destroy" if destroy else "apply"
     with open_session(stack, operation=operation, state_path=state_path,
-                      lock_timeout=lock_timeout) as session:
+                      lock_timeout=lock_timeout, on_lock_wait=_waiting) as session:
         _note_sharing(session)
         if saved is not None:
             check_still_valid(saved, stack, session.state)
@@ -178,7 +183,7 @@ def plan(
         raise InputError(f"--format {output_format!r} is not text, json or markdown")
     stack = load_stack_or_exit(stack_path, var, json_output=chosen == "json")
     with open_session(stack, operation="plan", state_path=state,
-                      lock_timeout=lock_timeout) as session:
+                      lock_timeout=lock_timeout, on_lock_wait=_waiting) as session:
         _note_sharing(session)
         result = session.plan(refresh_first=_bool(refresh, "--refresh"), destroy=destroy)
     if out is not None:
