@@ -42,8 +42,11 @@ def _print(text: str) -> None:
 
 
 def _needs_p12_password(plan) -> bool:
+    from mtlsform.plan.model import Action
+
     for change in plan.actionable:
-        if change.address.type != "certificate" or change.action.value == ("delete",):
+        if change.address.type != "certificate" or not (change.action.creates
+                                                         or change.action is Action.UPDATE):
             continue
         export = (change.config or {}).get("export") or {}
         if export.get("pkcs12") or export.get("legacy_pkcs12"):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12 as p12format
 
 from mtlsform.errors import CertificateError
+from mtlsform.files import write_atomic
 from mtlsform.pki.keys import pkcs8_pem
 from mtlsform.pki.material import CertificateMaterial
 from mtlsform.sensitive import Sensitive
@@ -108,21 +108,6 @@ def _make_dirs(path: Path) -> None:
         os.chmod(directory, 0o700)  # the umask must not widen it
 
 
-def _write(path: Path, data: bytes, mode: int) -> None:
-    """Writes atomically (temporary file, fsync, rename); the file never has a wider mode."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def export_client_files(material: CertificateMaterial, ca_material: CertificateMaterial | None,
                         out_dir: Path, name: str, *, pkcs12: bool, legacy_pkcs12: bool,
                         password: Sensitive[str] | None) -> list[Path]:
@@ -156,7 +141,7 @@ def export_client_files(material: CertificateMaterial, ca_material: CertificateM
         for file_name in exported_file_names(name, pkcs12=pkcs12, legacy_pkcs12=legacy_pkcs12,
                                              ca=ca_material is not None):
             data, mode = content(file_name)
-            _write(out_dir / file_name, data, mode)
+            write_atomic(out_dir / file_name, data, mode)
             written.append(out_dir / file_name)
     except OSError as exc:
         raise CertificateError(f"cannot write to {exc.filename or out_dir}: "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 from mtlsform import __version__
 from mtlsform.addresses import Address
 from mtlsform.errors import InputError, PlanError
+from mtlsform.files import write_atomic
 from mtlsform.plan.model import Action, Drift, OutputChange, Plan, ResourceChange
 from mtlsform.plan.values import UNKNOWN, Ref
 from mtlsform.stack.model import Stack
@@ -123,10 +123,11 @@ def encode_plan(plan: Plan, stack: Stack) -> str:
 
 def write_plan(path: Path, plan: Plan, stack: Stack) -> None:
     """Writes the plan file (0600: it shows the stack's whole configuration)."""
-    data = encode_plan(plan, stack).encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    try:
+        write_atomic(path, encode_plan(plan, stack).encode("utf-8"), 0o600)
+    except OSError as exc:
+        raise InputError(f"cannot write the plan file {path}: {exc.strerror or exc}",
+                         hint="--out names a file in a directory that exists") from None
 
 
 def is_plan_file(path: Path) -> bool:

@@ -18,7 +18,6 @@ atomic replacement means it always sees a whole file.
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -27,6 +26,7 @@ from types import TracebackType
 
 from mtlsform import __version__
 from mtlsform.errors import StateError
+from mtlsform.files import write_atomic
 from mtlsform.sensitive import Sensitive
 from mtlsform.state.encryption import Cipher
 from mtlsform.state.lock import LockInfo, StateLock
@@ -84,23 +84,8 @@ def read_state(path: Path, passphrase: Sensitive[str] | None = None) -> State | 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Replaces `path` with `data` (mode 0600) so that a crash leaves the old or new file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(path, data, 0o600)
     except OSError as exc:
         raise StateError(f"cannot write state file {path}: {exc.strerror or exc}",
                          hint="the previous state file is unchanged") from None
