@@ -7,24 +7,35 @@ Forms (list order in the stack never changes an address):
     listener.https
     rule.https["www.example.com/"]
     target.https["www.example.com/"].rs-1
+
+This module names no type. The resource registry (`mtlsform.resources`) registers its types in
+dependency order, which is the order addresses sort in (a type it does not know sorts last, by
+name), and checks the types of addresses where they enter the engine: a state, a plan file, a
+command line. Here an address is only its syntax, so the state package can read any file.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-# Resource types in dependency order; also the order addresses sort in.
-RESOURCE_TYPES = (
-    "certificate",
-    "ssl_certificate",
-    "load_balancer",
-    "listener",
-    "rule",
-    "target",
-)
+# Registered resource type -> its rank in the sort order.
+_TYPE_RANK: dict[str, int] = {}
 
+
+def register_types(names: Iterable[str]) -> None:
+    """Registers resource types, in dependency order (the resource registry calls this)."""
+    for name in names:
+        _TYPE_RANK.setdefault(name, len(_TYPE_RANK))
+
+
+def registered_types() -> tuple[str, ...]:
+    """The registered type names, in order."""
+    return tuple(_TYPE_RANK)
+
+_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 # A target's sub-name is a backend name, or `server:port` for a target mtlsform did not create.
 _SUB = r"[A-Za-z0-9_][A-Za-z0-9_.:\-]*"
@@ -48,8 +59,8 @@ class Address:
     sub: str | None = None
 
     def __post_init__(self) -> None:
-        if self.type not in RESOURCE_TYPES:
-            raise AddressError(f"unknown resource type {self.type!r}")
+        if not _TYPE.match(self.type):
+            raise AddressError(f"{self.type!r} is not a resource type name")
         if self.sub is not None and self.key is None:
             raise AddressError("an address with a sub-name needs a key")
 
@@ -75,8 +86,9 @@ class Address:
             text += f".{self.sub}"
         return text
 
-    def sort_key(self) -> tuple:
-        return (RESOURCE_TYPES.index(self.type), self.name, self.key or "", self.sub or "")
+    def sort_key(self) -> tuple[int, str, str, str, str]:
+        rank = _TYPE_RANK.get(self.type, len(_TYPE_RANK))
+        return (rank, self.type, self.name, self.key or "", self.sub or "")
 
     def __lt__(self, other: Address) -> bool:
         return self.sort_key() < other.sort_key()

@@ -15,10 +15,11 @@ from pathlib import Path
 from mtlsform.apply.executor import ApplyHooks, ApplyResult, Executor
 from mtlsform.apply.statewriter import StateWriter
 from mtlsform.errors import StateError
-from mtlsform.graph import build_graph
 from mtlsform.plan.model import Plan
 from mtlsform.plan.planner import make_plan
 from mtlsform.plan.refresh import refresh
+from mtlsform.resources import unknown_types
+from mtlsform.resources.graph import resource_graph
 from mtlsform.sensitive import Sensitive
 from mtlsform.stack.model import Stack
 from mtlsform.state.local import LocalStateStore, default_state_path
@@ -49,7 +50,7 @@ class Session:
              now: datetime | None = None) -> Plan:
         """The plan; `now` decides which certificates are due for renewal (default: now)."""
         cloud = refresh(self.provider, self.state, self.stack) if refresh_first else None
-        return make_plan(self.stack, build_graph(self.stack), self.state, cloud,
+        return make_plan(self.stack, resource_graph(self.stack), self.state, cloud,
                          now=now or datetime.now(UTC), destroy=destroy)
 
     def apply(self, plan: Plan, *, parallelism: int = 10, hooks: ApplyHooks | None = None,
@@ -88,6 +89,12 @@ def open_session(stack: Stack, *, operation: str, state_path: Path | None = None
                             passphrase=passphrase_from(environ), on_wait=on_lock_wait)
     with store:
         state = store.read() or State.empty(stack.name)
+        unknown = unknown_types(r.address for r in state.resources)
+        if unknown:
+            raise StateError(
+                f"{path} records resources of a type this mtlsform does not know: "
+                f"{', '.join(unknown)}",
+                hint="it was written by another version of mtlsform; use that version")
         if state.stack != stack.name:
             raise StateError(
                 f"{path} is the state of stack {state.stack!r}, not of {stack.name!r}",

@@ -13,20 +13,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from mtlsform.actions import Action
 from mtlsform.addresses import Address
 from mtlsform.apply.operations import Operation, build_operations
 from mtlsform.apply.statewriter import StateWriter
 from mtlsform.apply.walker import WalkHooks, walk
 from mtlsform.errors import MtlsformError, PlanError
-from mtlsform.plan.model import CREATE_MISSING, Action, Plan, ResourceChange
+from mtlsform.plan.model import Plan, ResourceChange
 from mtlsform.plan.outputs import resolve_output
-from mtlsform.plan.values import Ref, contains_unknown, evaluate
 from mtlsform.providers.base import Provider
+from mtlsform.references import Ref, contains_unknown, evaluate
 from mtlsform.resources import RESOURCE_TYPES
 from mtlsform.resources.base import ApplyContext
 from mtlsform.sensitive import Sensitive
 from mtlsform.stack.model import Stack
-from mtlsform.state.model import OutputValue
+from mtlsform.state.model import OutputValue, State
 
 
 class ApplyHooks(Protocol):
@@ -51,7 +52,7 @@ class ApplyResult:
         return not self.failed and not self.skipped and not self.not_started
 
 
-class _HookAdapter(WalkHooks):
+class _HookAdapter(WalkHooks[Operation]):
     """Turns the walker's node events into apply events (on the walking thread)."""
 
     def __init__(self, hooks: ApplyHooks, operations: Mapping[Operation, ResourceChange]) -> None:
@@ -86,7 +87,6 @@ class Executor:
         self.stop = stop
         self.now = datetime.now(UTC)
         self._deposed: dict[Address, str] = {}
-        self._deleting = {c.address for c in plan.actionable if c.action.deletes}
         self._lock = threading.Lock()
 
     def run(self) -> ApplyResult:
@@ -113,7 +113,7 @@ class Executor:
 
     def _record_refresh(self) -> None:
         """Writes what refresh found before acting, so every operation starts from the truth."""
-        def refresh(state):
+        def refresh(state: State) -> State:
             # Intents left by an interrupted run: this plan was made from what the cloud
             # holds now (objects they created are found by their natural keys), so they are done.
             for pending in state.pending_operations:
@@ -121,12 +121,12 @@ class Executor:
             for drift in self.plan.drift:
                 if drift.after is None:
                     state = state.without_resource(drift.address)
+            # (an object deleted outside mtlsform is in the drift, so its record went above)
             for change in self.plan.changes:
-                if change.deposed or change.address.type == "certificate":
+                local = RESOURCE_TYPES[change.address.type].local
+                if change.deposed or local or change.unmanaged is not None:
                     continue
-                if change.reason == CREATE_MISSING:
-                    state = state.without_resource(change.address)
-                elif change.before is not None and change.reason != "delete_because_unmanaged":
+                if change.before is not None:
                     state = self.writer.put(state, change.address, change.before,
                                             change.dependencies or None)
             return state
@@ -157,7 +157,7 @@ class Executor:
     def _context(self, op_id: str) -> ApplyContext:
         return ApplyContext(
             provider=self.provider, stack=self.stack, now=self.now,
-            lookup=self._lookup, deleted_in_run=lambda a: a in self._deleting,
+            lookup=self._lookup,
             p12_password=self.p12_password, op_id=op_id,
         )
 
@@ -182,18 +182,17 @@ class Executor:
         if change.action is Action.UPDATE:
             prior = self._lookup(op.address) or {}
             with self.writer.intent(op_id, op.address, "update"):
-                attrs = rtype.update(ctx, op.address, prior, values)
+                attrs = rtype.update(ctx, op.address, prior, values, change.changed)
             self.writer.record(op_id, op.address, attrs, deps)
             return
-        else:
-            if change.action is Action.REPLACE_CREATE_FIRST and rtype.name != "certificate":
-                key = self.writer.depose(op.address)
-                if key:
-                    with self._lock:
-                        self._deposed[op.address] = key
-            with self.writer.intent(op_id, op.address, "create"):
-                attrs = rtype.create(ctx, op.address, values)
-            self.writer.record(op_id, op.address, attrs, deps)
+        if change.action is Action.REPLACE_CREATE_FIRST and not rtype.local:
+            key = self.writer.depose(op.address)
+            if key:
+                with self._lock:
+                    self._deposed[op.address] = key
+        with self.writer.intent(op_id, op.address, "create"):
+            attrs = rtype.create(ctx, op.address, values)
+        self.writer.record(op_id, op.address, attrs, deps)
 
     def _delete(self, op: Operation, change: ResourceChange) -> None:
         rtype = RESOURCE_TYPES[op.address.type]
@@ -204,8 +203,8 @@ class Executor:
             if deposed is None:
                 return  # nothing was in the cloud before the replacement
         record = self.writer.state.get(op.address, deposed)
-        attrs = record.attributes if record is not None else (change.config or {}).get(
-            "unmanaged", change.before or {})
+        attrs = record.attributes if record is not None else (
+            change.unmanaged if change.unmanaged is not None else change.before or {})
         current = self.writer.state.get(op.address) if deposed else None
         same_object = current is not None and current.attributes.get("id") == attrs.get("id")
         cascaded = op in self._cascaded

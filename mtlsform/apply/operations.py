@@ -7,15 +7,13 @@ only after everything that used it has moved to the new one.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass
 
+from mtlsform.actions import Action
 from mtlsform.addresses import Address
-from mtlsform.plan.model import Action, Plan, ResourceChange
-
-# A child object disappears with its parent in the cloud (deleting a CLB deletes its listeners).
-CASCADE_PARENT = {"listener": "load_balancer", "rule": "listener", "target": "rule"}
-# Local-only resources have no cloud object to delete after a create-first replacement.
-LOCAL_TYPES = frozenset({"certificate"})
+from mtlsform.plan.model import Plan, ResourceChange
+from mtlsform.resources import RESOURCE_TYPES
 
 
 @dataclass(frozen=True, order=True)
@@ -33,19 +31,12 @@ class Operation:
 
 
 def parent_of(change: ResourceChange) -> Address | None:
-    """The cloud parent whose deletion takes this object with it."""
-    parent_type = CASCADE_PARENT.get(change.address.type)
+    """The cloud parent whose deletion takes this object with it (its type's cascade parent,
+    among the change's dependencies)."""
+    parent_type = RESOURCE_TYPES[change.address.type].cascade_parent
     if parent_type is None:
         return None
-    for dep in change.dependencies:
-        if dep.type == parent_type:
-            return dep
-    address = change.address  # unmanaged objects carry no dependencies: derive from the name
-    if parent_type == "listener":
-        return Address("listener", address.name)
-    if parent_type == "rule" and address.key is not None:
-        return Address("rule", address.name, address.key)
-    return None
+    return next((dep for dep in change.dependencies if dep.type == parent_type), None)
 
 
 @dataclass(frozen=True)
@@ -72,7 +63,7 @@ def build_operations(plan: Plan, state_dependencies: dict[Address, tuple[Address
             op = Operation(address, "delete", change.deposed or "")
             ops[op] = change
             deletes[address].append(op)
-        if action is Action.REPLACE_CREATE_FIRST and address.type not in LOCAL_TYPES:
+        if action is Action.REPLACE_CREATE_FIRST and not RESOURCE_TYPES[address.type].local:
             op = Operation(address, "delete-old")
             ops[op] = change
             deletes[address].append(op)
@@ -110,7 +101,7 @@ def build_operations(plan: Plan, state_dependencies: dict[Address, tuple[Address
                 # replacement) move away from the old object before it goes.
                 if user_op is not None and (old_copy or ops[user_op].action is Action.UPDATE):
                     deps[op].add(user_op)
-    _order_port_reuse(ops, applies, deletes, deps)
+    _order_exclusive_keys(ops, applies, deletes, deps)
     cascaded = _cascade(ops, deletes, deps)
     return OperationGraph(ops, deps, frozenset(cascaded))
 
@@ -129,27 +120,29 @@ def _cascade(ops: dict[Operation, ResourceChange], deletes: dict[Address, list[O
                 if parent is not None else []
             if candidates and ops[candidates[0]].action is not Action.FORGET:
                 parent_op[op] = candidates[0]
-    for op, parent in parent_op.items():
-        ancestor: Operation | None = parent
+    for op, parent_delete in parent_op.items():
+        ancestor: Operation | None = parent_delete
         while ancestor is not None:  # none of the deletes above it waits for it any more
             deps[ancestor].discard(op)
             ancestor = parent_op.get(ancestor)
-        deps[op].add(parent)
+        deps[op].add(parent_delete)
     return set(parent_op)
 
 
-def _order_port_reuse(ops: dict[Operation, ResourceChange], applies: dict[Address, Operation],
-                      deletes: dict[Address, list[Operation]],
-                      deps: dict[Operation, set[Operation]]) -> None:
-    """A new listener waits for listeners deleted from the same port (ports are unique)."""
-    freed: dict[int, list[Operation]] = defaultdict(list)
+def _order_exclusive_keys(ops: dict[Operation, ResourceChange],
+                          applies: dict[Address, Operation],
+                          deletes: dict[Address, list[Operation]],
+                          deps: dict[Operation, set[Operation]]) -> None:
+    """A new object waits for the deletes that free its exclusive key (a listener's port)."""
+    freed: dict[Hashable, list[Operation]] = defaultdict(list)
     for address, delete_ops in deletes.items():
-        if address.type != "listener":
-            continue
+        rtype = RESOURCE_TYPES[address.type]
         for op in delete_ops:
-            if op.phase == "delete":
-                freed[(ops[op].before or {}).get("port")].append(op)
+            key = rtype.exclusive_key(ops[op].before or {}) if op.phase == "delete" else None
+            if key is not None:
+                freed[(address.type, key)].append(op)
     for address, op in applies.items():
         change = ops[op]
-        if address.type == "listener" and change.action.creates:
-            deps[op].update(freed.get((change.after or {}).get("port"), ()))
+        key = RESOURCE_TYPES[address.type].exclusive_key(change.after or {})
+        if change.action.creates and key is not None:
+            deps[op].update(freed.get((address.type, key), ()))

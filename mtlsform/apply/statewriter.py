@@ -11,14 +11,20 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from mtlsform.addresses import Address
 from mtlsform.state.model import OutputValue, PendingOperation, ResourceState, State
 
 
+class StateSink(Protocol):
+    """Where the writer puts each new state: a store's conditional write."""
+
+    def write(self, state: State) -> State: ...
+
+
 class StateWriter:
-    def __init__(self, store, state: State) -> None:
+    def __init__(self, store: StateSink, state: State) -> None:
         self._store = store
         self._lock = threading.RLock()
         self.state = state

@@ -13,16 +13,22 @@ not need locks; the walker itself never prints.
 
 from __future__ import annotations
 
-import graphlib
 import heapq
 import queue
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-N = TypeVar("N", bound=Hashable)
+from mtlsform.dag import CycleError, Dag
+
+
+class _Node(Hashable, Protocol):
+    def __lt__(self, other: Any, /) -> bool: ...
+
+
+N = TypeVar("N", bound=_Node)
 
 
 class WalkHooks(Generic[N]):
@@ -67,10 +73,9 @@ def _check_graph(nodes: list[N], dependencies: Mapping[N, Iterable[N]]) -> dict[
                 raise ValueError(f"{node} depends on {need}, which is not a node")
             deps[node].add(need)
     try:
-        graphlib.TopologicalSorter(deps).prepare()
-    except graphlib.CycleError as exc:
-        cycle = exc.args[1]
-        raise ValueError("dependency cycle: " + " -> ".join(str(n) for n in cycle)) from None
+        Dag(nodes, deps).check_acyclic()
+    except CycleError as exc:
+        raise ValueError(str(exc)) from None
     return deps
 
 

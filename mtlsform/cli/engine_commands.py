@@ -345,12 +345,13 @@ def state_show(stack_path: Path = STACK,
                                              'rule.https["www.example.com/"]'),
                var: list[str] = VARS, json_output: bool = JSON, state: Path = STATE) -> None:
     """Show one resource of the state (secrets hidden)."""
-    from mtlsform.addresses import Address, AddressError
+    from mtlsform.addresses import AddressError
     from mtlsform.cli.renderers import render_resource, resource_json
     from mtlsform.errors import InputError
+    from mtlsform.resources import parse_address
 
     try:
-        wanted = Address.parse(address)
+        wanted = parse_address(address)
     except AddressError as exc:
         raise InputError(str(exc)) from None
     recorded = _read_state(stack_path, var, state)

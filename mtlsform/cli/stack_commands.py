@@ -40,10 +40,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print the resource graph: an edge goes from a resource to what it depends on."""
         from mtlsform.cli.stackload import load_stack_or_exit, write_out
-        from mtlsform.graph import build_graph
+        from mtlsform.resources.graph import resource_graph
 
         loaded = load_stack_or_exit(stack, var)
-        resources = build_graph(loaded)
+        resources = resource_graph(loaded).reduced()
         text = resources.to_mermaid() if output_format is GraphFormat.mermaid \
             else resources.to_dot(loaded.name)
         write_out(text)

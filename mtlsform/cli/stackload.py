@@ -93,7 +93,7 @@ def _styled(line: str, severity: str, style: str):
 
 def validate_stacks(paths: list[Path], var_args: list[str], *, json_output: bool) -> int:
     """Checks each stack and prints the outcome; the exit code (0 all valid, 1 otherwise)."""
-    from mtlsform.graph import build_graph
+    from mtlsform.resources.graph import resource_graph
 
     collected: list[Diagnostic] = []
     failed = False
@@ -107,7 +107,7 @@ def validate_stacks(paths: list[Path], var_args: list[str], *, json_output: bool
         warnings = _count(diagnostics, "warning")
         if stack is not None:
             extra = f", {warnings}" if warnings else ""
-            write_out(f"{path}: valid ({len(build_graph(stack))} resources{extra})\n")
+            write_out(f"{path}: valid ({len(resource_graph(stack))} resources{extra})\n")
         else:
             errors = _count(diagnostics, "error")
             console.err().print(f"{path}: invalid ({errors}{', ' + warnings if warnings else ''})",

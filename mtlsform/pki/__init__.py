@@ -15,7 +15,6 @@ _PUBLIC = {
     "generate_certificate": "generate",
     "load_imported": "importing",
     "read_imported": "importing",
-    "check_certificates": "checks",
     "needs_renewal": "renewal",
     "renewal_reason": "renewal",
     "export_client_files": "export",

@@ -23,8 +23,8 @@ from mtlsform.errors import CertificateError
 from mtlsform.files import write_atomic
 from mtlsform.pki.keys import pkcs8_pem
 from mtlsform.pki.material import CertificateMaterial
+from mtlsform.pki.spec import CertificateSpec
 from mtlsform.sensitive import Sensitive
-from mtlsform.stack.model import Certificate
 
 P12_PASSWORD_ENV = "MTLSFORM_P12_PASSWORD"
 CA_FILE_NAME = "ca.crt"
@@ -149,7 +149,7 @@ def export_client_files(material: CertificateMaterial, ca_material: CertificateM
     return written
 
 
-def export_from_spec(spec: Certificate, base_dir: Path, material: CertificateMaterial,
+def export_from_spec(spec: CertificateSpec, base_dir: Path, material: CertificateMaterial,
                      ca_material: CertificateMaterial | None,
                      password: Sensitive[str] | None) -> list[Path]:
     """The stack's `export: {dir, pkcs12, legacy_pkcs12}` after apply (dir relative to the

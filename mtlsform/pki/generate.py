@@ -13,7 +13,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from mtlsform.errors import CertificateError
 from mtlsform.pki.keys import generate_private_key, signature_hash
 from mtlsform.pki.material import CertificateMaterial
-from mtlsform.stack.model import Certificate, Subject
+from mtlsform.pki.spec import CertificateSpec, SubjectSpec
 
 # not_before is set this far in the past so clients with a slow clock accept a new certificate.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -28,7 +28,7 @@ def random_serial() -> int:
     return int.from_bytes(os.urandom(16), "big") | (1 << 127)
 
 
-def subject_name(subject: Subject) -> x509.Name:
+def subject_name(subject: SubjectSpec) -> x509.Name:
     pairs = [
         (NameOID.COUNTRY_NAME, subject.country),
         (NameOID.STATE_OR_PROVINCE_NAME, subject.state),
@@ -60,7 +60,7 @@ def name_as_san(name: str) -> x509.GeneralName | None:
     return None
 
 
-def subject_alt_names(spec: Certificate) -> list[x509.GeneralName]:
+def subject_alt_names(spec: CertificateSpec) -> list[x509.GeneralName]:
     """The SAN of a leaf: dns_names, ip_addresses, then the common name if not already there."""
     names: list[x509.GeneralName] = [x509.DNSName(d) for d in spec.dns_names]
     names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in spec.ip_addresses]
@@ -79,7 +79,7 @@ def _key_usage(*, digital_signature: bool = False, key_encipherment: bool = Fals
         key_cert_sign=cert_sign, crl_sign=cert_sign, encipher_only=False, decipher_only=False)
 
 
-def _check_issuer(spec: Certificate, issuer: CertificateMaterial | None) -> None:
+def _check_issuer(spec: CertificateSpec, issuer: CertificateMaterial | None) -> None:
     if issuer is None:
         if spec.type != "ca":
             raise CertificateError(f"certificate {spec.name!r} needs an issuer CA to be generated")
@@ -94,7 +94,7 @@ def _check_issuer(spec: Certificate, issuer: CertificateMaterial | None) -> None
                                 "files.private_key")
 
 
-def generate_certificate(spec: Certificate, issuer: CertificateMaterial | None, *,
+def generate_certificate(spec: CertificateSpec, issuer: CertificateMaterial | None, *,
                          now: datetime | None = None) -> CertificateMaterial:
     """Generates a key and a certificate for `spec`, signed by `issuer` (None: self-signed CA)."""
     if spec.subject is None:
@@ -142,7 +142,7 @@ def _authority_key_id(issuer_cert: x509.Certificate) -> x509.AuthorityKeyIdentif
 
 
 def _add_type_extensions(builder: x509.CertificateBuilder,
-                         spec: Certificate) -> x509.CertificateBuilder:
+                         spec: CertificateSpec) -> x509.CertificateBuilder:
     if spec.type == "ca":
         return (builder
                 .add_extension(x509.BasicConstraints(ca=True, path_length=spec.path_length),

@@ -21,7 +21,7 @@ from mtlsform.pki.facts import facts_of, iso_utc
 from mtlsform.pki.keys import same_public_key
 from mtlsform.pki.material import CertificateMaterial
 from mtlsform.pki.pem import PemProblem, load_certificates, load_private_key
-from mtlsform.stack.model import Certificate
+from mtlsform.pki.spec import CertificateSpec
 
 # What a certificate of each declared type must allow in its extendedKeyUsage, if it has one.
 _REQUIRED_EKU = {"server": "serverAuth", "client": "clientAuth"}
@@ -70,7 +70,7 @@ def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
     return True
 
 
-def read_imported(spec: Certificate, base_dir: Path, environ: Mapping[str, str], *,
+def read_imported(spec: CertificateSpec, base_dir: Path, environ: Mapping[str, str], *,
                   now: datetime | None = None) -> ImportResult:
     """Reads and checks an imported certificate's files; never raises for bad input."""
     files = spec.files
@@ -124,7 +124,7 @@ def read_imported(spec: Certificate, base_dir: Path, environ: Mapping[str, str],
     return ImportResult(tuple(certs), tuple(fields), key, tuple(problems))
 
 
-def load_imported(spec: Certificate, base_dir: Path, environ: Mapping[str, str] | None = None,
+def load_imported(spec: CertificateSpec, base_dir: Path, environ: Mapping[str, str] | None = None,
                   *, now: datetime | None = None) -> CertificateMaterial:
     """The material of an imported certificate, normalised (canonical PEM, traditional key).
 
@@ -139,7 +139,7 @@ def load_imported(spec: Certificate, base_dir: Path, environ: Mapping[str, str] 
 
 
 def _chain_order(certs: list[x509.Certificate], fields: list[str],
-                 spec: Certificate) -> list[ImportProblem]:
+                 spec: CertificateSpec) -> list[ImportProblem]:
     files = spec.files
     assert files is not None
     for i in range(len(certs) - 1):
@@ -155,7 +155,7 @@ def _chain_order(certs: list[x509.Certificate], fields: list[str],
     return []
 
 
-def _validity(certs: list[x509.Certificate], fields: list[str], spec: Certificate,
+def _validity(certs: list[x509.Certificate], fields: list[str], spec: CertificateSpec,
               now: datetime) -> list[ImportProblem]:
     files = spec.files
     assert files is not None
@@ -177,7 +177,7 @@ def _validity(certs: list[x509.Certificate], fields: list[str], spec: Certificat
     return problems
 
 
-def _type_fit(leaf: x509.Certificate, spec: Certificate, shown: str) -> list[ImportProblem]:
+def _type_fit(leaf: x509.Certificate, spec: CertificateSpec, shown: str) -> list[ImportProblem]:
     facts = facts_of(leaf)
     if spec.type == "ca":
         if not facts.is_ca:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mtlsform.addresses import Address
-from mtlsform.plan.values import UNKNOWN
+from mtlsform.references import UNKNOWN
 from mtlsform.stack.model import Output
 
 

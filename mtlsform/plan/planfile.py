@@ -19,11 +19,13 @@ from mtlsform import __version__
 from mtlsform.addresses import Address
 from mtlsform.errors import InputError, PlanError
 from mtlsform.files import write_atomic
-from mtlsform.plan.model import Action, Drift, OutputChange, Plan, ResourceChange
-from mtlsform.plan.values import UNKNOWN, Ref
+from mtlsform.plan.model import Action, Drift, OutputChange, Plan, Reason, ResourceChange
+from mtlsform.references import UNKNOWN, Ref
+from mtlsform.resources import parse_address
 from mtlsform.stack.model import Stack
+from mtlsform.state.model import State
 
-PLAN_FILE_FORMAT = 1
+PLAN_FILE_FORMAT = 2  # 2: reasons for every change, changed attributes, unmanaged objects
 KIND = "mtlsform-plan"
 _UNKNOWN_TAG = "__mtlsform_unknown__"
 _REF_TAG = "__mtlsform_ref__"
@@ -73,31 +75,35 @@ def _change_json(change: ResourceChange) -> dict[str, Any]:
     return {
         "address": str(change.address),
         "actions": change.action.json,
-        "reason": change.reason,
+        "reason": change.reason.code,
         "detail": change.detail,
         "before": _encode(change.before),
         "after": _encode(change.after),
         "config": _encode(change.config),
+        "changed": list(change.changed),
         "replace_paths": list(change.replace_paths),
         "sensitive": sorted(change.sensitive),
         "dependencies": [str(d) for d in change.dependencies],
         "deposed": change.deposed,
+        "unmanaged": _encode(change.unmanaged),
     }
 
 
 def _change_from(data: Mapping[str, Any]) -> ResourceChange:
     return ResourceChange(
-        address=Address.parse(data["address"]),
+        address=parse_address(data["address"]),
         action=Action.from_json(data["actions"]),
-        reason=data.get("reason"),
+        reason=Reason.from_code(data["reason"]),
         detail=data.get("detail"),
         before=_decode(data.get("before")),
         after=_decode(data.get("after")),
         config=_decode(data.get("config")),
+        changed=tuple(data["changed"]),
         replace_paths=tuple(data.get("replace_paths", ())),
         sensitive=frozenset(data.get("sensitive", ())),
         dependencies=tuple(Address.parse(d) for d in data.get("dependencies", ())),
         deposed=data.get("deposed"),
+        unmanaged=_decode(data.get("unmanaged")),
     )
 
 
@@ -173,7 +179,7 @@ def read_plan(path: Path) -> SavedPlan:
         raise InputError(f"{path} is not a valid plan file ({exc})") from None
 
 
-def check_still_valid(saved: SavedPlan, stack: Stack, state) -> None:
+def check_still_valid(saved: SavedPlan, stack: Stack, state: State) -> None:
     """Refuses a plan made from another stack text or against another state."""
     if stack_digest(stack) != saved.stack_digest:
         raise PlanError(f"{saved.stack_path} (or its variables) changed since the plan was made",

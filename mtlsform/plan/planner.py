@@ -2,61 +2,33 @@
 
 Resources are planned in dependency order so a resource's references resolve to what its
 dependencies will be after apply (their IDs stay known unless they are created or replaced).
-Objects the cloud holds under a managed listener or rule that no stack declares (a target added
-by hand) are planned for deletion too: the stack owns the whole binding set.
+Objects the cloud holds under a kept parent that no stack declares (a target added by hand)
+are planned for deletion too: the stack owns the whole binding set. The planner asks every
+question of the resource types and names none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from mtlsform.addresses import Address, rule_key
+from mtlsform.actions import Action, Reason
+from mtlsform.addresses import Address
+from mtlsform.dag import Dag
 from mtlsform.errors import PlanError
-from mtlsform.graph import ResourceGraph
-from mtlsform.plan.model import (
-    CREATE_MISSING,
-    DELETE_DEPOSED,
-    DELETE_DESTROY,
-    DELETE_NO_CONFIG,
-    DELETE_UNMANAGED,
-    FORGET_ADOPTED,
-    Action,
-    Drift,
-    OutputChange,
-    Plan,
-    ResourceChange,
-)
+from mtlsform.plan.model import Drift, OutputChange, Plan, ResourceChange
 from mtlsform.plan.outputs import resolve_output
-from mtlsform.plan.values import UNKNOWN, Ref, evaluate, references
+from mtlsform.references import UNKNOWN, Ref, evaluate, references
 from mtlsform.resources import RESOURCE_TYPES
-from mtlsform.resources.base import CloudSnapshot, ResourceType, differs
-from mtlsform.resources.rule import rule_attributes
-from mtlsform.resources.target import target_attributes
+from mtlsform.resources.base import CloudSnapshot, ResourceType
 from mtlsform.stack.model import Stack
-
-
-def shown(rtype: ResourceType, attrs: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """Attributes as a plan shows them: no secrets, no PEM bodies."""
-    if attrs is None:
-        return None
-    return {k: v for k, v in sorted(attrs.items()) if k not in rtype.sensitive | rtype.hidden}
-
-
-def _compared(rtype: ResourceType) -> frozenset[str]:
-    return rtype.force_new | rtype.updatable
-
-
-def _drifted(rtype: ResourceType, recorded: Mapping[str, Any],
-             current: Mapping[str, Any] | None) -> bool:
-    if current is None:
-        return True
-    return any(differs(recorded.get(k), current.get(k)) for k in _compared(rtype))
+from mtlsform.state.model import State
 
 
 class _Planner:
-    def __init__(self, stack: Stack, state, cloud: CloudSnapshot | None, now: datetime) -> None:
+    def __init__(self, stack: Stack, state: State | None, cloud: CloudSnapshot | None,
+                 now: datetime) -> None:
         self.stack = stack
         self.cloud = cloud
         self.now = now
@@ -77,11 +49,11 @@ class _Planner:
         if self.cloud is None:  # --refresh=false: trust the state
             return dict(prior) if prior is not None else None
         current = rtype.read(self.cloud, address, prior, desired)
-        if prior is not None and rtype.name != "certificate" and _drifted(rtype, prior, current):
-            self.drift.append(Drift(address, shown(rtype, prior), shown(rtype, current)))
+        if prior is not None and rtype.drifted(prior, current):
+            self.drift.append(Drift(address, rtype.shown(prior) or {}, rtype.shown(current)))
         return current
 
-    def plan_resource(self, address: Address, graph: ResourceGraph) -> None:
+    def plan_resource(self, address: Address) -> None:
         rtype = RESOURCE_TYPES[address.type]
         config = rtype.config(self.stack, address)
         desired = evaluate(config, self.lookup)
@@ -96,20 +68,20 @@ class _Planner:
             names = ", ".join(str(a) for a in replaced_by)
             detail = f"{names} {'is' if len(replaced_by) == 1 else 'are'} replaced, so it is too"
         if decision.action is Action.CREATE and prior_attrs is not None:
-            reason, detail = CREATE_MISSING, "it was deleted outside mtlsform"
+            reason, detail = Reason.DELETED_OUTSIDE, "it was deleted outside mtlsform"
         self.planned[address] = rtype.planned(desired, current, decision.action)
-        depends = set(graph.dependencies(address)) | {r.address for r in references(config)}
         self.changes.append(ResourceChange(
             address=address,
             action=decision.action,
             reason=reason,
             detail=detail,
-            before=shown(rtype, current),
-            after=shown(rtype, self.planned[address]),
+            before=rtype.shown(current),
+            after=rtype.shown(self.planned[address]),
             config=config,
+            changed=decision.changed,
             replace_paths=decision.replace_paths,
             sensitive=rtype.sensitive,
-            dependencies=tuple(sorted(depends)),
+            dependencies=tuple(sorted({r.address for r in references(config)})),
         ))
 
     def plan_removals(self, desired: set[Address], destroy: bool) -> None:
@@ -120,84 +92,56 @@ class _Planner:
                 continue
             rtype = RESOURCE_TYPES[address.type]
             attrs = record.attributes
-            if deposed is None and rtype.name != "certificate" and self.cloud is not None:
+            if deposed is None and not rtype.local and self.cloud is not None:
                 current = rtype.read(self.cloud, address, attrs, None)
                 if current is None:
-                    self.drift.append(Drift(address, shown(rtype, attrs), None))
+                    self.drift.append(Drift(address, rtype.shown(attrs) or {}, None))
                     continue  # already gone: apply drops it from the state
                 attrs = current
-            if attrs.get("adopted"):
-                action, reason = Action.FORGET, FORGET_ADOPTED
+            if not rtype.owned(attrs):
+                action, reason = Action.FORGET, Reason.ADOPTED
             else:
                 action = Action.DELETE
-                reason = DELETE_DEPOSED if deposed else (
-                    DELETE_DESTROY if destroy else DELETE_NO_CONFIG)
+                reason = Reason.DEPOSED if deposed else (
+                    Reason.DESTROY if destroy else Reason.NO_CONFIG)
             self.changes.append(ResourceChange(
-                address=address, action=action, reason=reason, before=shown(rtype, attrs),
+                address=address, action=action, reason=reason, before=rtype.shown(attrs),
                 sensitive=rtype.sensitive, dependencies=tuple(record.dependencies),
                 deposed=deposed,
             ))
 
     def plan_unmanaged(self) -> None:
-        """Rules and targets under kept listeners and rules that nothing declares."""
+        """Objects the cloud holds under kept parents that neither stack nor state declares."""
         if self.cloud is None:
             return
-        claimed_rules: set[str] = set()
-        claimed_targets: set[tuple[str, str, int]] = set()
-        for (address, _), record in self.prior.items():
-            self._claim(address, record.attributes, claimed_rules, claimed_targets)
-        for address, attrs in self.current.items():
+        claimed: set[tuple[str, Hashable]] = set()
+        recorded = [(a, r.attributes) for (a, _), r in self.prior.items()]
+        for address, attrs in [*recorded, *self.current.items()]:
             if attrs is not None:
-                self._claim(address, attrs, claimed_rules, claimed_targets)
-        for change in list(self.changes):
-            if change.address.type != "listener" or change.action not in (
-                Action.NOOP, Action.UPDATE
-            ):
-                continue
-            attrs = self.current.get(change.address) or {}
-            info = self.cloud.listener(attrs.get("load_balancer_id"), attrs.get("id"))
-            if info is None:
-                continue
-            parent = {"load_balancer_id": attrs["load_balancer_id"], "listener_id": info.id}
-            for rule in info.rules:
-                key = rule_key(rule.domain, rule.url)
-                if rule.id not in claimed_rules:
-                    self._unmanaged(Address("rule", change.address.name, key),
-                                    rule_attributes(rule, parent["load_balancer_id"], info.id,
-                                                    info.sni))
-                    continue
-                for target in rule.targets:
-                    if (rule.id, *target.key) in claimed_targets:
+                identity = RESOURCE_TYPES[address.type].identity(attrs)
+                if identity is not None:
+                    claimed.add((address.type, identity))
+        kept = [c for c in self.changes if c.action in (Action.NOOP, Action.UPDATE)
+                and self.current.get(c.address) is not None]
+        for change in kept:
+            parent_attrs = self.current[change.address] or {}
+            for child_type in _children_of(change.address.type):
+                for address, attrs in child_type.under(self.cloud, change.address, parent_attrs):
+                    if (child_type.name, child_type.identity(attrs)) in claimed:
                         continue
-                    server, port = target.key
-                    self._unmanaged(
-                        Address("target", change.address.name, key, f"{server}:{port}"),
-                        target_attributes(target, {**parent, "rule_id": rule.id}),
-                    )
+                    self.changes.append(ResourceChange(
+                        address=address, action=Action.DELETE, reason=Reason.UNMANAGED,
+                        detail="it exists in the cloud but not in the stack",
+                        before=child_type.shown(attrs), dependencies=(change.address,),
+                        unmanaged=attrs,
+                    ))
 
-    @staticmethod
-    def _claim(address: Address, attrs: Mapping[str, Any], rules: set[str],
-               targets: set[tuple[str, str, int]]) -> None:
-        if address.type == "rule" and isinstance(attrs.get("id"), str):
-            rules.add(attrs["id"])
-        elif address.type == "target" and isinstance(attrs.get("rule_id"), str):
-            server = attrs.get("instance_id") or attrs.get("ip") or ""
-            targets.add((attrs["rule_id"], server, attrs.get("port")))
-
-    def _unmanaged(self, address: Address, attrs: dict[str, Any]) -> None:
-        rtype = RESOURCE_TYPES[address.type]
-        self.changes.append(ResourceChange(
-            address=address, action=Action.DELETE, reason=DELETE_UNMANAGED,
-            detail="it exists in the cloud but not in the stack", before=shown(rtype, attrs),
-            config={"unmanaged": attrs},
-        ))
-
-    def outputs(self, state, destroy: bool) -> tuple[OutputChange, ...]:
-        before = dict(getattr(state, "outputs", {}) or {}) if state is not None else {}
+    def outputs(self, state: State | None, destroy: bool) -> tuple[OutputChange, ...]:
+        before = dict(state.outputs) if state is not None else {}
         result = []
         for name, output in sorted(self.stack.outputs.items()):
             old = before.get(name)
-            old_value = getattr(old, "value", old)
+            old_value = old.value if old is not None else None
             if destroy:
                 result.append(OutputChange(name, old_value, None))
                 continue
@@ -205,6 +149,10 @@ class _Planner:
             unknown = value is UNKNOWN
             result.append(OutputChange(name, old_value, None if unknown else value, unknown))
         return tuple(result)
+
+
+def _children_of(type_name: str) -> Iterable[ResourceType]:
+    return [t for t in RESOURCE_TYPES.values() if t.cascade_parent == type_name]
 
 
 def _replaced_dependencies(config: Mapping[str, Any], desired: Mapping[str, Any],
@@ -221,25 +169,26 @@ def _replaced_dependencies(config: Mapping[str, Any], desired: Mapping[str, Any]
     return sorted(found)[-1:] if len(found) > 1 else sorted(found)
 
 
-def make_plan(stack: Stack, graph: ResourceGraph, state, cloud: CloudSnapshot | None, *,
-              now: datetime, destroy: bool = False) -> Plan:
-    """The plan for `stack` against the prior `state` and what `cloud` holds (None: no refresh)."""
+def make_plan(stack: Stack, graph: Dag[Address], state: State | None,
+              cloud: CloudSnapshot | None, *, now: datetime, destroy: bool = False) -> Plan:
+    """The plan for `stack` (whose resource graph is `graph`) against the prior `state` and
+    what `cloud` holds (None: no refresh)."""
     planner = _Planner(stack, state, cloud, now)
     if not destroy:
         for address in graph.topological_order():
-            planner.plan_resource(address, graph)
+            planner.plan_resource(address)
     planner.plan_removals(set(graph.nodes), destroy)
     if not destroy:
         planner.plan_unmanaged()
-    pending = tuple(sorted(str(op.address) for op in getattr(state, "pending_operations", ())))
+    pending = tuple(sorted(str(op.address) for op in (state.pending_operations if state else ())))
     return Plan(
         stack=stack.name,
         mode="destroy" if destroy else "normal",
         changes=tuple(sorted(planner.changes, key=ResourceChange.sort_key)),
         drift=tuple(planner.drift),
         outputs=planner.outputs(state, destroy),
-        prior_lineage=getattr(state, "lineage", None),
-        prior_serial=getattr(state, "serial", None),
+        prior_lineage=state.lineage if state is not None else None,
+        prior_serial=state.serial if state is not None else None,
         refreshed=cloud is not None,
         interrupted_operations=pending,
     )

@@ -1,49 +1,76 @@
-"""Refresh: read what the cloud holds for a stack's state in as few provider calls as possible."""
+"""Refresh: read what the cloud holds for a stack and its state in as few provider calls as
+possible, as a CloudSnapshot of the collections the resource types declare.
+
+For each type the IDs wanted are those the state records, those the stack names (an adopted
+CLB's `id:`) and those the type finds by natural key for instances the state does not record
+(one call per type). Root collections are read in one call each; a collection read per object
+of another (listeners per CLB) is read in parallel.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
 
+from mtlsform.addresses import Address
 from mtlsform.providers.base import Provider
-from mtlsform.resources.base import CloudSnapshot
-from mtlsform.resources.load_balancer import OWNER_TAG_PREFIX
+from mtlsform.resources import RESOURCE_TYPES
+from mtlsform.resources.base import CloudSnapshot, Collection
 from mtlsform.stack.model import Stack
+from mtlsform.state.model import State
 
 
-def refresh(provider: Provider, state, stack: Stack | None) -> CloudSnapshot:
-    """One DescribeLoadBalancers, one listener read per CLB (in parallel), one certificate read.
-
-    `state` is the prior mtlsform.state.State (or None); adopted CLBs of the stack are read
-    too, so adopting one is checked before anything is planned on it.
-    """
-    lb_ids: set[str] = set()
-    cert_ids: set[str] = set()
+def refresh(provider: Provider, state: State | None, stack: Stack | None) -> CloudSnapshot:
+    """Reads every collection the stack's and the state's resource types need."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    needed: dict[str, Collection] = {}
+    recorded = {r.address for r in (state.resources if state is not None else ())}
     for resource in (state.resources if state is not None else ()):
+        rtype = RESOURCE_TYPES[resource.address.type]
+        needed.update({c.name: c for c in rtype.collections})
         ident = resource.attributes.get("id")
-        if not isinstance(ident, str):
+        if rtype.id_collection and isinstance(ident, str):
+            wanted[rtype.id_collection].add(ident)
+    found: dict[Address, str] = {}
+    for rtype in (RESOURCE_TYPES.values() if stack is not None else ()):
+        assert stack is not None
+        addresses = list(rtype.instances(stack))
+        if not addresses:
             continue
-        if resource.address.type == "load_balancer":
-            lb_ids.add(ident)
-        elif resource.address.type == "ssl_certificate":
-            cert_ids.add(ident)
-    tagged: dict[str, str] = {}
-    if stack is not None:
-        lb_ids.update(lb.id for lb in stack.load_balancers.values() if lb.id)
-        recorded = {str(r.address) for r in (state.resources if state is not None else ())}
-        unrecorded = [name for name, lb in stack.load_balancers.items()
-                      if not lb.id and f"load_balancer.{name}" not in recorded]
-        if unrecorded:  # one call finds every CLB this stack created and lost track of
-            found = provider.find_load_balancers({f"{OWNER_TAG_PREFIX}stack": stack.name})
-            for lb_id, info in found.items():
-                address = info.tags.get(f"{OWNER_TAG_PREFIX}address", "")
-                if address.removeprefix("load_balancer.") in unrecorded:
-                    tagged[address] = lb_id
-                    lb_ids.add(lb_id)
+        needed.update({c.name: c for c in rtype.collections})
+        if rtype.id_collection is None:
+            continue
+        for address in addresses:  # objects the stack names by ID (an adopted CLB)
+            named = rtype.config(stack, address).get("id") if not rtype.local else None
+            if isinstance(named, str):
+                wanted[rtype.id_collection].add(named)
+        unrecorded = [a for a in addresses if a not in recorded]
+        if unrecorded:
+            for address, ident in rtype.find(provider, stack, unrecorded).items():
+                found[address] = ident
+                wanted[rtype.id_collection].add(ident)
+    return CloudSnapshot(collections=_read(provider, needed, wanted), found=found)
 
-    load_balancers = provider.read_load_balancers(sorted(lb_ids)) if lb_ids else {}
-    with ThreadPoolExecutor(max_workers=min(8, max(1, len(load_balancers)))) as pool:
-        results = pool.map(provider.read_listeners, sorted(load_balancers))
-        listeners = dict(zip(sorted(load_balancers), results, strict=True))
-    certificates = provider.read_certificates(sorted(cert_ids)) if cert_ids else {}
-    return CloudSnapshot(load_balancers=load_balancers, listeners=listeners,
-                         certificates=certificates, tagged=tagged)
+
+def _read(provider: Provider, needed: Mapping[str, Collection],
+          wanted: Mapping[str, set[str]]) -> dict[str, Mapping[str, Any]]:
+    needed = dict(needed)
+    for collection in list(needed.values()):
+        if collection.per is not None:
+            needed.setdefault(collection.per.name, collection.per)
+    read: dict[str, Mapping[str, Any]] = {}
+    for name, collection in sorted(needed.items()):
+        if collection.per is None and collection.read is not None:
+            ids = sorted(wanted.get(name, ()))
+            read[name] = collection.read(provider, ids) if ids else {}
+    for name, collection in sorted(needed.items()):
+        if collection.per is None or collection.read_one is None:
+            continue
+        parents = sorted(read.get(collection.per.name, {}))
+        with ThreadPoolExecutor(max_workers=min(8, max(1, len(parents)))) as pool:
+            results = list(pool.map(partial(collection.read_one, provider), parents))
+        read[name] = dict(zip(parents, results, strict=True))
+    return read

@@ -12,7 +12,7 @@ from typing import Any
 
 from mtlsform import __version__
 from mtlsform.plan.model import Drift, Plan, ResourceChange
-from mtlsform.plan.values import UNKNOWN
+from mtlsform.references import UNKNOWN
 from mtlsform.sensitive import Sensitive
 
 JSON_FORMAT_VERSION = "1.0"
@@ -64,8 +64,7 @@ def change_json(change: ResourceChange) -> dict[str, Any]:
         entry["sub"] = address.sub
     if change.deposed:
         entry["deposed"] = change.deposed
-    if change.reason:
-        entry["action_reason"] = change.reason
+    entry["action_reason"] = change.reason.code
     if change.detail:
         entry["action_detail"] = change.detail
     return entry

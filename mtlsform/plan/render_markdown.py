@@ -37,7 +37,7 @@ def _cell(text: str) -> str:
 
 
 def _why(change: ResourceChange) -> str:
-    return change.detail or REASON_TEXT.get(change.reason or "") or ""
+    return change.detail or REASON_TEXT.get(change.reason) or ""
 
 
 def _as_diff(text: str) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 
 from rich.markup import escape
 
-from mtlsform.plan.model import Action, Drift, Plan, ResourceChange
-from mtlsform.plan.values import UNKNOWN
+from mtlsform.plan.model import Action, Drift, Plan, Reason, ResourceChange
+from mtlsform.references import UNKNOWN
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"),
@@ -24,14 +24,13 @@ SYMBOLS = {
     Action.FORGET: (".", "cyan"),
 }
 
-REASON_TEXT = {
-    "delete_because_no_resource_config": "it is no longer in the stack",
-    "delete_because_unmanaged": "it exists in the cloud but not in the stack",
-    "delete_because_deposed": "it is the old copy left by a replacement",
-    "delete_because_destroy": None,
-    "forget_because_adopted": "it was adopted: mtlsform stops managing it and leaves it in place",
-    "create_because_deleted_outside": "it was deleted outside mtlsform",
-    "replace_because_expiring": None,
+# The sentence shown under a change when it has no detail of its own (none: nothing to say).
+REASON_TEXT: dict[Reason, str] = {
+    Reason.NO_CONFIG: "it is no longer in the stack",
+    Reason.UNMANAGED: "it exists in the cloud but not in the stack",
+    Reason.DEPOSED: "it is the old copy left by a replacement",
+    Reason.ADOPTED: "it was adopted: mtlsform stops managing it and leaves it in place",
+    Reason.DELETED_OUTSIDE: "it was deleted outside mtlsform",
 }
 
 
@@ -77,7 +76,7 @@ def _header(change: ResourceChange) -> str:
 def _reason(change: ResourceChange) -> str | None:
     if change.detail:
         return change.detail
-    return REASON_TEXT.get(change.reason or "")
+    return REASON_TEXT.get(change.reason)
 
 
 def _attribute_lines(change: ResourceChange, color: bool) -> list[str]:

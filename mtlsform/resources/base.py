@@ -1,27 +1,32 @@
-"""What every resource type declares: its configuration from the stack, how it is read back,
-which attribute changes update in place and which force a replacement, and how it is acted on.
+"""What every resource type declares, so the engine can plan and apply it without knowing it.
 
-One pure `diff(desired, current)` per type decides the action; plan and apply both use it.
+A type says which instances a stack has, their configuration (with references to other
+resources' attributes, which are the graph's only edges), how they are read back from a
+refresh, which attribute changes update in place and which force a replacement, and how they
+are acted on. It also states the facts the engine asks of it: whether it is local (no cloud
+object), whose delete removes it (its cascade parent), what must be unique among its objects
+(its exclusive key), which cloud collections refresh reads for it, how objects made by hand
+under it are found, and its natural key for recovery.
+
+One pure `diff(desired, current)` per type decides the action and the reason; plan and apply
+both use it, and `update()` acts on the change list it recorded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mtlsform.actions import Action, Reason
 from mtlsform.addresses import Address
-from mtlsform.plan.model import REPLACE_CANNOT_UPDATE, Action
-from mtlsform.plan.values import UNKNOWN
-from mtlsform.providers.base import (
-    CertificateInfo,
-    ListenerInfo,
-    LoadBalancerInfo,
-    Provider,
-)
+from mtlsform.providers.base import Provider
+from mtlsform.references import UNKNOWN
 from mtlsform.sensitive import Sensitive
 from mtlsform.stack.model import Stack
+
+Attributes = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -29,31 +34,42 @@ class Decision:
     """The outcome of comparing desired with current attributes."""
 
     action: Action
-    reason: str | None = None
+    reason: Reason
     detail: str | None = None
     replace_paths: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class CloudSnapshot:
-    """Everything one refresh read: CLBs, their listeners (with rules and targets), certificates.
+class Collection:
+    """A kind of cloud object refresh reads, and the provider call that reads it.
 
-    `listeners[lb_id]` is None when the CLB is gone.
+    A root collection is read in one call for every ID wanted; a collection with `per` is read
+    with one call for each object another collection returned (listeners per CLB), in parallel.
     """
 
-    load_balancers: Mapping[str, LoadBalancerInfo] = field(default_factory=dict)
-    listeners: Mapping[str, Mapping[str, ListenerInfo] | None] = field(default_factory=dict)
-    certificates: Mapping[str, CertificateInfo] = field(default_factory=dict)
-    # CLBs found by their mtlsform:address tag because the state has no record of them
-    # (a create interrupted before it was recorded, or a lost state): address -> CLB ID.
-    tagged: Mapping[str, str] = field(default_factory=dict)
+    name: str
+    read: Callable[[Provider, Sequence[str]], Mapping[str, Any]] | None = None
+    per: Collection | None = None
+    read_one: Callable[[Provider, str], Any] | None = None
 
-    def listener(self, lb_id: Any, listener_id: Any) -> ListenerInfo | None:
-        listeners = self.listeners.get(lb_id) if isinstance(lb_id, str) else None
-        if not listeners or not isinstance(listener_id, str):
+
+@dataclass(frozen=True)
+class CloudSnapshot:
+    """Everything one refresh read: collection name -> object ID -> what the provider returned.
+
+    `found` holds objects found by their natural key because the state has no record of them
+    (a create interrupted before it was recorded, or a lost state): address -> ID.
+    """
+
+    collections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    found: Mapping[Address, str] = field(default_factory=dict)
+
+    def get(self, collection: str, ident: Any) -> Any:
+        """One object, or None when it was not read or does not exist."""
+        if not isinstance(ident, str):
             return None
-        return listeners.get(listener_id)
+        return self.collections.get(collection, {}).get(ident)
 
 
 @dataclass
@@ -64,7 +80,6 @@ class ApplyContext:
     stack: Stack
     now: datetime
     lookup: Callable[[Address], Mapping[str, Any] | None]  # live attributes in state
-    deleted_in_run: Callable[[Address], bool]  # is that address deleted by this apply?
     p12_password: Sensitive[str] | None = None
     op_id: str = ""
 
@@ -80,13 +95,19 @@ def differs(desired: Any, current: Any) -> bool:
         return len(desired) != len(current) or any(
             differs(a, b) for a, b in zip(desired, current, strict=True)
         )
-    return desired != current
+    return bool(desired != current)
 
 
 class ResourceType:
-    """Base of the six resource types; subclasses set the attribute sets and act."""
+    """Base of the resource types; subclasses set the facts and attribute sets, and act."""
 
     name: str = ""
+    # Facts the engine asks of a type.
+    local: bool = False  # no cloud object: nothing to read, drift or delete
+    cascade_parent: str | None = None  # the type whose delete removes this object with it
+    collections: tuple[Collection, ...] = ()  # what refresh reads for this type
+    id_collection: str | None = None  # the collection holding this type's objects by "id"
+    # Attributes.
     force_new: frozenset[str] = frozenset()
     updatable: frozenset[str] = frozenset()
     computed: frozenset[str] = frozenset({"id"})
@@ -94,12 +115,27 @@ class ResourceType:
     hidden: frozenset[str] = frozenset()  # kept in state, left out of plans (PEM bodies)
     replace_action: Action = Action.REPLACE_DESTROY_FIRST
 
-    def config(self, stack: Stack, address: Address) -> dict[str, Any]:
+    # --- the stack side ------------------------------------------------------------------
+
+    def instances(self, stack: Stack) -> Iterable[Address]:
+        """The addresses of this type the stack declares."""
+        raise NotImplementedError
+
+    def config(self, stack: Stack, address: Address) -> Attributes:
         """The configuration from the stack; may hold Refs to other resources' attributes."""
         raise NotImplementedError
 
+    # --- the cloud side ------------------------------------------------------------------
+
+    def find(self, provider: Provider, stack: Stack,
+             unrecorded: Sequence[Address]) -> Mapping[Address, str]:
+        """IDs of objects the stack owns but the state does not record, found by natural key
+        in the cloud (one call for all of them); only for types whose objects refresh cannot
+        otherwise reach. Default: none."""
+        return {}
+
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
-             desired: Mapping[str, Any] | None) -> dict[str, Any] | None:
+             desired: Mapping[str, Any] | None) -> Attributes | None:
         """What the cloud holds now, or None when it does not exist.
 
         `prior` is the state's record (None for a resource never applied); `desired` the
@@ -108,23 +144,51 @@ class ResourceType:
         """
         raise NotImplementedError
 
+    def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
+        """What identifies an object without its ID (how an interrupted create is found)."""
+        return attrs.get("id")
+
+    def identity(self, attrs: Mapping[str, Any]) -> Hashable | None:
+        """What tells this object apart from others under the same parent in the cloud (the
+        key by which a recorded object claims a cloud one); None when unknown."""
+        ident = attrs.get("id")
+        return ident if isinstance(ident, str) else None
+
+    def under(self, cloud: CloudSnapshot, parent: Address,
+              parent_attrs: Mapping[str, Any]) -> list[tuple[Address, Attributes]]:
+        """The objects of this type the cloud holds under `parent` (an object of the
+        `cascade_parent` type), with the address each would have: how objects made by hand
+        are found. Default: none."""
+        return []
+
+    def owned(self, attrs: Mapping[str, Any]) -> bool:
+        """Whether the stack created this object (removing it deletes it) or only uses it
+        (removing it forgets it). Default: owned."""
+        return True
+
+    def exclusive_key(self, attrs: Mapping[str, Any]) -> Hashable | None:
+        """A value no two live objects of this type may share (a listener's port on its CLB):
+        a new object with it waits for the deletes that free it. Default: none."""
+        return None
+
+    # --- deciding ------------------------------------------------------------------------
+
     def diff(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
              *, now: datetime, stack: Stack, address: Address) -> Decision:
         return compare(desired, current, self.force_new, self.updatable, self.replace_action)
 
-    def create(self, ctx: ApplyContext, address: Address,
-               values: Mapping[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
-               values: Mapping[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
-        raise NotImplementedError
+    def drifted(self, recorded: Mapping[str, Any], current: Mapping[str, Any] | None) -> bool:
+        """Whether the cloud's object differs from what the state recorded (a local resource
+        has no cloud object, so it never drifts)."""
+        if self.local:
+            return False
+        if current is None:
+            return True
+        return any(differs(recorded.get(k), current.get(k))
+                   for k in self.force_new | self.updatable)
 
     def planned(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
-                action: Action) -> dict[str, Any]:
+                action: Action) -> Attributes:
         """The attributes after apply as far as the plan knows them."""
         after = dict(current or {}) if not action.creates else {}
         after.update(desired)
@@ -135,13 +199,34 @@ class ResourceType:
                     after[name] = UNKNOWN
         return after
 
+    def shown(self, attrs: Mapping[str, Any] | None) -> Attributes | None:
+        """Attributes as a plan shows them: no secrets, no PEM bodies."""
+        if attrs is None:
+            return None
+        return {k: v for k, v in sorted(attrs.items())
+                if k not in self.sensitive | self.hidden}
+
+    # --- acting --------------------------------------------------------------------------
+
+    def create(self, ctx: ApplyContext, address: Address,
+               values: Mapping[str, Any]) -> Attributes:
+        raise NotImplementedError
+
+    def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
+               values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
+        """Changes `changed` (the attributes the plan recorded) in place."""
+        raise NotImplementedError
+
+    def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
 
 def compare(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
             force_new: frozenset[str], updatable: frozenset[str],
             replace_action: Action) -> Decision:
     """The generic decision: create if missing, replace on a force-new change, else update."""
     if current is None:
-        return Decision(Action.CREATE)
+        return Decision(Action.CREATE, Reason.NEW)
     changed = tuple(
         name for name in sorted(force_new | updatable)
         if name in desired and differs(desired.get(name), current.get(name))
@@ -150,11 +235,11 @@ def compare(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
     if forced:
         return Decision(
             replace_action,
-            REPLACE_CANNOT_UPDATE,
+            Reason.CANNOT_UPDATE,
             detail=f"{', '.join(forced)} cannot be changed in place",
             replace_paths=forced,
             changed=changed,
         )
     if changed:
-        return Decision(Action.UPDATE, changed=changed)
-    return Decision(Action.NOOP)
+        return Decision(Action.UPDATE, Reason.CHANGED, changed=changed)
+    return Decision(Action.NOOP, Reason.MATCHES)

@@ -8,16 +8,22 @@ side's files are updated in place.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mtlsform.actions import Action, Reason
 from mtlsform.addresses import Address
 from mtlsform.errors import CertificateError
-from mtlsform.plan.model import REPLACE_EXPIRING, Action
-from mtlsform.plan.values import Ref
-from mtlsform.resources.base import ApplyContext, CloudSnapshot, Decision, ResourceType
+from mtlsform.references import Ref
+from mtlsform.resources.base import (
+    ApplyContext,
+    Attributes,
+    CloudSnapshot,
+    Decision,
+    ResourceType,
+)
 from mtlsform.stack.model import Certificate, Stack
 
 MATERIAL_ATTRIBUTES = frozenset({
@@ -55,6 +61,7 @@ def _exported_files_present(export: Mapping[str, Any], name: str, base: Path) ->
 
 class CertificateType(ResourceType):
     name = "certificate"
+    local = True
     force_new = frozenset({
         "kind", "type", "key", "subject", "dns_names", "ip_addresses", "validity_days",
         "path_length", "issuer", "issuer_fingerprint", "fingerprint",
@@ -65,7 +72,10 @@ class CertificateType(ResourceType):
     hidden = frozenset({"certificate_pem", "chain_pem"})
     replace_action = Action.REPLACE_CREATE_FIRST
 
-    def config(self, stack: Stack, address: Address) -> dict[str, Any]:
+    def instances(self, stack: Stack) -> Iterable[Address]:
+        return [Address(self.name, name) for name in stack.certificates]
+
+    def config(self, stack: Stack, address: Address) -> Attributes:
         cert = stack.certificates[address.name]
         common = {"type": cert.type, "export": export_config(cert)}
         if cert.imported:
@@ -78,7 +88,7 @@ class CertificateType(ResourceType):
                 "files": {k: str(v) for k, v in vars(cert.files).items() if v is not None},
                 "fingerprint": material.fingerprint_sha256,
             }
-        issuer = Address("certificate", cert.issuer) if cert.issuer else None
+        issuer = Address(self.name, cert.issuer) if cert.issuer else None
         return {
             "kind": "generated",
             **common,
@@ -93,7 +103,8 @@ class CertificateType(ResourceType):
         }
 
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
-             desired: Mapping[str, Any] | None) -> dict[str, Any] | None:
+             desired: Mapping[str, Any] | None) -> Attributes | None:
+        """Local material is what the state holds."""
         return dict(prior) if prior is not None else None
 
     def diff(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
@@ -102,8 +113,9 @@ class CertificateType(ResourceType):
         export = desired.get("export")
         if (decision.action is Action.NOOP and export
                 and not _exported_files_present(export, address.name, stack.directory)):
-            return Decision(Action.UPDATE, detail=f"the files exported to {export['dir']} are "
-                            "missing: they will be written again", changed=("export",))
+            return Decision(Action.UPDATE, Reason.FILES_MISSING,
+                            detail=f"the files exported to {export['dir']} are missing: they "
+                            "will be written again", changed=("export",))
         if current is None or decision.action.is_replace or desired.get("kind") != "generated":
             return decision
         from mtlsform.pki import CertificateMaterial, needs_renewal
@@ -114,7 +126,7 @@ class CertificateType(ResourceType):
             days_left = (material.not_after - now).days
             return Decision(
                 self.replace_action,
-                REPLACE_EXPIRING,
+                Reason.EXPIRING,
                 detail=(f"expires {material.not_after:%Y-%m-%d} (in {days_left} days), "
                         f"within renew_before_days={renew_days}"),
                 replace_paths=("not_after",),
@@ -123,21 +135,22 @@ class CertificateType(ResourceType):
         return decision
 
     def create(self, ctx: ApplyContext, address: Address,
-               values: Mapping[str, Any]) -> dict[str, Any]:
+               values: Mapping[str, Any]) -> Attributes:
         from mtlsform.pki import CertificateMaterial, generate_certificate, load_imported
 
         spec = ctx.stack.certificates[address.name]
         if spec.imported:
             material = load_imported(spec, ctx.stack.directory, os.environ)
             if material.fingerprint_sha256 != values.get("fingerprint"):
+                shown = spec.files.certificate if spec.files is not None else "its file"
                 raise CertificateError(
-                    f"{address}: {spec.files.certificate} changed since the plan was made",
+                    f"{address}: {shown} changed since the plan was made",
                     hint="run the plan again",
                 )
         else:
             issuer = None
             if spec.issuer:
-                issuer_attrs = ctx.lookup(Address("certificate", spec.issuer))
+                issuer_attrs = ctx.lookup(Address(self.name, spec.issuer))
                 if issuer_attrs is None:
                     raise CertificateError(f"{address}: its issuer is not in the state")
                 issuer = CertificateMaterial.from_state(issuer_attrs)
@@ -147,7 +160,7 @@ class CertificateType(ResourceType):
         return attrs
 
     def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
-               values: Mapping[str, Any]) -> dict[str, Any]:
+               values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
         attrs = {**prior, "export": values.get("export")}
         self._export(ctx, address, attrs)
         return attrs
@@ -163,7 +176,7 @@ class CertificateType(ResourceType):
         from mtlsform.pki.material import CertificateMaterial
 
         spec = ctx.stack.certificates[address.name]
-        ca_attrs = ctx.lookup(Address("certificate", spec.issuer)) if spec.issuer else None
+        ca_attrs = ctx.lookup(Address(self.name, spec.issuer)) if spec.issuer else None
         export_client_files(
             CertificateMaterial.from_state(attrs),
             CertificateMaterial.from_state(ca_attrs) if ca_attrs else None,

@@ -1,19 +1,47 @@
-"""listener: an HTTP or HTTPS listener of a CLB; port, protocol and SNI force a replacement."""
+"""listener: an HTTP or HTTPS listener of a CLB; port, protocol and SNI force a replacement.
+
+All listeners of a CLB, with their rules and targets, come from one read per CLB (the
+`listeners` collection); a listener's port is unique on its CLB.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from mtlsform.addresses import Address
-from mtlsform.plan.values import Ref
-from mtlsform.providers.base import ListenerInfo, ListenerSpec
-from mtlsform.resources.base import ApplyContext, CloudSnapshot, ResourceType, differs
+from mtlsform.providers.base import ListenerInfo, ListenerSpec, Provider
+from mtlsform.references import Ref
+from mtlsform.resources.base import (
+    ApplyContext,
+    Attributes,
+    CloudSnapshot,
+    Collection,
+    ResourceType,
+)
+from mtlsform.resources.load_balancer import LOAD_BALANCER, LOAD_BALANCERS
 from mtlsform.resources.tls import binding, binding_attributes, tls_changed, tls_config
 from mtlsform.stack.model import Stack
 
 
-def listener_attributes(info: ListenerInfo, load_balancer_id: str) -> dict[str, Any]:
+def _read_one(provider: Provider, load_balancer_id: str) -> Any:
+    return provider.read_listeners(load_balancer_id)
+
+
+# load balancer ID -> {listener ID: ListenerInfo}, or None when the CLB is gone.
+LISTENERS = Collection("listeners", per=LOAD_BALANCERS, read_one=_read_one)
+
+
+def find_listener(cloud: CloudSnapshot, lb_id: Any, listener_id: Any) -> ListenerInfo | None:
+    """A listener (with its rules and targets) as refresh read it, or None."""
+    listeners = cloud.get(LISTENERS.name, lb_id)
+    if not listeners or not isinstance(listener_id, str):
+        return None
+    info: ListenerInfo | None = listeners.get(listener_id)
+    return info
+
+
+def listener_attributes(info: ListenerInfo, load_balancer_id: str | None) -> Attributes:
     return {
         "id": info.id,
         "load_balancer_id": load_balancer_id,
@@ -27,13 +55,18 @@ def listener_attributes(info: ListenerInfo, load_balancer_id: str) -> dict[str, 
 
 class ListenerType(ResourceType):
     name = "listener"
+    cascade_parent = LOAD_BALANCER.name
+    collections = (LISTENERS,)
     force_new = frozenset({"load_balancer_id", "protocol", "port", "sni"})
     updatable = frozenset({"name", "ssl_mode", "certificate_id", "client_ca_id"})
 
-    def config(self, stack: Stack, address: Address) -> dict[str, Any]:
+    def instances(self, stack: Stack) -> Iterable[Address]:
+        return [Address(self.name, name) for name in stack.listeners]
+
+    def config(self, stack: Stack, address: Address) -> Attributes:
         listener = stack.listeners[address.name]
         return {
-            "load_balancer_id": Ref(Address("load_balancer", listener.load_balancer), "id"),
+            "load_balancer_id": Ref(Address(LOAD_BALANCER.name, listener.load_balancer), "id"),
             "name": listener.name,
             "protocol": listener.protocol,
             "port": listener.port,
@@ -41,22 +74,29 @@ class ListenerType(ResourceType):
             **tls_config(None if listener.sni else listener.tls),
         }
 
+    def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
+        """An object on our port with our name is ours (left by an interrupted create)."""
+        return (attrs.get("port"), attrs.get("name"))
+
+    def exclusive_key(self, attrs: Mapping[str, Any]) -> Hashable | None:
+        return ("port", attrs.get("load_balancer_id"), attrs.get("port"))
+
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
-             desired: Mapping[str, Any] | None) -> dict[str, Any] | None:
+             desired: Mapping[str, Any] | None) -> Attributes | None:
         if prior is not None:
             lb_id = prior.get("load_balancer_id")
-            info = cloud.listener(lb_id, prior.get("id"))
+            info = find_listener(cloud, lb_id, prior.get("id"))
             return listener_attributes(info, lb_id) if info else None
-        lb_id = (desired or {}).get("load_balancer_id")
-        listeners = cloud.listeners.get(lb_id) if isinstance(lb_id, str) else None
-        for info in (listeners or {}).values():
-            # An object on our port with our name: left by an interrupted create.
-            if info.port == desired["port"] and info.name == desired["name"]:
-                return listener_attributes(info, lb_id)
+        wanted = desired or {}
+        lb_id = wanted.get("load_balancer_id")
+        for info in (cloud.get(LISTENERS.name, lb_id) or {}).values():
+            attrs = listener_attributes(info, lb_id)
+            if self.natural_key(attrs) == self.natural_key(wanted):
+                return attrs
         return None
 
     def create(self, ctx: ApplyContext, address: Address,
-               values: Mapping[str, Any]) -> dict[str, Any]:
+               values: Mapping[str, Any]) -> Attributes:
         spec = ListenerSpec(
             name=values["name"], protocol=values["protocol"], port=values["port"],
             sni=values["sni"], certificate=binding(values),
@@ -65,8 +105,7 @@ class ListenerType(ResourceType):
         return {**values, "id": listener_id}
 
     def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
-               values: Mapping[str, Any]) -> dict[str, Any]:
-        changed = tuple(k for k in self.updatable if differs(values.get(k), prior.get(k)))
+               values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
         name_changed = "name" in changed
         cert = binding(values) if tls_changed(changed) else None
         if name_changed or cert is not None:

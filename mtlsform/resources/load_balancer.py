@@ -1,25 +1,43 @@
 """load_balancer: a CLB created and owned by the stack, or an existing one adopted by `id:`.
 
-An adopted CLB is only read: never changed, never deleted (destroy forgets it).
+An adopted CLB is only read: never changed, never deleted (destroy forgets it). A CLB the stack
+created carries `mtlsform:` tags naming the stack and its address: that is its natural key, so
+one created but never recorded (an interrupted create, a lost state) is found again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from mtlsform.actions import Action, Reason
 from mtlsform.addresses import Address
 from mtlsform.errors import PlanError
-from mtlsform.plan.model import FORGET_ADOPTED, Action
-from mtlsform.providers.base import LoadBalancerInfo, LoadBalancerSpec
-from mtlsform.resources.base import ApplyContext, CloudSnapshot, Decision, ResourceType
+from mtlsform.providers.base import LoadBalancerInfo, LoadBalancerSpec, Provider
+from mtlsform.resources.base import (
+    ApplyContext,
+    Attributes,
+    CloudSnapshot,
+    Collection,
+    Decision,
+    ResourceType,
+)
 from mtlsform.stack.model import Stack
 
 OWNER_TAG_PREFIX = "mtlsform:"
+STACK_TAG = f"{OWNER_TAG_PREFIX}stack"
+ADDRESS_TAG = f"{OWNER_TAG_PREFIX}address"
 
 
-def lb_attributes(info: LoadBalancerInfo, prior: Mapping[str, Any]) -> dict[str, Any]:
+def _read(provider: Provider, ids: Sequence[str]) -> Mapping[str, Any]:
+    return provider.read_load_balancers(ids)
+
+
+LOAD_BALANCERS = Collection("load_balancers", read=_read)
+
+
+def lb_attributes(info: LoadBalancerInfo, prior: Mapping[str, Any]) -> Attributes:
     return {
         "id": info.id,
         "name": info.name,
@@ -35,11 +53,16 @@ def lb_attributes(info: LoadBalancerInfo, prior: Mapping[str, Any]) -> dict[str,
 
 class LoadBalancerType(ResourceType):
     name = "load_balancer"
+    collections = (LOAD_BALANCERS,)
+    id_collection = LOAD_BALANCERS.name
     force_new = frozenset({"name", "network", "vpc_id", "subnet_id"})
     updatable = frozenset()
     computed = frozenset({"id", "vip"})
 
-    def config(self, stack: Stack, address: Address) -> dict[str, Any]:
+    def instances(self, stack: Stack) -> Iterable[Address]:
+        return [Address(self.name, name) for name in stack.load_balancers]
+
+    def config(self, stack: Stack, address: Address) -> Attributes:
         lb = stack.load_balancers[address.name]
         if lb.adopted:
             return {"adopted": True, "id": lb.id}
@@ -52,15 +75,37 @@ class LoadBalancerType(ResourceType):
             "tags": dict(sorted(lb.tags.items())),
         }
 
+    def find(self, provider: Provider, stack: Stack,
+             unrecorded: Sequence[Address]) -> Mapping[Address, str]:
+        """One call finds every CLB this stack created and lost track of, by its tags."""
+        wanted = {address for address in unrecorded
+                  if not stack.load_balancers[address.name].adopted}
+        if not wanted:
+            return {}
+        found: dict[Address, str] = {}
+        for lb_id, info in provider.find_load_balancers({STACK_TAG: stack.name}).items():
+            tagged = self.natural_key({"tags": info.tags})
+            for address in wanted:
+                if str(address) == tagged:
+                    found[address] = lb_id
+        return found
+
+    def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
+        return (attrs.get("tags") or {}).get(ADDRESS_TAG)
+
+    def owned(self, attrs: Mapping[str, Any]) -> bool:
+        return not attrs.get("adopted")
+
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
-             desired: Mapping[str, Any] | None) -> dict[str, Any] | None:
+             desired: Mapping[str, Any] | None) -> Attributes | None:
         record = prior if prior is not None else (desired or {})
         lb_id = record.get("id")
         if prior is None and not record.get("adopted"):
-            lb_id = cloud.tagged.get(str(address))  # created by us, but never recorded
-        if not isinstance(lb_id, str) or lb_id not in cloud.load_balancers:
+            lb_id = cloud.found.get(address)  # created by us, but never recorded
+        info = cloud.get(LOAD_BALANCERS.name, lb_id)
+        if info is None:
             return None
-        attrs = lb_attributes(cloud.load_balancers[lb_id], record)
+        attrs = lb_attributes(info, record)
         if record.get("adopted"):
             attrs["adopted"] = True
         return attrs
@@ -74,16 +119,12 @@ class LoadBalancerType(ResourceType):
                     "in this account and region",
                     hint="check `id:` and the provider's region",
                 )
-            return Decision(Action.NOOP, detail="adopted")
+            return Decision(Action.NOOP, Reason.ADOPTED_MATCHES, detail="adopted")
         return super().diff(desired, current, now=now, stack=stack, address=address)
 
     def create(self, ctx: ApplyContext, address: Address,
-               values: Mapping[str, Any]) -> dict[str, Any]:
-        tags = {
-            **values.get("tags", {}),
-            f"{OWNER_TAG_PREFIX}stack": ctx.stack.name,
-            f"{OWNER_TAG_PREFIX}address": str(address),
-        }
+               values: Mapping[str, Any]) -> Attributes:
+        tags = {**values.get("tags", {}), STACK_TAG: ctx.stack.name, ADDRESS_TAG: str(address)}
         info = ctx.provider.create_load_balancer(LoadBalancerSpec(
             name=values["name"], network=values["network"], vpc_id=values.get("vpc_id"),
             subnet_id=values.get("subnet_id"), tags=tags, client_token=ctx.op_id or None,
@@ -91,17 +132,13 @@ class LoadBalancerType(ResourceType):
         return {**values, "id": info.id, "vip": info.vips[0] if info.vips else None}
 
     def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
-               values: Mapping[str, Any]) -> dict[str, Any]:
+               values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
         return {**prior, **values}
 
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
         if prior.get("adopted"):
             return  # never delete what the stack did not create
         ctx.provider.delete_load_balancer(prior["id"])
-
-
-def forget_reason() -> str:
-    return FORGET_ADOPTED
 
 
 LOAD_BALANCER = LoadBalancerType()

@@ -4,13 +4,15 @@ session persistence change in place (ModifyRule), its SNI certificate too (Modif
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
-from mtlsform.addresses import Address
-from mtlsform.plan.values import Ref
+from mtlsform.addresses import Address, rule_key
 from mtlsform.providers.base import HealthCheckSpec, RuleInfo, RuleSpec
-from mtlsform.resources.base import ApplyContext, CloudSnapshot, ResourceType, differs
+from mtlsform.references import Ref
+from mtlsform.resources.base import ApplyContext, Attributes, CloudSnapshot, ResourceType
+from mtlsform.resources.listener import LISTENER, LISTENERS, find_listener
+from mtlsform.resources.load_balancer import LOAD_BALANCER
 from mtlsform.resources.tls import (
     TLS_ATTRIBUTES,
     binding,
@@ -76,8 +78,8 @@ def health_check_attributes(spec: HealthCheckSpec, rule_domain: str) -> dict[str
     }
 
 
-def rule_attributes(info: RuleInfo, load_balancer_id: str, listener_id: str,
-                    sni: bool) -> dict[str, Any]:
+def rule_attributes(info: RuleInfo, load_balancer_id: str | None, listener_id: str,
+                    sni: bool) -> Attributes:
     return {
         "id": info.id,
         "load_balancer_id": load_balancer_id,
@@ -106,15 +108,21 @@ def rule_spec(values: Mapping[str, Any]) -> RuleSpec:
 
 class RuleType(ResourceType):
     name = "rule"
+    cascade_parent = LISTENER.name
+    collections = (LISTENERS,)
     force_new = frozenset({"load_balancer_id", "listener_id", "domain", "url"})
     updatable = frozenset(RULE_SETTINGS) | frozenset(TLS_ATTRIBUTES)
 
-    def config(self, stack: Stack, address: Address) -> dict[str, Any]:
+    def instances(self, stack: Stack) -> Iterable[Address]:
+        return [Address(self.name, name, rule.key)
+                for name, listener in stack.listeners.items() for rule in listener.rules]
+
+    def config(self, stack: Stack, address: Address) -> Attributes:
         listener = stack.listeners[address.name]
         rule = find_rule(stack, address)
-        listener_address = Address("listener", listener.name)
+        listener_address = Address(LISTENER.name, listener.name)
         return {
-            "load_balancer_id": Ref(Address("load_balancer", listener.load_balancer), "id"),
+            "load_balancer_id": Ref(Address(LOAD_BALANCER.name, listener.load_balancer), "id"),
             "listener_id": Ref(listener_address, "id"),
             "domain": rule.domain,
             "url": rule.url,
@@ -125,32 +133,45 @@ class RuleType(ResourceType):
             **tls_config(rule.tls if listener.sni else None),
         }
 
+    def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
+        return (attrs.get("domain"), attrs.get("url"))
+
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
-             desired: Mapping[str, Any] | None) -> dict[str, Any] | None:
+             desired: Mapping[str, Any] | None) -> Attributes | None:
         source = prior if prior is not None else (desired or {})
         lb_id, listener_id = source.get("load_balancer_id"), source.get("listener_id")
-        listener = cloud.listener(lb_id, listener_id)
+        listener = find_listener(cloud, lb_id, listener_id)
         if listener is None:
             return None
         for info in listener.rules:
+            attrs = rule_attributes(info, lb_id, listener.id, listener.sni)
             matches = (
-                info.id == prior.get("id") if prior is not None
-                else (info.domain, info.url) == (desired["domain"], desired["url"])
+                info.id == source.get("id") if prior is not None
+                else self.natural_key(attrs) == self.natural_key(source)
             )
             if matches:
-                return rule_attributes(info, lb_id, listener_id, listener.sni)
+                return attrs
         return None
 
+    def under(self, cloud: CloudSnapshot, parent: Address,
+              parent_attrs: Mapping[str, Any]) -> list[tuple[Address, Attributes]]:
+        lb_id = parent_attrs.get("load_balancer_id")
+        listener = find_listener(cloud, lb_id, parent_attrs.get("id"))
+        if listener is None:
+            return []
+        return [(Address(self.name, parent.name, rule_key(info.domain, info.url)),
+                 rule_attributes(info, lb_id, listener.id, listener.sni))
+                for info in listener.rules]
+
     def create(self, ctx: ApplyContext, address: Address,
-               values: Mapping[str, Any]) -> dict[str, Any]:
+               values: Mapping[str, Any]) -> Attributes:
         rule_id = ctx.provider.create_rule(
             values["load_balancer_id"], values["listener_id"], rule_spec(values)
         )
         return {**values, "id": rule_id}
 
     def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
-               values: Mapping[str, Any]) -> dict[str, Any]:
-        changed = tuple(k for k in self.updatable if differs(values.get(k), prior.get(k)))
+               values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
         lb_id, listener_id = values["load_balancer_id"], values["listener_id"]
         if any(name in RULE_SETTINGS for name in changed):
             ctx.provider.modify_rule(lb_id, listener_id, prior["id"], rule_spec(values))

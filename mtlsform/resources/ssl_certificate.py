@@ -6,35 +6,55 @@ create-before-destroy: upload, point listeners and rules at it, then delete the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from mtlsform.actions import Action
 from mtlsform.addresses import Address
 from mtlsform.errors import MtlsformError
-from mtlsform.plan.model import Action
-from mtlsform.plan.values import Ref
-from mtlsform.resources.base import ApplyContext, CloudSnapshot, ResourceType
+from mtlsform.providers.base import Provider
+from mtlsform.references import Ref
+from mtlsform.resources.base import (
+    ApplyContext,
+    Attributes,
+    CloudSnapshot,
+    Collection,
+    ResourceType,
+)
+from mtlsform.resources.certificate import CERTIFICATE
 from mtlsform.stack.model import Stack
+
+
+def _read(provider: Provider, ids: Sequence[str]) -> Mapping[str, Any]:
+    return provider.read_certificates(ids)
+
+
+CERTIFICATES = Collection("certificates", read=_read)
 
 
 class SslCertificateType(ResourceType):
     name = "ssl_certificate"
+    collections = (CERTIFICATES,)
+    id_collection = CERTIFICATES.name
     force_new = frozenset({"type", "certificate_fingerprint"})
     updatable = frozenset()
     replace_action = Action.REPLACE_CREATE_FIRST
 
-    def config(self, stack: Stack, address: Address) -> dict[str, Any]:
+    def instances(self, stack: Stack) -> Iterable[Address]:
+        return [Address(self.name, name) for name in stack.uploaded_certificates()]
+
+    def config(self, stack: Stack, address: Address) -> Attributes:
         return {
             "type": stack.uploaded_certificates()[address.name],
             "alias": f"{stack.name}-{address.name}",
-            "certificate_fingerprint": Ref(Address("certificate", address.name), "fingerprint"),
+            "certificate_fingerprint": Ref(_material(address), "fingerprint"),
         }
 
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
-             desired: Mapping[str, Any] | None) -> dict[str, Any] | None:
+             desired: Mapping[str, Any] | None) -> Attributes | None:
         if prior is None:
             return None  # an interrupted upload is found again by content when retried
-        info = cloud.certificates.get(prior.get("id", ""))
+        info = cloud.get(CERTIFICATES.name, prior.get("id"))
         if info is None:
             return None
         return {
@@ -46,10 +66,11 @@ class SslCertificateType(ResourceType):
         }
 
     def create(self, ctx: ApplyContext, address: Address,
-               values: Mapping[str, Any]) -> dict[str, Any]:
-        material = ctx.lookup(Address("certificate", address.name))
+               values: Mapping[str, Any]) -> Attributes:
+        source = _material(address)
+        material = ctx.lookup(source)
         if material is None:
-            raise MtlsformError(f"{address}: certificate.{address.name} is not in the state")
+            raise MtlsformError(f"{address}: {source} is not in the state")
         is_server = values["type"] == "SVR"
         pem = material["certificate_pem"]
         if is_server and material.get("chain_pem"):
@@ -61,11 +82,16 @@ class SslCertificateType(ResourceType):
         return {**values, "id": cert_id}
 
     def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
-               values: Mapping[str, Any]) -> dict[str, Any]:
+               values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
         return {**prior, **values, "id": prior["id"]}
 
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
         ctx.provider.delete_certificate(prior["id"])
+
+
+def _material(address: Address) -> Address:
+    """The local certificate an upload is a copy of (the same name)."""
+    return Address(CERTIFICATE.name, address.name)
 
 
 SSL_CERTIFICATE = SslCertificateType()

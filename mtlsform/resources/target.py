@@ -1,19 +1,25 @@
-"""target: a real server bound to a rule; its weight changes in place (ModifyTargetWeight)."""
+"""target: a real server bound to a rule; its weight changes in place (ModifyTargetWeight).
+
+A target is known by its server and port within its rule (`server_key`); one bound by hand
+gets the address `target.<listener>["<rule key>"].<server>:<port>`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from mtlsform.addresses import Address
-from mtlsform.plan.values import Ref
-from mtlsform.providers.base import TargetInfo, TargetSpec
-from mtlsform.resources.base import ApplyContext, CloudSnapshot, ResourceType
-from mtlsform.resources.rule import find_rule
+from mtlsform.providers.base import RuleInfo, TargetInfo, TargetSpec
+from mtlsform.references import Ref
+from mtlsform.resources.base import ApplyContext, Attributes, CloudSnapshot, ResourceType
+from mtlsform.resources.listener import LISTENER, LISTENERS, find_listener
+from mtlsform.resources.load_balancer import LOAD_BALANCER
+from mtlsform.resources.rule import RULE, find_rule
 from mtlsform.stack.model import Stack
 
 
-def target_attributes(info: TargetInfo, parent: Mapping[str, Any]) -> dict[str, Any]:
+def target_attributes(info: TargetInfo, parent: Mapping[str, Any]) -> Attributes:
     return {
         "load_balancer_id": parent.get("load_balancer_id"),
         "listener_id": parent.get("listener_id"),
@@ -31,27 +37,40 @@ def target_spec(values: Mapping[str, Any]) -> TargetSpec:
 
 
 def server_key(values: Mapping[str, Any]) -> tuple[str, int]:
-    return (values.get("instance_id") or values.get("ip") or "", values.get("port"))
+    return (values.get("instance_id") or values.get("ip") or "", values.get("port") or 0)
+
+
+def _cloud_rule(cloud: CloudSnapshot, source: Mapping[str, Any]) -> RuleInfo | None:
+    listener = find_listener(cloud, source.get("load_balancer_id"), source.get("listener_id"))
+    if listener is None:
+        return None
+    return next((rule for rule in listener.rules if rule.id == source.get("rule_id")), None)
 
 
 class TargetType(ResourceType):
     name = "target"
+    cascade_parent = RULE.name
+    collections = (LISTENERS,)
     force_new = frozenset(
         {"load_balancer_id", "listener_id", "rule_id", "instance_id", "ip", "port"}
     )
     updatable = frozenset({"weight"})
     computed = frozenset()
 
-    def config(self, stack: Stack, address: Address) -> dict[str, Any]:
+    def instances(self, stack: Stack) -> Iterable[Address]:
+        return [Address(self.name, name, rule.key, bound.backend)
+                for name, listener in stack.listeners.items() for rule in listener.rules
+                for bound in rule.backends]
+
+    def config(self, stack: Stack, address: Address) -> Attributes:
         listener = stack.listeners[address.name]
         rule = find_rule(stack, address)
         bound = next(b for b in rule.backends if b.backend == address.sub)
         backend = stack.backends[bound.backend]
-        rule_address = Address("rule", listener.name, rule.key)
         return {
-            "load_balancer_id": Ref(Address("load_balancer", listener.load_balancer), "id"),
-            "listener_id": Ref(Address("listener", listener.name), "id"),
-            "rule_id": Ref(rule_address, "id"),
+            "load_balancer_id": Ref(Address(LOAD_BALANCER.name, listener.load_balancer), "id"),
+            "listener_id": Ref(Address(LISTENER.name, listener.name), "id"),
+            "rule_id": Ref(Address(RULE.name, listener.name, rule.key), "id"),
             "backend": backend.name,
             "instance_id": backend.instance,
             "ip": backend.ip,
@@ -59,30 +78,45 @@ class TargetType(ResourceType):
             "weight": bound.weight if bound.weight is not None else backend.weight,
         }
 
+    def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
+        return server_key(attrs)
+
+    def identity(self, attrs: Mapping[str, Any]) -> Hashable | None:
+        rule_id = attrs.get("rule_id")
+        return (rule_id, *server_key(attrs)) if isinstance(rule_id, str) else None
+
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
-             desired: Mapping[str, Any] | None) -> dict[str, Any] | None:
+             desired: Mapping[str, Any] | None) -> Attributes | None:
         source = prior if prior is not None else (desired or {})
-        listener = cloud.listener(source.get("load_balancer_id"), source.get("listener_id"))
-        if listener is None:
-            return None
-        for rule in listener.rules:
-            if rule.id != source.get("rule_id"):
-                continue
-            for info in rule.targets:
-                if info.key == server_key(source):
-                    attrs = target_attributes(info, source)
-                    attrs["backend"] = source.get("backend")
-                    return attrs
+        rule = _cloud_rule(cloud, source)
+        for info in rule.targets if rule is not None else ():
+            if info.key == self.natural_key(source):
+                attrs = target_attributes(info, source)
+                attrs["backend"] = source.get("backend")
+                return attrs
         return None
 
+    def under(self, cloud: CloudSnapshot, parent: Address,
+              parent_attrs: Mapping[str, Any]) -> list[tuple[Address, Attributes]]:
+        source = {"load_balancer_id": parent_attrs.get("load_balancer_id"),
+                  "listener_id": parent_attrs.get("listener_id"),
+                  "rule_id": parent_attrs.get("id")}
+        rule = _cloud_rule(cloud, source)
+        found = []
+        for info in rule.targets if rule is not None else ():
+            server, port = info.key
+            found.append((Address(self.name, parent.name, parent.key, f"{server}:{port}"),
+                          target_attributes(info, source)))
+        return found
+
     def create(self, ctx: ApplyContext, address: Address,
-               values: Mapping[str, Any]) -> dict[str, Any]:
+               values: Mapping[str, Any]) -> Attributes:
         ctx.provider.register_targets(values["load_balancer_id"], values["listener_id"],
                                       values["rule_id"], [target_spec(values)])
         return dict(values)
 
     def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
-               values: Mapping[str, Any]) -> dict[str, Any]:
+               values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
         ctx.provider.modify_target_weights(values["load_balancer_id"], values["listener_id"],
                                            values["rule_id"], [target_spec(values)])
         return dict(values)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mtlsform.addresses import Address
-from mtlsform.plan.values import Ref
 from mtlsform.providers.base import CertificateBinding
+from mtlsform.references import Ref
 from mtlsform.stack.model import Tls
 
 TLS_ATTRIBUTES = ("ssl_mode", "certificate_id", "client_ca_id")
@@ -48,5 +48,5 @@ def binding_attributes(cert: CertificateBinding | None) -> dict[str, Any]:
     }
 
 
-def tls_changed(changed: tuple[str, ...]) -> bool:
+def tls_changed(changed: Sequence[str]) -> bool:
     return any(name in TLS_ATTRIBUTES for name in changed)

@@ -47,7 +47,7 @@ def load_stack(path: Path, cli_vars: Mapping[str, str] | None = None,
         return None, sort_diagnostics(diagnostics)
 
     stack = assemble(parts, path, root)
-    from mtlsform.pki.checks import check_certificates
+    from mtlsform.stack.checks.contents import check_certificates
 
     diagnostics += check_certificates(stack)
     if has_errors(diagnostics):

@@ -87,7 +87,7 @@ class Envelope:
         return cls(value["nonce"], value["ciphertext"])
 
 
-class SealedValue(Sensitive):
+class SealedValue(Sensitive[Any]):
     """A secret read without the passphrase: its ciphertext, never its value."""
 
     __slots__ = ("aad", "envelope", "key_id")
@@ -104,7 +104,7 @@ class SealedValue(Sensitive):
                  "anything that needs the key itself does not)")
 
 
-class OpenedValue(Sensitive):
+class OpenedValue(Sensitive[Any]):
     """A decrypted secret that remembers the ciphertext it was read from."""
 
     __slots__ = ("aad", "envelope", "key_id")
@@ -144,7 +144,7 @@ class EncryptionHeader:
         params = [kdf.get(k) for k in ("n", "r", "p")]
         if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in params):
             raise StateError(f"{where}.kdf: n, r and p must be positive integers")
-        n, r, p = params
+        n, r, p = (int(v) for v in params if v is not None)
         if n > _MAX_SCRYPT_N or n & (n - 1) or r * p > 64:
             raise StateError(f"{where}.kdf: scrypt parameters out of range (n={n}, r={r}, p={p})")
         _unb64(kdf.get("salt"), "encryption.kdf.salt", source)

@@ -18,14 +18,12 @@ from functools import cached_property
 from itertools import pairwise
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 from mtlsform import __version__
 from mtlsform.addresses import Address
 from mtlsform.sensitive import Sensitive
 
-Status = Literal["ready", "tainted"]
-STATUSES = ("ready", "tainted")
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -98,14 +96,12 @@ class ResourceState:
 
     `attributes` is a read-only JSON object whose values may be `Sensitive` at any depth.
     `deposed` is set (8 hex digits) on an old object kept while its replacement is created
-    first; it is destroyed later. `status` "tainted" marks an object whose create did not finish
-    cleanly: the next plan replaces it.
+    first; it is destroyed later.
     """
 
     address: Address
     attributes: Mapping[str, Any] = field(default_factory=dict)
     dependencies: tuple[Address, ...] = ()
-    status: Status = "ready"
     deposed: str | None = None
 
     def __post_init__(self) -> None:
@@ -117,8 +113,6 @@ class ResourceState:
         object.__setattr__(self, "attributes", MappingProxyType(attributes))
         deps = sorted({as_address(d) for d in self.dependencies})
         object.__setattr__(self, "dependencies", tuple(deps))
-        if self.status not in STATUSES:
-            raise ValueError(f"{address}: status {self.status!r} is not one of {STATUSES}")
         if self.deposed is not None and not is_deposed_key(self.deposed):
             raise ValueError(f"{address}: deposed key {self.deposed!r} is not 8 hex digits")
         # computed once: states re-sort their resources on every update
@@ -133,8 +127,9 @@ class ResourceState:
         """What identifies this object within a state."""
         return (self.address, self.deposed)
 
-    def sort_key(self) -> tuple:
-        return self._sort_key
+    def sort_key(self) -> tuple[tuple[int, str, str, str, str], str]:
+        key: tuple[tuple[int, str, str, str, str], str] = getattr(self, "_sort_key")
+        return key
 
 
 @dataclass(frozen=True)
@@ -185,7 +180,7 @@ class PendingOperation:
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return cls(uuid.uuid4().hex, as_address(address), action, now, details or {})
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, tuple[int, str, str, str, str], str]:
         return (self.started_at, self.address.sort_key(), self.op_id)
 
 
@@ -219,7 +214,7 @@ class State:
     def __post_init__(self) -> None:
         resources = sorted(self.resources, key=_RESOURCE_ORDER)
         for before, after in pairwise(resources):
-            if before._sort_key == after._sort_key and before.key == after.key:
+            if before.sort_key() == after.sort_key() and before.key == after.key:
                 where = f"{before.address}" + (f" (deposed {before.deposed})"
                                                 if before.deposed else "")
                 raise ValueError(f"{where} is in the state twice")

@@ -49,6 +49,18 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
 
 
+def _file_order(resource: ResourceState) -> tuple[str, str, str, str, str]:
+    """Resources in the file sort by their address's parts as text (type name first): the same
+    bytes whatever resource types a process has registered."""
+    address = resource.address
+    return (address.type, address.name, address.key or "", address.sub or "",
+            resource.deposed or "")
+
+
+def _pending_order(op: PendingOperation) -> tuple[str, str, str]:
+    return (op.started_at, str(op.address), op.op_id)
+
+
 class StateEncoder:
     """Encodes states for one file: with `cipher` secrets are sealed; with only `header` (an
     encrypted file opened without the passphrase) sealed values are kept as they are and new
@@ -65,7 +77,7 @@ class StateEncoder:
         """The file's bytes for `state` (with `serial` in place of the state's own)."""
         cache: dict[int, tuple[ResourceState, str]] = {}
         fragments = []
-        for resource in state.resources:
+        for resource in sorted(state.resources, key=_file_order):
             hit = self._cache.get(id(resource))
             if hit is not None and hit[0] is resource:
                 text = hit[1]
@@ -79,7 +91,8 @@ class StateEncoder:
             "format_version": FORMAT_VERSION,
             "lineage": state.lineage,
             "outputs": {name: self._output(name, out) for name, out in state.outputs.items()},
-            "pending_operations": [_pending_json(p) for p in state.pending_operations],
+            "pending_operations": [_pending_json(p) for p in
+                                   sorted(state.pending_operations, key=_pending_order)],
             "resources": None,  # assembled from the fragments below
             "serial": state.serial if serial is None else serial,
             "stack": state.stack,
@@ -102,9 +115,8 @@ class StateEncoder:
         doc = {
             "address": address,
             "attributes": attributes,
-            "dependencies": [str(d) for d in r.dependencies],
+            "dependencies": sorted(str(d) for d in r.dependencies),
             "sensitive_attributes": sorted(paths, key=json.dumps),
-            "status": r.status,
             "type": r.type,
         }
         if r.deposed:
@@ -126,7 +138,7 @@ class StateEncoder:
             return [self._plain(v, (*path, i), aad_of, paths) for i, v in enumerate(value)]
         return value
 
-    def _secret(self, value: Sensitive, aad: str) -> Any:
+    def _secret(self, value: Sensitive[Any], aad: str) -> Any:
         if isinstance(value, SealedValue):
             if self.header is not None and value.key_id == self.header.key_id \
                     and value.aad == aad:
@@ -209,7 +221,7 @@ def _kind(value: Any) -> str:
 
 _TOP = {"encryption", "format_version", "lineage", "outputs", "pending_operations",
         "resources", "serial", "stack", "tool_version"}
-_RESOURCE = {"address", "attributes", "dependencies", "sensitive_attributes", "status", "type"}
+_RESOURCE = {"address", "attributes", "dependencies", "sensitive_attributes", "type"}
 
 
 def decode_state(data: bytes, *, source: str,
@@ -237,7 +249,7 @@ def decode_state(data: bytes, *, source: str,
         if passphrase is not None:
             cipher = Cipher.open(header, passphrase, source)
 
-    def secret(value: Any, aad: str, where: str) -> Sensitive:
+    def secret(value: Any, aad: str, where: str) -> Sensitive[Any]:
         if header is None:
             return Sensitive(value)
         envelope = Envelope.from_json(value, where, source)
@@ -265,8 +277,7 @@ def decode_state(data: bytes, *, source: str,
                 for k, d in enumerate(read.of(item["dependencies"], list,
                                               f"{where}.dependencies"))]
         try:
-            resource = ResourceState(address, attributes, tuple(deps), item["status"],
-                                     item.get("deposed"))
+            resource = ResourceState(address, attributes, tuple(deps), item.get("deposed"))
         except ValueError as exc:
             raise read.fail(where, str(exc)) from None
         if resource.key in seen:
@@ -310,7 +321,7 @@ def decode_state(data: bytes, *, source: str,
     return Decoded(state, header, cipher)
 
 
-def _replace_at(read: _Reader, attributes: dict, path: Any, where: str,
+def _replace_at(read: _Reader, attributes: dict[str, Any], path: Any, where: str,
                 wrap: Callable[[Any], Any]) -> None:
     """Replaces the value at `path` inside `attributes` with `wrap(value)`."""
     if not isinstance(path, list) or not path:

@@ -2,7 +2,10 @@
 
 A reader refuses a file from a newer format by name and upgrades an older one one step at a time
 (`UPGRADES[n]` turns a format-n document into a format-n+1 document), so each step is small and
-tested on its own. Format 1 is the first; the chain is empty until format 2 exists.
+tested on its own.
+
+Format 2 dropped each resource's `status` (only "ready" was ever written; the "tainted" it
+allowed was never acted on).
 """
 
 from __future__ import annotations
@@ -13,13 +16,26 @@ from typing import Any
 from mtlsform import __version__
 from mtlsform.errors import StateError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 Document = dict[str, Any]
 Upgrade = Callable[[Document], Document]
 
+
+
+def _drop_status(doc: Document) -> Document:
+    """Format 1 -> 2: resources lose `status`."""
+    resources = doc.get("resources")
+    if isinstance(resources, list):
+        doc["resources"] = [
+            {k: v for k, v in item.items() if k != "status"} if isinstance(item, dict) else item
+            for item in resources
+        ]
+    return {**doc, "format_version": 2}
+
+
 # from-version -> function returning the document in from-version + 1
-UPGRADES: dict[int, Upgrade] = {}
+UPGRADES: dict[int, Upgrade] = {1: _drop_status}
 
 
 def upgrade_document(doc: Document, *, source: str, current: int = FORMAT_VERSION,

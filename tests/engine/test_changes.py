@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tencentcloud.clb.v20180317 import models
 
-from mtlsform.plan.model import Action
+from mtlsform.plan.model import Action, Reason
 from mtlsform.session import open_session
 from tests.engine.conftest import edit, stack_at
 
@@ -93,7 +93,7 @@ def test_certificate_in_its_renewal_window_is_replaced(workdir, cli):
     changes = {str(c.address): c for c in plan.actionable}
     server = changes["certificate.server"]
     assert server.action is Action.REPLACE_CREATE_FIRST
-    assert server.reason == "replace_because_expiring"
+    assert server.reason is Reason.EXPIRING
     assert "within renew_before_days=10" in server.detail
     assert changes["ssl_certificate.server"].action is Action.REPLACE_CREATE_FIRST
     assert changes["listener.https"].action is Action.UPDATE

@@ -6,7 +6,7 @@ import graphlib
 
 from mtlsform.addresses import Address
 from mtlsform.apply.operations import Operation, build_operations
-from mtlsform.plan.model import Action, Plan, ResourceChange
+from mtlsform.plan.model import Action, Plan, Reason, ResourceChange
 
 LB = Address("load_balancer", "web")
 CERT = Address("ssl_certificate", "server")
@@ -15,9 +15,12 @@ RULE = Address("rule", "https", "www.example.com/")
 TARGET = Address("target", "https", "www.example.com/", "rs-1")
 
 
-def change(address, action, deps=(), before=None, after=None, reason=None):
+def change(address, action, deps=(), before=None, after=None, reason=Reason.CHANGED,
+           unmanaged=None):
+    # The reason only explains: operations never look at it.
     return ResourceChange(address=address, action=action, dependencies=tuple(deps),
-                          before=before, after=after, config={}, reason=reason)
+                          before=before, after=after, config={}, reason=reason,
+                          unmanaged=unmanaged)
 
 
 def order(graph) -> list[Operation]:
@@ -113,7 +116,7 @@ def test_new_listener_on_a_freed_port_waits_for_the_delete():
     old = Address("listener", "old")
     plan = Plan("s", "normal", (
         change(old, Action.DELETE, before={"port": 443, "load_balancer_id": "lb-1"}),
-        change(LISTENER, Action.CREATE, [LB], after={"port": 443}),
+        change(LISTENER, Action.CREATE, [LB], after={"port": 443, "load_balancer_id": "lb-1"}),
     ))
     graph = build_operations(plan, {old: (LB,)})
     assert Operation(old, "delete") in graph.dependencies[Operation(LISTENER, "apply")]
@@ -123,7 +126,8 @@ def test_unmanaged_target_under_a_deleted_rule_goes_with_it():
     extra = Address("target", "https", "www.example.com/", "ins-x:80")
     plan = Plan("s", "normal", (
         change(RULE, Action.DELETE),
-        change(extra, Action.DELETE, reason="delete_because_unmanaged"),
+        change(extra, Action.DELETE, [RULE], reason=Reason.UNMANAGED,
+               unmanaged={"instance_id": "ins-x", "port": 80}),
     ))
     graph = build_operations(plan, {RULE: (LISTENER,)})
     assert graph.cascaded == {Operation(extra, "delete")}

@@ -8,21 +8,27 @@ from pathlib import Path
 import pytest
 
 from mtlsform.addresses import Address
-from mtlsform.graph import CycleError, ResourceGraph, build_graph, format_cycle
+from mtlsform.dag import CycleError, Dag, format_cycle
+from mtlsform.resources.graph import resource_graph
 from mtlsform.stack import load_stack
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"
 
 
+def _reduced(stack):
+    """The graph people are shown: the stack's reference graph without implied edges."""
+    return resource_graph(stack).reduced()
+
+
 def a(text: str) -> Address:
     return Address.parse(text)
 
 
-def graph(edges: dict[str, list[str]], extra: tuple[str, ...] = ()) -> ResourceGraph:
+def graph(edges: dict[str, list[str]], extra: tuple[str, ...] = ()) -> Dag:
     nodes = {a(n) for n in edges} | {a(d) for deps in edges.values() for d in deps}
     nodes |= {a(n) for n in extra}
-    return ResourceGraph(nodes, {a(n): [a(d) for d in deps] for n, deps in edges.items()})
+    return Dag(nodes, {a(n): [a(d) for d in deps] for n, deps in edges.items()})
 
 
 def test_order_puts_dependencies_first_and_breaks_ties_by_address() -> None:
@@ -71,7 +77,7 @@ def test_acyclic_graph_has_no_cycles() -> None:
 
 def test_edges_must_name_nodes() -> None:
     with pytest.raises(ValueError, match="not a node"):
-        ResourceGraph([a("listener.a")], {a("listener.a"): [a("load_balancer.web")]})
+        Dag([a("listener.a")], {a("listener.a"): [a("load_balancer.web")]})
 
 
 def _stack(name: str):
@@ -81,7 +87,7 @@ def _stack(name: str):
 
 
 def test_example_graph_has_the_addresses_and_edges_of_the_design() -> None:
-    g = build_graph(_stack("example"))
+    g = _reduced(_stack("example"))
     assert [str(n) for n in g.nodes] == [
         "certificate.ca", "certificate.client", "certificate.server",
         "ssl_certificate.ca", "ssl_certificate.server", "load_balancer.web", "listener.https",
@@ -98,7 +104,7 @@ def test_example_graph_has_the_addresses_and_edges_of_the_design() -> None:
 
 
 def test_sni_rules_depend_on_their_own_certificates() -> None:
-    g = build_graph(_stack("sni"))
+    g = _reduced(_stack("sni"))
     assert [str(d) for d in g.dependencies(a("listener.https"))] == ["load_balancer.edge"]
     assert [str(d) for d in g.dependencies(a('rule.https["api.example.com/"]'))] == [
         "ssl_certificate.api", "ssl_certificate.api-clients-ca", "listener.https"]
@@ -120,8 +126,8 @@ def test_addresses_do_not_change_when_lists_are_reordered(tmp_path: Path) -> Non
     stack, diagnostics = load_stack(path, environ={})
     assert stack is not None, diagnostics
     assert stack.listeners["https"].rules[0].domain == "api.example.com"
-    original = build_graph(_stack("sni"))
-    reordered = build_graph(stack)
+    original = _reduced(_stack("sni"))
+    reordered = _reduced(stack)
     assert reordered.nodes == original.nodes and reordered.edges() == original.edges()
     assert reordered.topological_order() == original.topological_order()
 
@@ -129,7 +135,7 @@ def test_addresses_do_not_change_when_lists_are_reordered(tmp_path: Path) -> Non
 @pytest.mark.parametrize("form", ["dot", "mermaid"])
 def test_example_graph_text_matches_the_golden_file(form: str) -> None:
     stack = _stack("example")
-    g = build_graph(stack)
+    g = _reduced(stack)
     text = g.to_dot(stack.name) if form == "dot" else g.to_mermaid()
     golden = GOLDEN / f"example.{'dot' if form == 'dot' else 'mmd'}"
     if os.environ.get("MTLSFORM_UPDATE_GOLDEN") == "1":
@@ -138,6 +144,6 @@ def test_example_graph_text_matches_the_golden_file(form: str) -> None:
 
 
 def test_labels_are_escaped() -> None:
-    g = ResourceGraph([Address("rule", "l", 'a"b#c/')])
+    g = Dag([Address("rule", "l", 'a"b#c/')])
     assert 'n0["rule.l[#quot;a\\#quot;b#35;c/#quot;]"]' in g.to_mermaid()
     assert '"rule.l[\\"a\\\\\\"b#c/\\"]";' in g.to_dot()

@@ -12,12 +12,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization.pkcs12 import load_key_and_certificates
 
 from mtlsform.cli.main import run
-from mtlsform.pki.checks import check_certificates
 from mtlsform.pki.export import export_client_files
 from mtlsform.pki.importing import read_imported
 from mtlsform.pki.inspection import inspect_files, render_text
 from mtlsform.pki.material import CertificateMaterial
 from mtlsform.sensitive import Sensitive
+from mtlsform.stack.checks.contents import check_certificates
 from tests.pki.builders import CertSet, imported, make_stack
 
 NOW = datetime.now(UTC)

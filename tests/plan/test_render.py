@@ -11,20 +11,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mtlsform.addresses import Address
-from mtlsform.graph import build_graph
 from mtlsform.plan.model import (
-    DELETE_UNMANAGED,
-    REPLACE_CANNOT_UPDATE,
     Action,
     Drift,
     OutputChange,
     Plan,
+    Reason,
     ResourceChange,
 )
 from mtlsform.plan.planner import make_plan
 from mtlsform.plan.render_json import plan_json
 from mtlsform.plan.render_text import render_plan
-from mtlsform.plan.values import UNKNOWN
+from mtlsform.references import UNKNOWN
+from mtlsform.resources.graph import resource_graph
 from mtlsform.stack import load_stack
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -42,7 +41,7 @@ def check(name: str, text: str) -> None:
 def first_plan() -> Plan:
     stack, diags = load_stack(REPO / "stacks/example.yaml", environ={})
     assert stack is not None, diags
-    return make_plan(stack, build_graph(stack), None, None, now=NOW)
+    return make_plan(stack, resource_graph(stack), None, None, now=NOW)
 
 
 def mixed_plan() -> Plan:
@@ -53,14 +52,14 @@ def mixed_plan() -> Plan:
         stack="example",
         mode="normal",
         changes=(
-            ResourceChange(listener, Action.REPLACE_DESTROY_FIRST, REPLACE_CANNOT_UPDATE,
+            ResourceChange(listener, Action.REPLACE_DESTROY_FIRST, Reason.CANNOT_UPDATE,
                            "port cannot be changed in place",
                            before={"id": "lbl-1", "port": 443, "name": "https"},
                            after={"id": UNKNOWN, "port": 8443, "name": "https"},
                            replace_paths=("port",)),
-            ResourceChange(target, Action.UPDATE, before={"weight": 10, "port": 80},
+            ResourceChange(target, Action.UPDATE, Reason.CHANGED, before={"weight": 10, "port": 80},
                            after={"weight": 30, "port": 80}),
-            ResourceChange(extra, Action.DELETE, DELETE_UNMANAGED,
+            ResourceChange(extra, Action.DELETE, Reason.UNMANAGED,
                            "it exists in the cloud but not in the stack",
                            before={"instance_id": "ins-rs1", "port": 8080, "weight": 5}),
         ),
@@ -116,6 +115,7 @@ def test_markdown_comment_stays_under_githubs_limit():
 
     changes = tuple(
         ResourceChange(Address("target", "https", f"d{i}.example.com/", "rs-1"), Action.CREATE,
+                       Reason.NEW,
                        after={"weight": i, "port": 80, "instance_id": "ins-rs1" * 20})
         for i in range(2000))
     text = render_plan_markdown(Plan("big", "normal", changes))

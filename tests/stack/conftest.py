@@ -59,3 +59,6 @@ listeners:
       - domain: www.example.com
         backends: [rs-1, rs-2]
 """
+
+# The certificate content checks (test_certificate_contents.py) use the pki test certificates.
+from tests.pki.conftest import other_ca_set, p256  # noqa: E402, F401

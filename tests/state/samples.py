@@ -35,7 +35,7 @@ def sample_state(key_pem: str = "KEY", lineage: str = LINEAGE) -> State:
     state = state.with_resource(ResourceState(
         "listener.https", {"id": "lbl-1", "port": 443, "protocol": "HTTPS", "sni": False,
                            "tls": {"mode": "mutual", "ca_id": "cert-ca"}},
-        ["load_balancer.web", "ssl_certificate.server"], status="tainted"))
+        ["load_balancer.web", "ssl_certificate.server"]))
     state = state.with_resource(ResourceState(
         'rule.https["www.example.com/"]',
         {"domain": "www.example.com", "url": "/", "health_check": {"http_codes": [2, 3]},

@@ -43,7 +43,6 @@ def test_round_trip_keeps_everything():
     key = back.get("certificate.ca").attributes["private_key_pem"]
     assert isinstance(key, Sensitive) and key.reveal() == "KEY"
     assert back.outputs["client_key"].value.reveal() == "KEY"
-    assert back.get("listener.https").status == "tainted"
     assert back.pending_operations == state.pending_operations
 
 
@@ -98,7 +97,7 @@ def test_newer_format_is_refused_by_name():
         decode(json.dumps(doc))
     assert info.value.message == (
         "state file t.json was written by a newer mtlsform (mtlsform 0.1.0, format 7); "
-        "this is mtlsform 0.1.0 which reads format 1 — upgrade mtlsform")
+        "this is mtlsform 0.1.0 which reads format 2 — upgrade mtlsform")
 
 
 def test_upgrade_chain_runs_each_step_in_order():
@@ -141,7 +140,7 @@ def test_older_format_without_an_upgrade_is_refused():
     doc["format_version"] = 0
     with pytest.raises(StateError, match=r"has format 0, which mtlsform 0\.1\.0 cannot upgrade"):
         decode(json.dumps(doc))
-    assert FORMAT_VERSION == 1
+    assert FORMAT_VERSION == 2
 
 
 def _sample_doc() -> dict:
@@ -175,14 +174,12 @@ CORRUPT = [
      "attribute"),
     (_corrupt(lambda d: d["resources"][0].update(sensitive_attributes=["private_key_pem"])),
      "sensitive_attributes[0]: expected a non-empty list of keys and indexes"),
-    (_corrupt(lambda d: d["resources"][0].update(status="broken")),
-     "resources[0] (certificate.ca): certificate.ca: status 'broken' is not one of"),
     (_corrupt(lambda d: d["resources"][2].update(deposed="zz")),
      "deposed key 'zz' is not 8 hex digits"),
     (_corrupt(lambda d: d["resources"].append(d["resources"][0])),
      "resources[6] (certificate.ca): this object appears twice"),
     (_corrupt(lambda d: d["resources"][4].update(dependencies=[5])),
-     "resources[4] (listener.https).dependencies[0]: expected a string, found a number"),
+     "resources[4] (ssl_certificate.server).dependencies[0]: expected a string, found a number"),
     (_corrupt(lambda d: d["outputs"]["vip"].pop("sensitive")),
      "outputs.vip: missing key 'sensitive'"),
     (_corrupt(lambda d: d["pending_operations"][0].update(address="x")),
@@ -204,3 +201,10 @@ def test_corrupt_files_get_one_clear_message(content, message):
 def test_non_utf8_file():
     with pytest.raises(StateError, match="is not UTF-8 text"):
         decode(b"\xff\xfe{")
+
+
+def test_a_format_1_file_upgrades_to_the_same_state():
+    # The golden file as format 1 wrote it: every resource had a status, one of them "tainted".
+    old = GOLDEN.with_name("example.format-1.state.json").read_bytes()
+    assert json.loads(old)["format_version"] == 1
+    assert decode(old) == sample_state()

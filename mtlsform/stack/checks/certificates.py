@@ -1,16 +1,15 @@
 """Certificate checks by declared type: fields per kind, issuers, issuer cycles, path lengths.
 
 Content checks (common-name clashes, key usages, expiry, imported files) belong to
-`mtlsform.pki.checks`, which runs after these pass.
+`mtlsform.stack.checks.contents`, which runs after these pass.
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-from mtlsform.addresses import Address
+from mtlsform.dag import Dag, format_cycle
 from mtlsform.diagnostics import Diagnostic, error
-from mtlsform.graph import ResourceGraph, format_cycle
 from mtlsform.stack.build import Parts
 from mtlsform.stack.checks.references import exists, unknown
 from mtlsform.stack.model import Certificate
@@ -133,17 +132,14 @@ def _issuer(cert: Certificate, parts: Parts) -> list[Diagnostic]:
 
 def _cycles(parts: Parts) -> list[Diagnostic]:
     certs = parts.certificates
-    nodes = [Address("certificate", name) for name in certs]
-    edges = {
-        Address("certificate", name): [Address("certificate", cert.issuer)]
-        for name, cert in certs.items()
-        if cert.issuer in certs and not cert.imported
-    }
+    edges = {name: [cert.issuer] for name, cert in certs.items()
+             if cert.issuer in certs and not cert.imported}
     found = []
-    for cycle in ResourceGraph(nodes, edges).find_cycles():
-        first = certs[cycle[0].name]
+    for cycle in Dag(list(certs), edges).find_cycles():
+        first = certs[cycle[0]]
+        named = tuple(f"certificate.{name}" for name in cycle)
         found.append(error(
-            f"issuer cycle: {format_cycle(cycle)}", path=_where(first, "issuer"),
+            f"issuer cycle: {format_cycle(named)}", path=_where(first, "issuer"),
             position=first.positions.at("issuer"),
             hint="a chain of issuers must end at a root ca, which has no issuer"))
     return found

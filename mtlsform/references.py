@@ -1,4 +1,6 @@
-"""Attribute values in plans: references between resources and values known only after apply."""
+"""Attribute values in configurations and plans: references between resources, and the value
+of an attribute known only after apply.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ class _Unknown:
     def __repr__(self) -> str:
         return "(known after apply)"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[_Unknown], tuple[()]]:
         return (_Unknown, ())
 
 
@@ -38,10 +40,6 @@ class Ref:
 
     def __str__(self) -> str:
         return f"{self.address}.{self.attribute}"
-
-
-def is_unknown(value: Any) -> bool:
-    return value is UNKNOWN
 
 
 def evaluate(config: Mapping[str, Any], lookup: Callable[[Ref], Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from mtlsform.diagnostics import Diagnostic
-from mtlsform.pki.checks import check_certificates
+from mtlsform.stack.checks.contents import check_certificates
 from mtlsform.stack.model import Subject
 from tests.pki.builders import (
     CLIENT_AUTH,

@@ -1,4 +1,6 @@
-"""Certificate checks reported as stack diagnostics, for generated specs and imported files alike.
+"""Certificate content checks reported as stack diagnostics, for generated specs and imported
+files alike (cryptography is needed, so they call `mtlsform.pki` lazily; pki knows nothing of
+the stack).
 
 The stack loader calls `check_certificates` after the schema and reference checks passed. It
 reads imported files (so every import problem is reported at its `files.*` key) and checks
