@@ -21,7 +21,8 @@ from mtlsform.errors import MtlsformError
 # Modules that add commands to the app; each has `register(app: typer.Typer) -> None`.
 COMMAND_MODULES = (
     "mtlsform.cli.stack_commands",  # validate, graph
-    "mtlsform.cli.engine_commands",  # plan, apply, destroy, show, output, state
+    "mtlsform.cli.engine_commands",  # plan, apply, destroy
+    "mtlsform.cli.state_commands",  # show, output, state
     "mtlsform.cli.certs",  # certs export, certs inspect
     "mtlsform.cli.verify",  # verify
     "mtlsform.cli.emulator",  # emulator serve
