@@ -12,6 +12,7 @@ import typer
 
 from mtlsform.cli import console
 from mtlsform.diagnostics import Diagnostic, error, has_errors
+from mtlsform.errors import InputError
 
 if TYPE_CHECKING:
     from mtlsform.stack.model import Stack
@@ -65,6 +66,23 @@ def load_stack_or_exit(path: Path, var_args: list[str], *, json_output: bool = F
     if stack is None:
         print_diagnostics(diagnostics, json_output=json_output)
         raise typer.Exit(1)
+    if diagnostics:
+        print_diagnostics(diagnostics, json_output=False)
+    return stack
+
+
+def load_stack_or_raise(path: Path, var_args: list[str]) -> Stack:
+    """The stack at `path`, after printing its warnings; its errors as one InputError (the
+    first error, and how many more), for commands that do not list every diagnostic."""
+    stack, diagnostics = load_with_vars(path, var_args)
+    if stack is None:
+        errors = [d for d in diagnostics if d.severity == "error"]
+        first = errors[0] if errors else None
+        where = f"{first.position}: " if first and first.position else ""
+        what = f"{first.path}: {first.message}" if first and first.path else \
+            (first.message if first else "not a valid stack")
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise InputError(f"{where}{what}{more}", hint=f"run: mtlsform validate {path}")
     if diagnostics:
         print_diagnostics(diagnostics, json_output=False)
     return stack
