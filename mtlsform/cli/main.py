@@ -29,6 +29,7 @@ COMMAND_MODULES = (
 )
 
 GLOBAL_FLAGS = ("--debug", "--no-color")
+DEBUG_ENV = "MTLSFORM_DEBUG"  # "1": tracebacks as with --debug
 
 
 def _version(value: bool) -> None:
@@ -91,7 +92,7 @@ def run(argv: list[str] | None = None) -> int:
     """Runs the CLI and returns the exit code (tests call this; `main` exits with it)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     argv, flags = _split_global_flags(argv)
-    debug = "--debug" in flags or os.environ.get("MTLSFORM_DEBUG") == "1"
+    debug = "--debug" in flags or os.environ.get(DEBUG_ENV) == "1"
     console.configure(no_color="--no-color" in flags)
     try:
         command = typer.main.get_command(build_app())
