@@ -39,6 +39,7 @@ def _version(value: bool) -> None:
 
 
 def build_app() -> typer.Typer:
+    """The app with every command module's commands."""
     app = typer.Typer(
         name="mtlsform",
         help="Declarative mutual-TLS HTTPS entry points on Tencent Cloud Load Balancer.",
@@ -88,6 +89,14 @@ def _print_error(message: str, hint: str | None = None) -> None:
         err.print(f"  hint: {hint}", markup=False, highlight=False)
 
 
+def _show_usage_error(exc: typer.TyperException) -> None:
+    show = getattr(exc, "show", None)  # Click's exceptions (usage errors) print themselves
+    if callable(show):
+        show()
+    else:
+        _print_error(exc.format_message())
+
+
 def run(argv: list[str] | None = None) -> int:
     """Runs the CLI and returns the exit code (tests call this; `main` exits with it)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -103,7 +112,7 @@ def run(argv: list[str] | None = None) -> int:
         console.err().print("Aborted.", markup=False)
         return 1
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument...
-        exc.show()
+        _show_usage_error(exc)
         return 0 if type(exc).__name__ == "NoArgsIsHelpError" else 1
     except MtlsformError as exc:
         if debug:
@@ -126,4 +135,5 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
+    """The console script."""
     sys.exit(run())

@@ -15,6 +15,8 @@ from mtlsform.diagnostics import Diagnostic, error, has_errors
 from mtlsform.errors import InputError
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from mtlsform.stack.model import Stack
 
 
@@ -99,7 +101,7 @@ def load_with_vars(path: Path, var_args: list[str]) -> tuple[Stack | None, list[
     return (stack if not has_errors(diagnostics) else None), diagnostics
 
 
-def _styled(line: str, severity: str, style: str):
+def _styled(line: str, severity: str, style: str) -> Text:
     from rich.text import Text
 
     text = Text(line)
