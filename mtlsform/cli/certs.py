@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from mtlsform.cli import console
+from mtlsform.cli.options import STATE, VARS
 from mtlsform.errors import CertificateError, InputError
-from mtlsform.sensitive import Sensitive
 
 if TYPE_CHECKING:
     from mtlsform.pki.material import CertificateMaterial
@@ -61,6 +61,8 @@ def export_command(
     legacy_pkcs12: bool = typer.Option(
         False, "--legacy-pkcs12",
         help="Also write NAME-legacy.p12 (3DES, SHA-1 MAC) for old macOS and Windows."),
+    var: list[str] = VARS,
+    state: Path = STATE,
 ) -> None:
     """Write a certificate from the state: NAME.crt, NAME.key (0600), ca.crt, .p12 files.
 
@@ -68,7 +70,7 @@ def export_command(
     """
     from mtlsform.pki.export import export_client_files, p12_password
 
-    material, ca_material = _load_from_state(stack, name)
+    material, ca_material = _load_from_state(stack, var, state, name)
     password = None
     if pkcs12 or legacy_pkcs12:
         password = p12_password(os.environ, interactive=_interactive())
@@ -79,34 +81,25 @@ def export_command(
         out.print(f"wrote {path}", markup=False, highlight=False)
 
 
-def _load_from_state(stack_path: Path,
+def _load_from_state(stack_path: Path, var_args: list[str], state_path: Path | None,
                      name: str) -> tuple[CertificateMaterial, CertificateMaterial | None]:
-    """The certificate NAME and its issuing CA, as the stack's state holds them."""
-    from mtlsform.addresses import Address
+    """The certificate NAME and its issuing CA, as the stack's state holds them; the stack and
+    the state are found as `plan` finds them."""
+    from mtlsform.cli.stackload import load_stack_or_raise
     from mtlsform.pki.export import material_from_state_attributes
-    from mtlsform.stack import load_stack
-    from mtlsform.state.local import default_state_path, read_state
+    from mtlsform.resources.certificate import certificate_address
+    from mtlsform.session import read_recorded_state
 
-    stack, diagnostics = load_stack(stack_path, None, os.environ)
-    if stack is None:
-        errors = [d for d in diagnostics if d.severity == "error"]
-        first = errors[0] if errors else None
-        where = f"{first.position}: " if first and first.position else ""
-        what = f"{first.path}: {first.message}" if first and first.path else \
-            (first.message if first else "not a valid stack")
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise InputError(f"{where}{what}{more}", hint=f"run: mtlsform validate {stack_path}")
+    stack = load_stack_or_raise(stack_path, var_args)
     spec = stack.certificates.get(name)
     if spec is None:
         known = ", ".join(sorted(stack.certificates)) or "none"
         raise InputError(f"the stack has no certificate {name!r}",
                          hint=f"its certificates: {known}")
-    passphrase = os.environ.get("MTLSFORM_STATE_PASSPHRASE") or None
-    state = read_state(default_state_path(stack.path, stack.name),
-                       Sensitive(passphrase) if passphrase else None)
+    _, state = read_recorded_state(stack, state_path)
 
     def material(cert_name: str) -> CertificateMaterial:
-        resource = state.get(Address("certificate", cert_name)) if state else None
+        resource = state.get(certificate_address(cert_name)) if state else None
         if resource is None:
             raise CertificateError(f"certificate {cert_name!r} is not in the state yet",
                                    hint=f"run: mtlsform apply {stack_path}")

@@ -21,13 +21,15 @@ from mtlsform.errors import MtlsformError
 # Modules that add commands to the app; each has `register(app: typer.Typer) -> None`.
 COMMAND_MODULES = (
     "mtlsform.cli.stack_commands",  # validate, graph
-    "mtlsform.cli.engine_commands",  # plan, apply, destroy, show, output, state
+    "mtlsform.cli.engine_commands",  # plan, apply, destroy
+    "mtlsform.cli.state_commands",  # show, output, state
     "mtlsform.cli.certs",  # certs export, certs inspect
     "mtlsform.cli.verify",  # verify
     "mtlsform.cli.emulator",  # emulator serve
 )
 
 GLOBAL_FLAGS = ("--debug", "--no-color")
+DEBUG_ENV = "MTLSFORM_DEBUG"  # "1": tracebacks as with --debug
 
 
 def _version(value: bool) -> None:
@@ -37,6 +39,7 @@ def _version(value: bool) -> None:
 
 
 def build_app() -> typer.Typer:
+    """The app with every command module's commands."""
     app = typer.Typer(
         name="mtlsform",
         help="Declarative mutual-TLS HTTPS entry points on Tencent Cloud Load Balancer.",
@@ -86,11 +89,19 @@ def _print_error(message: str, hint: str | None = None) -> None:
         err.print(f"  hint: {hint}", markup=False, highlight=False)
 
 
+def _show_usage_error(exc: typer.TyperException) -> None:
+    show = getattr(exc, "show", None)  # Click's exceptions (usage errors) print themselves
+    if callable(show):
+        show()
+    else:
+        _print_error(exc.format_message())
+
+
 def run(argv: list[str] | None = None) -> int:
     """Runs the CLI and returns the exit code (tests call this; `main` exits with it)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     argv, flags = _split_global_flags(argv)
-    debug = "--debug" in flags or os.environ.get("MTLSFORM_DEBUG") == "1"
+    debug = "--debug" in flags or os.environ.get(DEBUG_ENV) == "1"
     console.configure(no_color="--no-color" in flags)
     try:
         command = typer.main.get_command(build_app())
@@ -101,7 +112,7 @@ def run(argv: list[str] | None = None) -> int:
         console.err().print("Aborted.", markup=False)
         return 1
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument...
-        exc.show()
+        _show_usage_error(exc)
         return 0 if type(exc).__name__ == "NoArgsIsHelpError" else 1
     except MtlsformError as exc:
         if debug:
@@ -124,4 +135,5 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
+    """The console script."""
     sys.exit(run())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
@@ -12,6 +12,10 @@ from mtlsform.plan.model import Action, Plan
 from mtlsform.plan.render_text import flatten, format_value
 from mtlsform.resources import RESOURCE_TYPES
 from mtlsform.sensitive import REDACTED, Sensitive
+
+if TYPE_CHECKING:
+    from mtlsform.apply.executor import ApplyResult
+    from mtlsform.state.model import OutputValue, ResourceState, State
 
 
 def _public(value: Any) -> Any:
@@ -24,13 +28,14 @@ def _public(value: Any) -> Any:
     return value
 
 
-def _visible(resource) -> dict[str, Any]:
+def _visible(resource: ResourceState) -> dict[str, Any]:
     rtype = RESOURCE_TYPES.get(resource.address.type)
     hidden = rtype.hidden if rtype else frozenset()
     return {k: _public(v) for k, v in sorted(resource.attributes.items()) if k not in hidden}
 
 
-def render_apply_summary(result, plan: Plan, *, color: bool) -> tuple[str, bool]:
+def render_apply_summary(result: ApplyResult, plan: Plan, *,
+                         color: bool) -> tuple[str, bool]:
     """The closing lines of an apply: counts, and what failed or was skipped and why."""
     added = changed = destroyed = 0
     for op in result.succeeded:
@@ -62,14 +67,16 @@ def render_apply_summary(result, plan: Plan, *, color: bool) -> tuple[str, bool]
     return (f"[red]{escape(text)}[/]" if color else text), False
 
 
-def outputs_json(outputs: Mapping[str, Any]) -> dict[str, Any]:
+def outputs_json(outputs: Mapping[str, OutputValue]) -> dict[str, Any]:
+    """Each output's value (null when sensitive) and whether it is sensitive."""
     return {
         name: {"value": None if out.sensitive else out.value, "sensitive": out.sensitive}
         for name, out in sorted(outputs.items())
     }
 
 
-def render_outputs(outputs: Mapping[str, Any]) -> str:
+def render_outputs(outputs: Mapping[str, OutputValue]) -> str:
+    """The Outputs: block after an apply and in `show` (empty when there are none)."""
     if not outputs:
         return ""
     lines = ["\nOutputs:\n"]
@@ -78,20 +85,21 @@ def render_outputs(outputs: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def resource_json(resource) -> dict[str, Any]:
+def resource_json(resource: ResourceState) -> dict[str, Any]:
+    """One resource of the state as JSON, hidden attributes left out, secrets masked."""
     entry: dict[str, Any] = {
         "address": str(resource.address),
         "type": resource.address.type,
         "attributes": _visible(resource),
         "dependencies": [str(d) for d in resource.dependencies],
-        "status": resource.status,
     }
     if resource.deposed:
         entry["deposed"] = resource.deposed
     return entry
 
 
-def state_json(state) -> str:
+def state_json(state: State) -> str:
+    """The state as the JSON document of `show --json`."""
     document = {
         "stack": state.stack,
         "lineage": state.lineage,
@@ -107,7 +115,8 @@ def state_json(state) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def render_resource(resource, *, color: bool) -> str:
+def render_resource(resource: ResourceState, *, color: bool) -> str:
+    """One resource as `# address` and aligned `key = value` lines."""
     title = f"# {resource.address}" + (f" (deposed {resource.deposed})"
                                        if resource.deposed else "")
     lines = [f"[bold]{escape(title)}[/]" if color else title]
@@ -120,7 +129,8 @@ def render_resource(resource, *, color: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_state(state, *, color: bool) -> str:
+def render_state(state: State, *, color: bool) -> str:
+    """Every resource, interrupted operations, then the outputs."""
     parts = [render_resource(r, color=color) for r in state.resources]
     if state.pending_operations:
         parts.append("Interrupted operations (the run that started them did not finish):")

@@ -12,8 +12,11 @@ import typer
 
 from mtlsform.cli import console
 from mtlsform.diagnostics import Diagnostic, error, has_errors
+from mtlsform.errors import InputError
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from mtlsform.stack.model import Stack
 
 
@@ -70,6 +73,23 @@ def load_stack_or_exit(path: Path, var_args: list[str], *, json_output: bool = F
     return stack
 
 
+def load_stack_or_raise(path: Path, var_args: list[str]) -> Stack:
+    """The stack at `path`, after printing its warnings; its errors as one InputError (the
+    first error, and how many more), for commands that do not list every diagnostic."""
+    stack, diagnostics = load_with_vars(path, var_args)
+    if stack is None:
+        errors = [d for d in diagnostics if d.severity == "error"]
+        first = errors[0] if errors else None
+        where = f"{first.position}: " if first and first.position else ""
+        what = f"{first.path}: {first.message}" if first and first.path else \
+            (first.message if first else "not a valid stack")
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise InputError(f"{where}{what}{more}", hint=f"run: mtlsform validate {path}")
+    if diagnostics:
+        print_diagnostics(diagnostics, json_output=False)
+    return stack
+
+
 def load_with_vars(path: Path, var_args: list[str]) -> tuple[Stack | None, list[Diagnostic]]:
     """load_stack with --var arguments and the process environment; bad --var is a diagnostic."""
     from mtlsform.stack import load_stack
@@ -81,7 +101,7 @@ def load_with_vars(path: Path, var_args: list[str]) -> tuple[Stack | None, list[
     return (stack if not has_errors(diagnostics) else None), diagnostics
 
 
-def _styled(line: str, severity: str, style: str):
+def _styled(line: str, severity: str, style: str) -> Text:
     from rich.text import Text
 
     text = Text(line)

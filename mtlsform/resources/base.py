@@ -220,6 +220,13 @@ class ResourceType:
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
         raise NotImplementedError
 
+    # --- requirements (see NEEDS_* at the end of this module) -----------------------------------
+
+    def requirements(self, action: Action,
+                     config: Mapping[str, Any] | None) -> frozenset[str]:
+        """What applying `action` with this configuration needs: NEEDS_* names (default none)."""
+        return frozenset()
+
 
 def compare(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
             force_new: frozenset[str], updatable: frozenset[str],
@@ -243,3 +250,11 @@ def compare(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
     if changed:
         return Decision(Action.UPDATE, Reason.CHANGED, changed=changed)
     return Decision(Action.NOOP, Reason.MATCHES)
+
+
+# --- What applying a change needs from the person running it ------------------------------------
+# Names `ResourceType.requirements` returns; the session and the CLI ask these questions of the
+# plan instead of naming resource types.
+
+NEEDS_STATE_SECRETS = "state_secrets"  # applying records new private keys in the state
+NEEDS_P12_PASSWORD = "p12_password"  # applying writes a PKCS#12 file (it needs a password)

@@ -187,5 +187,28 @@ class CertificateType(ResourceType):
             password=ctx.p12_password,
         )
 
+    # --- requirements (asked by the session and the CLI, which name no resource type) -------
+
+    def requirements(self, action: Action,
+                     config: Mapping[str, Any] | None) -> frozenset[str]:
+        """New material puts a new private key in the state; a PKCS#12 export needs a password."""
+        from mtlsform.resources.base import NEEDS_P12_PASSWORD, NEEDS_STATE_SECRETS
+
+        needs: set[str] = set()
+        if action.creates:
+            needs.add(NEEDS_STATE_SECRETS)
+        export = (config or {}).get("export") or {}
+        if (action.creates or action is Action.UPDATE) and (
+                export.get("pkcs12") or export.get("legacy_pkcs12")):
+            needs.add(NEEDS_P12_PASSWORD)
+        return frozenset(needs)
+
 
 CERTIFICATE = CertificateType()
+
+
+# --- Addresses of certificates, for callers that name no resource type --------------------------
+
+def certificate_address(name: str) -> Address:
+    """The address of the stack's certificate NAME, e.g. certificate.ca."""
+    return Address(CERTIFICATE.name, name)

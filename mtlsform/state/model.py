@@ -103,6 +103,9 @@ class ResourceState:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     dependencies: tuple[Address, ...] = ()
     deposed: str | None = None
+    # computed once in __post_init__: states re-sort their resources on every update
+    _sort_key: tuple[tuple[int, str, str, str, str], str] = field(
+        init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         address = as_address(self.address)
@@ -128,8 +131,7 @@ class ResourceState:
         return (self.address, self.deposed)
 
     def sort_key(self) -> tuple[tuple[int, str, str, str, str], str]:
-        key: tuple[tuple[int, str, str, str, str], str] = getattr(self, "_sort_key")
-        return key
+        return self._sort_key
 
 
 @dataclass(frozen=True)

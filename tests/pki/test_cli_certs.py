@@ -272,3 +272,64 @@ def test_private_keys_never_reach_output(p256: CertSet, tmp_path: Path,
     assert "PRIVATE KEY-----" not in text
     leaked = [s for s in secrets if s in text]
     assert leaked == []
+
+
+# --- the stack and the state found as `plan` finds them: --var, MTLSFORM_VAR_, --state -------
+
+def test_export_command_takes_var_and_state(p256: CertSet, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MTLSFORM_VAR_client_cn", raising=False)
+    stack_file = tmp_path / "stack.yaml"
+    stack_file.write_text(STACK_YAML.replace("stack: certs-cli\n",
+                                             "stack: certs-cli\nvariables: {client_cn: null}\n")
+                          .replace("common_name: client-1", "common_name: '${var.client_cn}'"))
+    out = tmp_path / "out"
+    code, stdout, err = cli(capsys, "certs", "export", str(stack_file), "client", "--out",
+                            str(out))
+    assert (code, stdout) == (1, "")
+    assert "variable 'client_cn' has no value" in err
+    assert err.endswith(f"  hint: run: mtlsform validate {stack_file}\n")
+    # The state elsewhere than beside the stack, as `plan --state` reads it.
+    write_state(stack_file, p256)
+    elsewhere = tmp_path / "states" / "certs.json"
+    elsewhere.parent.mkdir()
+    (stack_file.parent / ".mtlsform" / "certs-cli.state.json").rename(elsewhere)
+    args = ["certs", "export", str(stack_file), "client", "--out", str(out)]
+    code, _, err = cli(capsys, *args, "--var", "client_cn=client-1")
+    assert (code, err) == (1, f"error: certificate 'client' is not in the state yet\n"
+                              f"  hint: run: mtlsform apply {stack_file}\n")
+    code, stdout, err = cli(capsys, *args, "--var", "client_cn=client-1", "--state",
+                            str(elsewhere))
+    assert (code, err) == (0, "")
+    assert stdout.splitlines() == [f"wrote {out / n}" for n in ("client.crt", "client.key",
+                                                                 "ca.crt")]
+    assert (out / "client.crt").read_text() == p256.client.certificate_pem
+    monkeypatch.setenv("MTLSFORM_VAR_client_cn", "client-1")
+    code, _, err = cli(capsys, *args, "--state", str(elsewhere))
+    assert (code, err) == (0, "")
+    code, _, err = cli(capsys, *args, "--state", str(elsewhere), "--var", "nope=1")
+    assert code == 1 and "the stack declares no variable 'nope'" in err
+
+
+def test_export_command_reads_an_encrypted_state_as_plan_does(
+        p256: CertSet, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from mtlsform.state.local import LocalStateStore, default_state_path
+    from mtlsform.state.model import ResourceState, State
+
+    stack_file = tmp_path / "stack.yaml"
+    stack_file.write_text(STACK_YAML)
+    resources = [ResourceState(f"certificate.{name}", material.to_state())
+                 for name, material in (("ca", p256.ca), ("client", p256.client))]
+    with LocalStateStore(default_state_path(stack_file, "certs-cli"),
+                         passphrase=Sensitive("a passphrase")) as store:
+        store.write(State.empty("certs-cli").with_resources(resources))
+    args = ["certs", "export", str(stack_file), "client", "--out", str(tmp_path / "out")]
+    monkeypatch.delenv("MTLSFORM_STATE_PASSPHRASE", raising=False)
+    code, _, err = cli(capsys, *args)
+    assert code == 1 and "MTLSFORM_STATE_PASSPHRASE" in err
+    monkeypatch.setenv("MTLSFORM_STATE_PASSPHRASE", "a passphrase")
+    code, _, err = cli(capsys, *args)
+    assert (code, err) == (0, "")
+    assert (tmp_path / "out" / "client.key").is_file()

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+import mtlsform.resources  # noqa: F401  (registers the types, in the order addresses sort)
 from mtlsform.addresses import Address
 from mtlsform.sensitive import Sensitive
 from mtlsform.state import (

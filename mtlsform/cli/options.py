@@ -1,0 +1,11 @@
+"""Typer arguments and options shared by the commands that read a stack and its state."""
+
+from __future__ import annotations
+
+import typer
+
+STACK = typer.Argument(..., metavar="STACK", help="The stack file, e.g. stacks/example.yaml.")
+VARS = typer.Option([], "--var", help="Set a variable: NAME=VALUE (repeatable).")
+STATE = typer.Option(None, "--state", help="State file (default: .mtlsform/<stack>.state.json "
+                     "beside the stack file).")
+JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")

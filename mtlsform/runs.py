@@ -1,0 +1,168 @@
+"""Runs of apply and destroy up to the question: which stack they act on (a stack file, or a
+saved plan replaying its variables), the plan, what applying it needs, and whether someone must
+approve it. The approval is a value (`Approval`); asking the question is the caller's part.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+from mtlsform.apply.executor import ApplyHooks, ApplyResult
+from mtlsform.errors import InputError
+from mtlsform.plan.model import Plan
+from mtlsform.plan.planfile import SavedPlan, check_still_valid, is_plan_file, read_plan
+from mtlsform.resources.base import NEEDS_P12_PASSWORD, NEEDS_STATE_SECRETS
+from mtlsform.sensitive import Sensitive
+from mtlsform.session import Session, open_session, plan_requirements
+from mtlsform.stack.model import Stack
+from mtlsform.state.model import State
+
+__all__ = ["NEEDS_P12_PASSWORD", "NEEDS_STATE_SECRETS", "Approval", "ChangeRequest",
+           "ChangeRun", "RunObserver", "Source", "StackLoader", "approval_for", "open_change",
+           "plan_stack", "resolve_source"]
+
+StackLoader = Callable[[Path, list[str]], Stack]
+
+
+class Approval(Enum):
+    """Whether a run may change the cloud, and who says so."""
+
+    NOTHING_TO_APPROVE = "nothing_to_approve"  # the plan changes nothing
+    SAVED_PLAN = "saved_plan"  # passing the reviewed plan file is the approval
+    AUTO_APPROVE = "auto_approve"  # approved in advance (--auto-approve)
+    ASK = "ask"  # someone at the terminal must answer yes
+    REFUSE = "refuse"  # it must be asked, and there is no terminal to ask on
+
+    @property
+    def approved(self) -> bool:
+        """Whether the run may go ahead without a question."""
+        return self in (Approval.NOTHING_TO_APPROVE, Approval.SAVED_PLAN, Approval.AUTO_APPROVE)
+
+
+def approval_for(*, has_changes: bool, saved_plan: bool, auto_approve: bool,
+                 interactive: bool) -> Approval:
+    """The confirmation policy: a plan without changes or a saved plan needs no question."""
+    if not has_changes:
+        return Approval.NOTHING_TO_APPROVE
+    if saved_plan:
+        return Approval.SAVED_PLAN
+    if auto_approve:
+        return Approval.AUTO_APPROVE
+    return Approval.ASK if interactive else Approval.REFUSE
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a run acts on: a stack file with its --var arguments, and the saved plan if any."""
+
+    stack_path: Path
+    var_args: tuple[str, ...] = ()
+    saved: SavedPlan | None = None
+
+
+def resolve_source(target: Path, var_args: Sequence[str], *, destroy: bool) -> Source:
+    """A stack file as given; a saved plan (not for destroy) names its stack and variables."""
+    saved = read_plan(target) if not destroy and is_plan_file(target) else None
+    if saved is None:
+        return Source(Path(target), tuple(var_args))
+    if var_args:
+        raise InputError("--var cannot be given with a saved plan: it records its variables")
+    replayed = tuple(f"{k}={v}" for k, v in saved.variables.items())
+    return Source(saved.stack_path, replayed, saved)
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    """An apply or destroy as asked for: `target` is a stack file or (apply) a saved plan."""
+
+    target: Path
+    var_args: tuple[str, ...] = ()
+    destroy: bool = False
+    auto_approve: bool = False
+    refresh: bool = True
+    interactive: bool = False  # whether a question can be asked (a terminal is there)
+    state_path: Path | None = None
+    lock_timeout: float = 0.0
+
+    @property
+    def operation(self) -> str:
+        return "destroy" if self.destroy else "apply"
+
+
+class RunObserver(Protocol):
+    """What a run reports before it has a plan (the CLI prints it)."""
+
+    def waiting_for_lock(self, holder: str) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ChangeRun:
+    """A planned run holding the locked session: the plan, its needs, its approval."""
+
+    session: Session
+    source: Source
+    operation: str
+    plan: Plan
+    needs: frozenset[str]
+    approval: Approval
+
+    @property
+    def needs_p12_password(self) -> bool:
+        return NEEDS_P12_PASSWORD in self.needs
+
+    def apply(self, *, parallelism: int = 10, hooks: ApplyHooks | None = None,
+              p12_password: Sensitive[str] | None = None,
+              stop: threading.Event | None = None) -> tuple[ApplyResult, State]:
+        """Carries out the plan (with no changes: records the refreshed state and outputs)."""
+        return self.session.apply(self.plan, parallelism=parallelism, hooks=hooks,
+                                  p12_password=p12_password, stop=stop)
+
+
+def _note_sharing(session: Session, observer: RunObserver) -> None:
+    note = session.provider_context.sharing_note()
+    if note:
+        observer.note(note)
+
+
+@contextmanager
+def open_change(request: ChangeRequest, *, load_stack: StackLoader,
+                observer: RunObserver) -> Iterator[ChangeRun]:
+    """Resolves the source, loads the stack, locks the state and plans (or checks the saved
+    plan is still valid); the state stays locked until the block ends."""
+    source = resolve_source(request.target, request.var_args, destroy=request.destroy)
+    stack = load_stack(source.stack_path, list(source.var_args))
+    with open_session(stack, operation=request.operation, state_path=request.state_path,
+                      lock_timeout=request.lock_timeout,
+                      on_lock_wait=observer.waiting_for_lock) as session:
+        _note_sharing(session, observer)
+        if source.saved is not None:
+            check_still_valid(source.saved, stack, session.state)
+            plan = source.saved.plan
+        else:
+            plan = session.plan(refresh_first=request.refresh, destroy=request.destroy)
+        needs = plan_requirements(plan)
+        if request.destroy:
+            needs -= {NEEDS_P12_PASSWORD}  # nothing is exported by a destroy
+        approval = approval_for(has_changes=plan.has_changes, saved_plan=source.saved is not None,
+                                auto_approve=request.auto_approve,
+                                interactive=request.interactive)
+        yield ChangeRun(session, source, request.operation, plan, needs, approval)
+
+
+def plan_stack(stack: Stack, *, destroy: bool = False, refresh: bool = True,
+               state_path: Path | None = None, lock_timeout: float = 0.0,
+               observer: RunObserver) -> Plan:
+    """The plan for the stack against its state (locked while planning), as `plan` shows it."""
+    with open_session(stack, operation="plan", state_path=state_path,
+                      lock_timeout=lock_timeout,
+                      on_lock_wait=observer.waiting_for_lock) as session:
+        _note_sharing(session, observer)
+        return session.plan(refresh_first=refresh, destroy=destroy)

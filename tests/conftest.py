@@ -1,0 +1,54 @@
+"""Markers for the fast inner loop: `pytest -m "not slow and not network"` runs in well under a
+minute and leaves out what is marked here.
+
+`slow`: whole folders and modules that run the CLI, the emulator, data planes, real processes or
+many generated examples (measured: each takes seconds). `network`: needs a package registry.
+Tests may also mark themselves. The lists are checked against the tree by test_markers.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+
+SLOW = (
+    "e2e/",
+    "dataplane/",
+    "emulator/test_faults.py",
+    "emulator/test_listeners.py",
+    "emulator/test_property.py",
+    "emulator/test_rules.py",
+    "emulator/test_targets.py",
+    "engine/test_changes.py",
+    "engine/test_compatibility.py",
+    "engine/test_planfile.py",
+    "engine/test_refresh.py",
+    "engine/test_robustness.py",
+    "engine/test_walkthrough.py",
+    "pki/test_generate.py",
+    "providers/test_concurrency.py",
+    "providers/test_resources.py",
+    "providers/test_retries.py",
+    "providers/test_target_merging.py",
+    "stack/test_property.py",
+    "verify/test_cli.py",
+)
+NETWORK = ("emulator/test_tccli.py",)
+
+
+def _listed(relative: str, listed: tuple[str, ...]) -> bool:
+    return any(relative == entry or (entry.endswith("/") and relative.startswith(entry))
+               for entry in listed)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        relative = item.path.resolve().relative_to(TESTS).as_posix()
+        if _listed(relative, NETWORK):
+            item.add_marker(pytest.mark.network)
+            item.add_marker(pytest.mark.slow)
+        elif _listed(relative, SLOW):
+            item.add_marker(pytest.mark.slow)
