@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mtlsform.actions import Action
 from mtlsform.addresses import Address
+from mtlsform.dag import Dag
 from mtlsform.plan.model import Plan, ResourceChange
 from mtlsform.resources import RESOURCE_TYPES
 
@@ -46,6 +47,11 @@ class OperationGraph:
     # Deletes the cloud does for us: the parent's delete takes these objects with it, so they
     # run after it and only drop the record (and are skipped, keeping it, if the parent fails).
     cascaded: frozenset[Operation] = frozenset()
+
+    @property
+    def dag(self) -> Dag[Operation]:
+        """The operations as a graph (what the walker walks)."""
+        return Dag(self.operations, self.dependencies)
 
 
 def build_operations(plan: Plan, state_dependencies: dict[Address, tuple[Address, ...]]

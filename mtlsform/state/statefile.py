@@ -24,6 +24,7 @@ from mtlsform.addresses import Address
 from mtlsform.errors import StateError
 from mtlsform.sensitive import Sensitive
 from mtlsform.state.encryption import (
+    PASSPHRASE_ENV,
     Cipher,
     EncryptionHeader,
     Envelope,
@@ -146,7 +147,7 @@ class StateEncoder:
             raise StateError(
                 f"cannot write {describe_aad(aad)} to state file {self.source}: it holds a value "
                 f"encrypted elsewhere ({describe_aad(value.aad)}) that cannot be opened "
-                "without MTLSFORM_STATE_PASSPHRASE")
+                f"without {PASSPHRASE_ENV}")
         if (isinstance(value, OpenedValue) and self.cipher is not None
                 and value.key_id == self.cipher.key_id and value.aad == aad):
             return value.envelope.to_json()
@@ -154,9 +155,9 @@ class StateEncoder:
             return self.cipher.seal(reveal_deep(value), aad).to_json()
         if self.header is not None:
             raise StateError(
-                f"state file {self.source} is encrypted with MTLSFORM_STATE_PASSPHRASE; set it "
+                f"state file {self.source} is encrypted with {PASSPHRASE_ENV}; set it "
                 f"to store the new secret {describe_aad(aad)}",
-                hint="export MTLSFORM_STATE_PASSPHRASE=... (the passphrase the state was "
+                hint=f"export {PASSPHRASE_ENV}=... (the passphrase the state was "
                      "written with)")
         return reveal_deep(value)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import graphlib
-
 from mtlsform.addresses import Address
 from mtlsform.apply.operations import Operation, build_operations
 from mtlsform.plan.model import Action, Plan, Reason, ResourceChange
@@ -24,8 +22,7 @@ def change(address, action, deps=(), before=None, after=None, reason=Reason.CHAN
 
 
 def order(graph) -> list[Operation]:
-    sorter = graphlib.TopologicalSorter({op: deps for op, deps in graph.dependencies.items()})
-    return list(sorter.static_order())
+    return graph.dag.topological_order()
 
 
 def before(ops: list[Operation], a: Operation, b: Operation) -> bool:
