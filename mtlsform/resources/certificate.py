@@ -110,29 +110,33 @@ class CertificateType(ResourceType):
     def diff(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
              *, now: datetime, stack: Stack, address: Address) -> Decision:
         decision = super().diff(desired, current, now=now, stack=stack, address=address)
+        renewal = self._renewal(desired, current, decision, now=now, stack=stack,
+                                address=address)
+        if renewal is not None:  # renewing writes the exported files too
+            return renewal
         export = desired.get("export")
         if (decision.action is Action.NOOP and export
                 and not _exported_files_present(export, address.name, stack.directory)):
             return Decision(Action.UPDATE, Reason.FILES_MISSING,
                             detail=f"the files exported to {export['dir']} are missing: they "
                             "will be written again", changed=("export",))
+        return decision
+
+    def _renewal(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
+                 decision: Decision, *, now: datetime, stack: Stack,
+                 address: Address) -> Decision | None:
+        """A create-first replacement when generated material is outside its renewal window."""
         if current is None or decision.action.is_replace or desired.get("kind") != "generated":
-            return decision
-        from mtlsform.pki import CertificateMaterial, needs_renewal
+            return None
+        from mtlsform.pki import CertificateMaterial, renewal_reason
 
         renew_days = stack.certificates[address.name].renew_before_days
-        material = CertificateMaterial.from_state(current)
-        if needs_renewal(material, renew_days, now):
-            days_left = (material.not_after - now).days
-            return Decision(
-                self.replace_action,
-                Reason.EXPIRING,
-                detail=(f"expires {material.not_after:%Y-%m-%d} (in {days_left} days), "
-                        f"within renew_before_days={renew_days}"),
-                replace_paths=("not_after",),
-                changed=decision.changed,
-            )
-        return decision
+        why = renewal_reason(CertificateMaterial.from_state(current), renew_days, now)
+        if why is None:
+            return None
+        return Decision(self.replace_action, Reason.EXPIRING, detail=why,
+                        replace_paths=("not_after",),
+                        changed=tuple(sorted({*decision.changed, "not_after"})))
 
     def create(self, ctx: ApplyContext, address: Address,
                values: Mapping[str, Any]) -> Attributes:

@@ -8,6 +8,7 @@ from typing import Any
 from mtlsform.addresses import Address
 from mtlsform.providers.base import CertificateBinding
 from mtlsform.references import Ref
+from mtlsform.resources.ssl_certificate import SSL_CERTIFICATE
 from mtlsform.stack.model import Tls
 
 TLS_ATTRIBUTES = ("ssl_mode", "certificate_id", "client_ca_id")
@@ -20,9 +21,9 @@ def tls_config(tls: Tls | None) -> dict[str, Any]:
     mutual = tls.mode == "mutual"
     return {
         "ssl_mode": "MUTUAL" if mutual else "UNIDIRECTIONAL",
-        "certificate_id": Ref(Address("ssl_certificate", tls.certificate), "id"),
+        "certificate_id": Ref(Address(SSL_CERTIFICATE.name, tls.certificate), "id"),
         "client_ca_id": (
-            Ref(Address("ssl_certificate", tls.client_ca), "id")
+            Ref(Address(SSL_CERTIFICATE.name, tls.client_ca), "id")
             if mutual and tls.client_ca else None
         ),
     }
