@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mtlsform.emulator import world as world_module
+from mtlsform.emulator.errors import EmulatorError
 from mtlsform.emulator.world import WorldState
 
 FORMAT_VERSION = 1
@@ -23,7 +24,7 @@ FILE_NAME = "world.json"
 REDACTED = "(redacted)"
 
 
-class WorldFileError(Exception):
+class WorldFileError(EmulatorError):
     """The world file cannot be read or trusted."""
 
 
