@@ -136,15 +136,13 @@ class EmulatorConfig:
         if chosen_dir is None:
             raise EmulatorConfigError(
                 f"no data directory: pass one or set {env_names.DATA_DIR}")
-        for key, name, kind in (("host", env_names.HOST, str),
-                                ("secret_id", env_names.SECRET_ID, str),
-                                ("secret_key", env_names.SECRET_KEY, str),
-                                ("session_token", env_names.SESSION_TOKEN, str),
-                                ("port", env_names.PORT, int),
-                                ("task_delay", env_names.TASK_DELAY, float)):
-            found = read.number(name, kind)
-            if found is not None:
-                values[key] = found
+        read_values: dict[str, object] = {
+            "host": read.text(env_names.HOST), "secret_id": read.text(env_names.SECRET_ID),
+            "secret_key": read.text(env_names.SECRET_KEY),
+            "session_token": read.text(env_names.SESSION_TOKEN),
+            "port": read.number(env_names.PORT, int),
+            "task_delay": read.number(env_names.TASK_DELAY, float)}
+        values.update({key: value for key, value in read_values.items() if value is not None})
         if read.text(env_names.RATE_LIMIT) is not None:
             values["rate_limit"] = parse_rate_limit(read.text(env_names.RATE_LIMIT) or "")
         if read.text(env_names.TLS) is not None:

@@ -58,8 +58,9 @@ def ensure_instances(state: WorldState, config: EmulatorConfig) -> None:
             state.instances[spec.instance_id] = Instance(spec.instance_id, spec.name, ip)
             used.add(ip)
             continue
-        moved = bool(spec.private_ip) and spec.private_ip != existing.private_ip
-        ip = spec.private_ip if moved else existing.private_ip
+        wanted_ip = spec.private_ip or ""
+        moved = bool(wanted_ip) and wanted_ip != existing.private_ip
+        ip = wanted_ip if moved else existing.private_ip
         # Records are replaced, never changed in place (committed versions are shared).
         state.instances[spec.instance_id] = dataclasses.replace(existing, name=spec.name,
                                                                 private_ip=ip)

@@ -34,7 +34,7 @@ class LoopThread:
         self._name = name
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._calls: set[asyncio.Task] = set()
+        self._calls: set[asyncio.Task[Any]] = set()
         # Orders calls before the shutdown and refuses them after it (any thread).
         self._submitting = threading.Lock()
         self._stopping = False
