@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 class EmulatorWorldBusy(MtlsformError):
     """Another process holds the stack's emulator world and this run cannot share it;
-    `holder` is what that process says about itself (None if unknown or damaged)."""
+    `holder` is what that process says about itself (None if unknown or damaged: `damage`
+    then says how, naming the lock file)."""
 
     def __init__(self, busy: DataDirectoryBusy) -> None:
         super().__init__(
@@ -37,6 +38,7 @@ class EmulatorWorldBusy(MtlsformError):
                  "with provider: {kind: tencentcloud, endpoint: ...}")
         self.data_dir = busy.data_dir
         self.holder: HolderRecord | None = busy.holder
+        self.damage: str | None = str(busy.damage) if busy.damage is not None else None
 
 
 @dataclass(frozen=True)

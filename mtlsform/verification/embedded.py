@@ -119,11 +119,12 @@ def _world(stack: Stack, data_dir: Path, environ: Mapping[str, str]) -> Iterator
                 raise MtlsformError(f"the stack's provider kind {context.kind} runs no emulator",
                                     hint=NO_PLANE_HINT)
             yield context.emulator.world
-    except EmulatorWorldBusy:
+    except EmulatorWorldBusy as busy:
         if entered:
             raise
+        damage = f"; {busy.damage}" if busy.damage else ""
         raise MtlsformError(
-            f"the stack's emulator world ({data_dir}) is in use by another emulator",
+            f"the stack's emulator world ({data_dir}) is in use by another emulator{damage}",
             hint="stop it, or check its data plane with --address VIP:PORT (the VIP, and the "
                  "port plus the --port-offset of `mtlsform emulator serve --data-plane`)",
         ) from None

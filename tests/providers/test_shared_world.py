@@ -57,6 +57,8 @@ def test_a_damaged_holder_record_is_busy_and_names_the_file(
         with pytest.raises(EmulatorWorldBusy) as raised, emulated(tmp_path, environ):
             pass
     assert raised.value.holder is None
+    assert raised.value.damage == (f"the holder record in {lock_file(tmp_path / 'world')} is "
+                                   "damaged: expected a JSON object")
     assert raised.value.message == (
         f"embedded emulator: another emulator is using the data directory {tmp_path / 'world'}"
         f"; the holder record in {lock_file(tmp_path / 'world')} is damaged: expected a JSON "
