@@ -48,7 +48,7 @@ class Diagnostic:
             parts.append(f" (hint: {self.hint})")
         return "".join(parts)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, str | int | None]:
         pos = self.position
         return {
             "severity": self.severity,
@@ -71,7 +71,7 @@ def warning(message: str, *, path: str = "", position: Position | None = None,
     return Diagnostic("warning", message, path, position, hint)
 
 
-def _sort_key(d: Diagnostic) -> tuple:
+def _sort_key(d: Diagnostic) -> tuple[bool, str, int, int, str, str]:
     pos = d.position
     return (
         pos is None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Generic, NoReturn, TypeVar
 
 T = TypeVar("T")
 
@@ -38,5 +38,5 @@ class Sensitive(Generic[T]):
     def __hash__(self) -> int:
         return hash(("sensitive", self._value))
 
-    def __reduce__(self):
+    def __reduce__(self) -> NoReturn:
         raise TypeError("sensitive values cannot be pickled")

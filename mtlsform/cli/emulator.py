@@ -7,12 +7,16 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import typer
 
 from mtlsform.cli import console
+from mtlsform.emulator import environment as emulator_env  # names only: a cheap import
 from mtlsform.errors import InputError
+
+if TYPE_CHECKING:
+    from mtlsform.emulator import Emulator, EmulatorConfig
 
 DEFAULT_PORT = 9000
 DEFAULT_DATA_DIR = Path(".mtlsform") / "emulator"
@@ -21,7 +25,7 @@ DEFAULT_DATA_DIR = Path(".mtlsform") / "emulator"
 class Companion(Protocol):
     """Something that runs beside the API for as long as `serve` does (e.g. the data plane)."""
 
-    def start(self) -> None: ...
+    def start(self) -> object: ...
 
     def stop(self) -> None: ...
 
@@ -31,60 +35,36 @@ def build_config(*, data_dir: Path | None, host: str | None, port: int | None, t
                  latency: list[str], task_failures: list[str], crash_after: int | None,
                  crash_before_apply: bool | None, seed: int | None, instances: list[str],
                  instances_file: Path | None, secret_id: str | None,
-                 secret_key: str | None) -> Any:
-    """Flags over MTLSFORM_EMULATOR_* variables over defaults; bad values raise InputError."""
-    from mtlsform.emulator import EmulatorConfig, EmulatorConfigError, FaultConfig, config
+                 secret_key: str | None) -> EmulatorConfig:
+    """Flags over the emulator's environment variables over defaults; bad values raise
+    InputError."""
+    from mtlsform.emulator import EmulatorConfig, EmulatorConfigError
 
     try:
-        env_data_dir = os.environ.get(config.ENV_PREFIX + "DATA_DIR")
-        chosen = data_dir or (Path(env_data_dir) if env_data_dir else DEFAULT_DATA_DIR)
-        base = EmulatorConfig.from_env(data_dir=chosen)
-        changes: dict[str, Any] = {}
-        if port is not None:
-            changes["port"] = port
-        elif not os.environ.get(config.ENV_PREFIX + "PORT"):
-            changes["port"] = DEFAULT_PORT
-        for key, value in (("host", host), ("tls", tls), ("task_delay", task_delay),
-                           ("secret_id", secret_id), ("secret_key", secret_key)):
-            if value is not None:
-                changes[key] = value
-        if rate_limit is not None:
-            changes["rate_limit"] = config.parse_rate_limit(rate_limit)
-        declared = tuple(config.parse_instance(spec) for spec in instances)
-        if instances_file is not None:
-            declared = config.load_instances_file(instances_file) + declared
-        if declared:
-            changes["instances"] = declared
-        old = base.faults
-        changes["faults"] = FaultConfig(
-            errors=tuple(config.parse_fault(s) for s in faults) or old.errors,
-            latency=tuple(config.parse_latency(s) for s in latency) or old.latency,
-            task_failures=tuple(config.parse_task_failure(s) for s in task_failures)
-            or old.task_failures,
-            crash_after=crash_after if crash_after is not None else old.crash_after,
-            crash_before_apply=old.crash_before_apply if crash_before_apply is None
-            else crash_before_apply,
-            seed=seed if seed is not None else old.seed)
-        return base.with_changes(**changes)
+        return EmulatorConfig.from_env(
+            data_dir, environ=os.environ,
+            defaults={"port": DEFAULT_PORT, "data_dir": DEFAULT_DATA_DIR},
+            host=host, port=port, tls=tls, task_delay=task_delay, rate_limit=rate_limit,
+            secret_id=secret_id, secret_key=secret_key, faults=faults, latency=latency,
+            task_failures=task_failures, crash_after=crash_after,
+            crash_before_apply=crash_before_apply, seed=seed, instances=instances,
+            instances_file=instances_file)
     except EmulatorConfigError as exc:
         raise InputError(str(exc), hint="see docs/emulator.md for flags and variables") from None
 
 
-def run_foreground(config: Any, companions: list[Callable[[Any], Companion]] | None = None,
-                   ) -> int:
+def run_foreground(config: EmulatorConfig,
+                   companions: list[Callable[[Emulator], Companion]] | None = None) -> int:
     """Starts the emulator (and its companions), prints how to reach it, waits for Ctrl-C."""
-    from mtlsform.emulator import Emulator, EmulatorConfigError, WorldFileError
+    from mtlsform.emulator import ApiBindError, Emulator, EmulatorError
 
     emu = Emulator(config)
     try:
         emu.start()
-    except (EmulatorConfigError, WorldFileError) as exc:
+    except ApiBindError as exc:
+        raise InputError(str(exc), hint="choose another --port (0 picks a free one)") from None
+    except EmulatorError as exc:  # a world file or instance it cannot use
         raise InputError(str(exc)) from None
-    except OSError as exc:
-        emu.stop()
-        raise InputError(f"cannot listen on {config.host}:{config.port}: "
-                         f"{exc.strerror or exc}",
-                         hint="choose another --port (0 picks a free one)") from None
     started: list[Companion] = []
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -109,7 +89,7 @@ def run_foreground(config: Any, companions: list[Callable[[Any], Companion]] | N
     return 0
 
 
-def _print_banner(emu: Any) -> None:
+def _print_banner(emu: Emulator) -> None:
     config = emu.config
     out = console.out()
     key_note = (f"{config.key()}   (the documented default)" if config.uses_default_key
@@ -145,10 +125,10 @@ def _print_banner(emu: Any) -> None:
     out.print("\n".join(lines), markup=False, highlight=False)
 
 
-def data_plane_companion(port_offset: int) -> Callable[[Any], Companion]:
+def data_plane_companion(port_offset: int) -> Callable[[Emulator], Companion]:
     """`--data-plane`: the data plane follows the emulator's world; its log goes to stderr."""
 
-    def make(emu: Any) -> Companion:
+    def make(emu: Emulator) -> Companion:
         import logging
 
         from mtlsform.emulator.dataplane import DataPlane
@@ -161,7 +141,7 @@ def data_plane_companion(port_offset: int) -> Callable[[Any], Companion]:
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)
             logger.propagate = False
-        emu.announce(data_plane={"port_offset": port_offset})
+        emu.announce(data_plane_port_offset=port_offset)
         return DataPlane(emu.world, port_offset=port_offset)
 
     return make
@@ -205,7 +185,7 @@ def register(app: typer.Typer) -> None:
         secret_id: str = typer.Option(None, "--secret-id",
                                       help="SecretId clients must use [AKIDmtlsformEmulator0000]."),
         secret_key: str = typer.Option(None, "--secret-key",
-                                       help="SecretKey (prefer MTLSFORM_EMULATOR_SECRET_KEY)."),
+                                       help=f"SecretKey (prefer {emulator_env.SECRET_KEY})."),
         data_plane: bool = typer.Option(False, "--data-plane",
                                         help="Also serve the HTTPS listeners on their VIPs "
                                         "(mTLS data plane, docs/data-plane.md)."),

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from mtlsform.cli import console
 
-COLUMNS = ("listener", "domain", "check", "result", "reason")
+if TYPE_CHECKING:
+    from mtlsform.verification import Report
+
 STYLES = {"pass": "green", "fail": "bold red", "skip": "yellow"}
 
 
@@ -28,29 +31,25 @@ def parse_address(text: str | None) -> tuple[str, int] | None:
     return host, int(port)
 
 
-def _cells(result) -> tuple[str, str, str, str, str]:
-    domain = result.domain + (result.url if result.url not in (None, "/") else "")
-    return (result.listener, domain, f"{result.letter} {result.title}", result.status,
-            result.reason)
-
-
-def _summary(report) -> str:
+def _summary(report: Report) -> str:
     counts = f"{report.count('pass')} passed, {report.count('fail')} failed, " \
              f"{report.count('skip')} skipped"
     return f"{counts}: verify {'passed' if report.passed else 'FAILED'}."
 
 
-def _heading(report) -> list[str]:
+def _heading(report: Report) -> list[str]:
     lines = [f"Verifying stack {report.stack}: {report.requests} requests per rule for the "
              f"spread, {report.tolerance} tolerance."]
     lines += [f"  {listener}: {address} ({how})" for listener, address, how in report.connections]
     return lines
 
 
-def render_plain(report) -> str:
-    """The report as aligned plain text (the reason column is not padded)."""
-    rows = [COLUMNS, *(_cells(r) for r in report.results)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
+def render_plain(report: Report) -> str:
+    """The report as aligned plain text (the last column is not padded)."""
+    from mtlsform.verification import REPORT_COLUMNS
+
+    rows: list[tuple[str, ...]] = [REPORT_COLUMNS, *(r.cells() for r in report.results)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(REPORT_COLUMNS) - 1)]
     lines = [*_heading(report), ""]
     for row in rows:
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
@@ -59,18 +58,20 @@ def render_plain(report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _print_rich(report) -> None:
+def _print_rich(report: Report) -> None:
     from rich.table import Table
     from rich.text import Text
+
+    from mtlsform.verification import REPORT_COLUMNS, UNWRAPPED_COLUMNS
 
     out = console.out()
     for line in _heading(report):
         out.print(line, markup=False, highlight=False)
     table = Table(show_lines=False, header_style="bold")
-    for name in COLUMNS:
-        table.add_column(name, overflow="fold", no_wrap=name in ("check", "result"))
+    for name in REPORT_COLUMNS:
+        table.add_column(name, overflow="fold", no_wrap=name in UNWRAPPED_COLUMNS)
     for result in report.results:
-        cells = _cells(result)
+        cells = result.cells()
         table.add_row(*(Text(c) for c in cells[:3]), Text(cells[3], style=STYLES[cells[3]]),
                       Text(cells[4]))
     out.print(table)

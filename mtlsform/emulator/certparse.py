@@ -71,7 +71,8 @@ def key_matches(parsed: ParsedCertificate, key: object) -> bool:
         return False
     der = serialization.Encoding.DER
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    return public().public_bytes(der, spki) == parsed.leaf.public_key().public_bytes(der, spki)
+    ours: bytes = public().public_bytes(der, spki)
+    return ours == parsed.leaf.public_key().public_bytes(der, spki)
 
 
 def key_algorithm(cert: x509.Certificate) -> str:

@@ -28,7 +28,8 @@ def port_owner(lb: LoadBalancer, protocol: str, port: int) -> Listener | None:
     tcp = protocol in TCP_CLASS
     for lst in shared_values(lb.listeners):  # reads only: copies nothing
         if lst.port == port and (lst.protocol in TCP_CLASS) == tcp:
-            return lst
+            owner: Listener = lst
+            return owner
     return None
 
 

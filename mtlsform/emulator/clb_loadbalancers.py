@@ -76,7 +76,7 @@ def create_load_balancer(call: Any, state: WorldState, p: dict[str, Any]) -> dic
     ids = []
     for _ in range(number):
         lb_id = call.new_id("lb-", state.load_balancers)
-        name = p.get("LoadBalancerName") if number == 1 and "LoadBalancerName" in p else lb_id
+        name = str(p["LoadBalancerName"]) if number == 1 and "LoadBalancerName" in p else lb_id
         state.load_balancers[lb_id] = LoadBalancer(
             lb_id=lb_id, region=call.region, name=name, lb_type=lb_type,
             vip=_vip(state, p.get("Vip")), create_time=call.time, status=0,

@@ -13,7 +13,7 @@ from typing import Any
 from mtlsform.emulator import clb_views
 from mtlsform.emulator.apierror import ApiError
 from mtlsform.emulator.clb_lookup import find_lb, find_listener, rule_for, writable_lb
-from mtlsform.emulator.world import Listener, Target, WorldState
+from mtlsform.emulator.world import HealthCheck, Listener, Target, WorldState
 
 TARGETS_PER_RULE = 100
 TARGET_FILTERS = ("location-id", "private-ip-address", "tag")
@@ -58,7 +58,10 @@ def _find(bucket: list[Target], kind: str, instance_id: str | None, ip: str, por
     return None
 
 
-def _given(state: WorldState, p: dict[str, Any]) -> list[tuple[str, str | None, str, dict]]:
+Given = tuple[str, str | None, str, dict[str, Any]]  # (kind, instance ID, IP, the request's)
+
+
+def _given(state: WorldState, p: dict[str, Any]) -> list[Given]:
     given, seen = [], set()
     for index, t in enumerate(p["Targets"]):
         kind, instance_id, ip = _identity(state, t, f"Targets.{index}")
@@ -91,8 +94,7 @@ def register_targets(call: Any, state: WorldState, p: dict[str, Any]) -> dict[st
     return {}
 
 
-def _bound(bucket: list[Target], given: list[tuple[str, str | None, str, dict]],
-           ) -> list[tuple[Target, dict]]:
+def _bound(bucket: list[Target], given: list[Given]) -> list[tuple[Target, dict[str, Any]]]:
     found = []
     for kind, instance_id, ip, t in given:
         target = _find(bucket, kind, instance_id, ip, t["Port"])
@@ -165,6 +167,7 @@ def describe_target_health(call: Any, state: WorldState, p: dict[str, Any]) -> d
         for lst in lb.listeners.values():
             if p.get("ListenerIds") and lst.listener_id not in p["ListenerIds"]:
                 continue
+            rules: list[tuple[str, str | None, str | None, list[Target], HealthCheck | None]]
             if lst.is_l7:
                 rules = [(r.location_id, r.domain, r.url, r.targets, r.health_check)
                          for r in lst.rules.values()]

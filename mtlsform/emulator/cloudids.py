@@ -7,8 +7,8 @@ import ipaddress
 import secrets
 import string
 
-VIP_NETWORK = ipaddress.ip_network("127.64.0.0/16")
-INSTANCE_NETWORK = ipaddress.ip_network("127.32.0.0/16")
+VIP_NETWORK = ipaddress.IPv4Network("127.64.0.0/16")
+INSTANCE_NETWORK = ipaddress.IPv4Network("127.32.0.0/16")
 
 
 def new_id(prefix: str, taken: object) -> str:

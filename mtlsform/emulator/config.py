@@ -15,31 +15,26 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from mtlsform.emulator import environment as env_names
+from mtlsform.emulator.errors import EmulatorConfigError
 from mtlsform.sensitive import Sensitive
+
+__all__ = [
+    "DEFAULT_SECRET_ID", "DEFAULT_SECRET_KEY", "DEMO_INSTANCES", "EmulatorConfig",
+    "EmulatorConfigError", "FaultConfig", "FaultRule", "InstanceSpec", "load_instances_file",
+    "parse_bool", "parse_fault", "parse_instance", "parse_latency", "parse_rate_limit",
+    "parse_task_failure", "split_specs",
+]
 
 DEFAULT_SECRET_ID = "AKIDmtlsformEmulator0000"
 DEFAULT_SECRET_KEY = "mtlsform-emulator-secret-key"
-ENV_PREFIX = "MTLSFORM_EMULATOR_"
 _ACTION = r"(\*|[A-Z][A-Za-z0-9]*)"
 _INSTANCE_ID = re.compile(r"ins-[a-z0-9]{1,32}")
-
-
-class EmulatorConfigError(ValueError):
-    """A flag, environment variable or instances file the emulator cannot use."""
-
-
-class DataDirectoryBusy(EmulatorConfigError):
-    """Another emulator serves this data directory; `holder` is what it wrote about itself
-    (pid, url, SecretId, whether it uses the default key, task delay, CA file), or {}."""
-
-    def __init__(self, message: str, holder: dict) -> None:
-        super().__init__(message)
-        self.holder = holder
 
 
 @dataclass(frozen=True)
@@ -118,53 +113,68 @@ class EmulatorConfig:
 
     @classmethod
     def from_env(cls, data_dir: Path | str | None = None, *,
-                 environ: Mapping[str, str] | None = None, **overrides: Any) -> EmulatorConfig:
-        """Defaults, then MTLSFORM_EMULATOR_* variables, then explicit keyword overrides."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-
-        def get(name: str) -> str | None:
-            raw = env.get(ENV_PREFIX + name)
-            return raw if raw not in (None, "") else None
-
-        def number(name: str, kind: type) -> Any:
-            raw = get(name)
-            if raw is None:
-                return None
-            try:
-                return kind(raw)
-            except ValueError:
-                raise EmulatorConfigError(
-                    f"{ENV_PREFIX}{name}={raw!r} is not a {kind.__name__}") from None
-
-        for name, key, kind in (("HOST", "host", str), ("SECRET_ID", "secret_id", str),
-                                ("SECRET_KEY", "secret_key", str),
-                                ("SESSION_TOKEN", "session_token", str),
-                                ("PORT", "port", int), ("TASK_DELAY", "task_delay", float)):
-            value = number(name, kind)
-            if value is not None:
-                values[key] = value
-        if get("RATE_LIMIT") is not None:
-            values["rate_limit"] = parse_rate_limit(get("RATE_LIMIT") or "")
-        if get("TLS") is not None:
-            values["tls"] = parse_bool(ENV_PREFIX + "TLS", get("TLS") or "")
-        values["faults"] = FaultConfig(
-            errors=tuple(parse_fault(s) for s in split_specs(get("FAULTS"))),
-            latency=tuple(parse_latency(s) for s in split_specs(get("LATENCY"))),
-            task_failures=tuple(parse_task_failure(s) for s in split_specs(get("TASK_FAILURES"))),
-            crash_after=number("CRASH_AFTER", int),
-            crash_before_apply=parse_bool(ENV_PREFIX + "CRASH_BEFORE_APPLY",
-                                          get("CRASH_BEFORE_APPLY") or "0"),
-            seed=number("SEED", int),
-        )
-        if get("INSTANCES") is not None:
-            values["instances"] = load_instances_file(Path(get("INSTANCES") or ""))
-        values.update(overrides)
-        chosen = values.pop("data_dir", None) or data_dir or get("DATA_DIR")
-        if chosen is None:
+                 environ: Mapping[str, str] | None = None,
+                 defaults: Mapping[str, Any] | None = None,
+                 host: str | None = None, port: int | None = None, tls: bool | None = None,
+                 task_delay: float | None = None, rate_limit: float | str | None = None,
+                 secret_id: str | None = None, secret_key: str | None = None,
+                 session_token: str | None = None,
+                 faults: Sequence[str] = (), latency: Sequence[str] = (),
+                 task_failures: Sequence[str] = (), crash_after: int | None = None,
+                 crash_before_apply: bool | None = None, seed: int | None = None,
+                 instances: Sequence[str | InstanceSpec] = (),
+                 instances_file: Path | None = None) -> EmulatorConfig:
+        """The configuration from, lowest first: the field defaults, `defaults` (e.g. the port
+        of `serve`), the MTLSFORM_EMULATOR_* variables of `environ` (default os.environ), then
+        the flags given here (None or empty: not given). Flags take the same spec text as the
+        variables (module docstring); `instances_file` comes before `instances`. Bad values
+        raise EmulatorConfigError naming the flag or variable."""
+        read = env_names.EnvReader(os.environ if environ is None else environ)
+        values: dict[str, Any] = dict(defaults or {})
+        chosen_dir = data_dir or read.text(env_names.DATA_DIR) or values.pop("data_dir", None)
+        values.pop("data_dir", None)
+        if chosen_dir is None:
             raise EmulatorConfigError(
-                f"no data directory: pass one or set {ENV_PREFIX}DATA_DIR")
-        return cls(data_dir=Path(chosen), **values)
+                f"no data directory: pass one or set {env_names.DATA_DIR}")
+        read_values: dict[str, object] = {
+            "host": read.text(env_names.HOST), "secret_id": read.text(env_names.SECRET_ID),
+            "secret_key": read.text(env_names.SECRET_KEY),
+            "session_token": read.text(env_names.SESSION_TOKEN),
+            "port": read.number(env_names.PORT, int),
+            "task_delay": read.number(env_names.TASK_DELAY, float)}
+        values.update({key: value for key, value in read_values.items() if value is not None})
+        if read.text(env_names.RATE_LIMIT) is not None:
+            values["rate_limit"] = parse_rate_limit(read.text(env_names.RATE_LIMIT) or "")
+        if read.text(env_names.TLS) is not None:
+            values["tls"] = parse_bool(env_names.TLS, read.text(env_names.TLS) or "")
+        given = {"host": host, "port": port, "tls": tls, "task_delay": task_delay,
+                 "secret_id": secret_id, "secret_key": secret_key,
+                 "session_token": session_token, "rate_limit": rate_limit}
+        values.update({key: value for key, value in given.items() if value is not None})
+        if isinstance(rate_limit, str):  # `off` gives None: given, and no limit
+            values["rate_limit"] = parse_rate_limit(rate_limit)
+        values["faults"] = FaultConfig(
+            errors=tuple(parse_fault(s) for s in faults)
+            or tuple(parse_fault(s) for s in split_specs(read.text(env_names.FAULTS))),
+            latency=tuple(parse_latency(s) for s in latency)
+            or tuple(parse_latency(s) for s in split_specs(read.text(env_names.LATENCY))),
+            task_failures=tuple(parse_task_failure(s) for s in task_failures)
+            or tuple(parse_task_failure(s)
+                     for s in split_specs(read.text(env_names.TASK_FAILURES))),
+            crash_after=crash_after if crash_after is not None
+            else read.number(env_names.CRASH_AFTER, int),
+            crash_before_apply=crash_before_apply if crash_before_apply is not None
+            else parse_bool(env_names.CRASH_BEFORE_APPLY,
+                            read.text(env_names.CRASH_BEFORE_APPLY) or "0"),
+            seed=seed if seed is not None else read.number(env_names.SEED, int),
+        )
+        declared = (load_instances_file(instances_file) if instances_file is not None else ()) \
+            + tuple(s if isinstance(s, InstanceSpec) else parse_instance(s) for s in instances)
+        if declared:
+            values["instances"] = declared
+        elif read.text(env_names.INSTANCES) is not None:
+            values["instances"] = load_instances_file(Path(read.text(env_names.INSTANCES) or ""))
+        return cls(data_dir=Path(chosen_dir), **values)
 
     def with_changes(self, **changes: Any) -> EmulatorConfig:
         return replace(self, **changes)

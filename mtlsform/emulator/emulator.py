@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
-import json
 import os
 import ssl
 import threading
@@ -24,9 +23,16 @@ from typing import Any
 
 from mtlsform.emulator import worldfile
 from mtlsform.emulator.cloudids import INSTANCE_NETWORK, allocate_address
-from mtlsform.emulator.config import DataDirectoryBusy, EmulatorConfig, EmulatorConfigError
+from mtlsform.emulator.config import EmulatorConfig
 from mtlsform.emulator.dispatch import Api
+from mtlsform.emulator.errors import (
+    ApiBindError,
+    DataDirectoryBusy,
+    EmulatorConfigError,
+    HolderRecordError,
+)
 from mtlsform.emulator.faults import Faults, RateLimiter
+from mtlsform.emulator.holder import HolderRecord, lock_file
 from mtlsform.emulator.server import ApiServer
 from mtlsform.emulator.tasks import TaskRunner, recover_interrupted
 from mtlsform.emulator.tlscert import TlsFiles, ensure_server_certificate
@@ -52,8 +58,9 @@ def ensure_instances(state: WorldState, config: EmulatorConfig) -> None:
             state.instances[spec.instance_id] = Instance(spec.instance_id, spec.name, ip)
             used.add(ip)
             continue
-        moved = bool(spec.private_ip) and spec.private_ip != existing.private_ip
-        ip = spec.private_ip if moved else existing.private_ip
+        wanted_ip = spec.private_ip or ""
+        moved = bool(wanted_ip) and wanted_ip != existing.private_ip
+        ip = wanted_ip if moved else existing.private_ip
         # Records are replaced, never changed in place (committed versions are shared).
         state.instances[spec.instance_id] = dataclasses.replace(existing, name=spec.name,
                                                                 private_ip=ip)
@@ -67,13 +74,13 @@ def ensure_instances(state: WorldState, config: EmulatorConfig) -> None:
                             target.ip = ip
 
 
-def _read_holder(fd: int) -> dict:
+def _read_holder(fd: int, path: Path) -> HolderRecord | None:
+    """The record another process wrote into the lock file (None if it wrote none yet)."""
     try:
         data = os.pread(fd, 4096, 0)
-        holder = json.loads(data) if data.strip() else {}
-    except (OSError, ValueError):
-        return {}
-    return holder if isinstance(holder, dict) else {}
+    except OSError as exc:
+        raise HolderRecordError(path, f"cannot read it: {exc.strerror or exc}") from None
+    return HolderRecord.parse(data, path)
 
 
 class Emulator:
@@ -87,43 +94,53 @@ class Emulator:
         self._lock_fd: int | None = None
         self._tls: TlsFiles | None = None
         self._writer: WorldWriter | None = None
-        self._announced: dict[str, Any] = {}
+        self._serve = False
+        self._data_plane_port_offset: int | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
 
     def _lock_data_dir(self, data_dir: Path) -> None:
-        fd = os.open(data_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        path = lock_file(data_dir)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = _read_holder(fd)
-            os.close(fd)
-            who = f" (pid {holder['pid']}, {holder['url']})" if holder.get("url") else ""
-            raise DataDirectoryBusy(
-                f"another emulator is using the data directory {data_dir}{who}", holder,
-            ) from None
+            holder, damage = None, None
+            try:
+                holder = _read_holder(fd, path)
+            except HolderRecordError as exc:
+                damage = exc
+            finally:
+                os.close(fd)
+            raise DataDirectoryBusy(data_dir, holder, damage) from None
         self._lock_fd = fd
 
-    def announce(self, **fields: Any) -> None:
-        """Adds to what the lock file says about this emulator (JSON values), e.g. that it is
-        a long-running `serve` other mtlsform runs may use, and where its data plane listens."""
-        self._announced.update(fields)
+    def announce(self, *, serve: bool | None = None,
+                 data_plane_port_offset: int | None = None) -> None:
+        """Adds to what the lock file says about this emulator: that it is a long-running
+        `serve` other mtlsform runs may use, and at which port offset its data plane listens."""
+        if serve is not None:
+            self._serve = serve
+        if data_plane_port_offset is not None:
+            self._data_plane_port_offset = data_plane_port_offset
         self._record_holder()
 
+    def holder_record(self) -> HolderRecord:
+        """What this emulator says about itself in the lock file (never the key)."""
+        return HolderRecord(
+            pid=os.getpid(), url=self.url, endpoint=self.endpoint, scheme=self.scheme,
+            secret_id=self.config.secret_id,
+            default_key=self.config.uses_default_key and not self.config.token(),
+            task_delay=self.config.task_delay,
+            ca_file=str(self.ca_path) if self.ca_path else None, serve=self._serve,
+            data_plane_port_offset=self._data_plane_port_offset)
+
     def _record_holder(self) -> None:
-        """Says in the lock file who serves this world (never the key)."""
-        if self._lock_fd is None:
+        """Says in the lock file who serves this world."""
+        if self._lock_fd is None or self._server is None:
             return
-        holder = {
-            "pid": os.getpid(), "url": self.url, "endpoint": self.endpoint,
-            "scheme": self.scheme, "secret_id": self.config.secret_id,
-            "default_key": self.config.uses_default_key and not self.config.token(),
-            "task_delay": self.config.task_delay,
-            "ca_file": str(self.ca_path) if self.ca_path else None,
-            **self._announced,
-        }
         os.ftruncate(self._lock_fd, 0)
-        os.pwrite(self._lock_fd, json.dumps(holder).encode(), 0)
+        os.pwrite(self._lock_fd, self.holder_record().dumps(), 0)
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
@@ -165,8 +182,11 @@ class Emulator:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             context.load_cert_chain(self._tls.cert_pem, self._tls.key_pem)
-        server = ApiServer((config.host, config.port), api, {config.secret_id: config.key()},
-                           config.token, context)
+        try:
+            server = ApiServer((config.host, config.port), api,
+                               {config.secret_id: config.key()}, config.token, context)
+        except OSError as exc:
+            raise ApiBindError(config.host, config.port, exc) from None
         self._world, self._runner, self._api, self._server = world, runner, api, server
         runner.start()
         self._thread = threading.Thread(target=server.serve_forever,

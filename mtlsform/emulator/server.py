@@ -77,7 +77,8 @@ def unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
                 if not isinstance(child, dict):
                     raise ApiError("InvalidParameter", f"The parameter `{key}` is malformed.")
                 node = child
-    return _lists(root, "")
+    flattened: dict[str, Any] = _lists(root, "")
+    return flattened
 
 
 def _lists(node: Any, path: str) -> Any:

@@ -132,7 +132,8 @@ class CowDict(dict):  # type: ignore[type-arg]
         return iter(list(self._own))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> dict[Any, Any]:
-        return deep_copy(dict(self))
+        copied: dict[Any, Any] = deep_copy(dict(self))
+        return copied
 
     def __reduce__(self) -> Any:
         return (dict, (dict(self),))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mtlsform.emulator import world as world_module
+from mtlsform.emulator.errors import EmulatorError
 from mtlsform.emulator.world import WorldState
 
 FORMAT_VERSION = 1
@@ -23,7 +24,7 @@ FILE_NAME = "world.json"
 REDACTED = "(redacted)"
 
 
-class WorldFileError(Exception):
+class WorldFileError(EmulatorError):
     """The world file cannot be read or trusted."""
 
 
@@ -99,7 +100,8 @@ def decode(data: Any) -> WorldState:
         raise WorldFileError(
             f"format_version {version} is newer than this emulator reads ({FORMAT_VERSION})")
     try:
-        return _build(WorldState, data["world"])
+        state: WorldState = _build(WorldState, data["world"])
+        return state
     except (TypeError, ValueError, KeyError) as exc:
         raise WorldFileError(f"inconsistent world file: {exc}") from exc
 
@@ -122,7 +124,7 @@ def _build(kind: Any, value: Any) -> Any:
             raise TypeError(f"expected an object, got {type(value).__name__}")
         _, item = typing.get_args(kind)
         return {str(key): _build(item, entry) for key, entry in value.items()}
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         if not isinstance(value, dict):
             raise TypeError(f"expected an object for {kind.__name__}")
         hints = typing.get_type_hints(kind, vars(world_module))

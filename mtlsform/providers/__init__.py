@@ -4,6 +4,7 @@
 `kind: tencentcloud` the SDK against the cloud (or any endpoint), for `kind: emulator` the very
 same provider against the in-process emulator over HTTP with real signatures. It also returns a
 ProviderContext describing where calls go. Heavy imports (SDK, emulator) happen only inside.
+A world another process holds (and this run cannot share) is EmulatorWorldBusy.
 """
 
 from __future__ import annotations
@@ -17,14 +18,34 @@ from typing import TYPE_CHECKING, Any, Literal
 from mtlsform.errors import MtlsformError
 
 if TYPE_CHECKING:
+    from mtlsform.emulator import DataDirectoryBusy, Emulator, HolderRecord
     from mtlsform.providers.base import Provider
     from mtlsform.providers.tencentcloud import ApiCredentials, ProviderSettings
+    from mtlsform.providers.tencentcloud.emulated import EmulatorTarget
     from mtlsform.stack.model import ProviderConfig
+
+
+class EmulatorWorldBusy(MtlsformError):
+    """Another process holds the stack's emulator world and this run cannot share it;
+    `holder` is what that process says about itself (None if unknown or damaged: `damage`
+    then says how, naming the lock file)."""
+
+    def __init__(self, busy: DataDirectoryBusy) -> None:
+        super().__init__(
+            f"embedded emulator: {busy}",
+            hint="another mtlsform run, or `mtlsform emulator serve` with its own key or "
+                 "--tls, holds this world; wait for it, stop it, or point the stack at it "
+                 "with provider: {kind: tencentcloud, endpoint: ...}")
+        self.data_dir = busy.data_dir
+        self.holder: HolderRecord | None = busy.holder
+        self.damage: str | None = str(busy.damage) if busy.damage is not None else None
 
 
 @dataclass(frozen=True)
 class ProviderContext:
-    """Where the provider's calls go, and (emulator) a handle on the emulator for tests."""
+    """Where the provider's calls go, and (kind emulator) the emulator they go to: the one
+    this run started (`emulator`, a handle for tests), or the `mtlsform emulator serve` that
+    already served the world (`shared_emulator`, its holder record)."""
 
     kind: Literal["emulator", "tencentcloud"]
     region: str
@@ -35,16 +56,15 @@ class ProviderContext:
     emulator_data_dir: Path | None = None
     settings: ProviderSettings | None = field(default=None, repr=False, compare=False)
     credentials: ApiCredentials | None = field(default=None, repr=False, compare=False)
-    emulator: Any = field(default=None, repr=False, compare=False)
-    # Set when `mtlsform emulator serve` already served this world and took our calls.
-    shared_emulator: Mapping[str, Any] | None = field(default=None, compare=False)
+    emulator: Emulator | None = field(default=None, repr=False, compare=False)
+    shared_emulator: HolderRecord | None = field(default=None, compare=False)
 
     def sharing_note(self) -> str | None:
         """One line for people when calls go to an emulator another process runs."""
-        if not self.shared_emulator:
+        if self.shared_emulator is None:
             return None
         return (f"Using the emulator that already serves this world: {self.endpoint} "
-                f"(pid {self.shared_emulator.get('pid')}).")
+                f"(pid {self.shared_emulator.pid}).")
 
     def describe(self) -> str:
         """One line for people: `emulator at http://127.0.0.1:40123 (ap-guangzhou)`."""
@@ -61,7 +81,8 @@ class ProviderContext:
         url = f"{self.endpoint}/_emulator/stats"
         direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback
         with direct.open(url, timeout=self.api_timeout) as answer:
-            return json.loads(answer.read())
+            stats: dict[str, Any] = json.loads(answer.read())
+        return stats
 
     def sdk_client(self, service: Literal["clb", "ssl"]) -> Any:
         """A fresh SDK client configured like the provider's (for out-of-band changes in tests)."""
@@ -72,14 +93,14 @@ class ProviderContext:
 
 
 def _context(settings: ProviderSettings, credentials: ApiCredentials, *,
-             data_dir: Path | None = None, emulator: Any = None) -> ProviderContext:
-    shared = emulator if isinstance(emulator, dict) else None
+             target: EmulatorTarget | None = None) -> ProviderContext:
     return ProviderContext(
         kind=settings.kind, region=settings.region, endpoint=settings.endpoint.url("clb"),
         api_timeout=settings.api_timeout, task_timeout=settings.task_timeout,
-        retry_timeout=settings.retry_timeout, emulator_data_dir=data_dir, settings=settings,
-        credentials=credentials, emulator=None if shared else emulator,
-        shared_emulator=shared)
+        retry_timeout=settings.retry_timeout,
+        emulator_data_dir=target.data_dir if target else None, settings=settings,
+        credentials=credentials, emulator=target.emulator if target else None,
+        shared_emulator=target.shared if target else None)
 
 
 @contextmanager
@@ -114,10 +135,9 @@ def open_provider(config: ProviderConfig, *, emulator_data_dir: Path | None,
                  "elsewhere, write kind: tencentcloud with its endpoint")
     from mtlsform.providers.tencentcloud.emulated import running_emulator
 
-    with running_emulator(config, emulator_data_dir, environ) as (settings, credentials, emu,
-                                                                   data_dir):
-        provider = connect(settings, credentials)
+    with running_emulator(config, emulator_data_dir, environ) as target:
+        provider = connect(target.settings, target.credentials)
         try:
-            yield provider, _context(settings, credentials, data_dir=data_dir, emulator=emu)
+            yield provider, _context(target.settings, target.credentials, target=target)
         finally:
             provider.close()

@@ -6,9 +6,10 @@ the semantic checks can still run on the rest of a stack that has shape errors.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
+from typing import Protocol
 
 from mtlsform.diagnostics import Position
 from mtlsform.stack.interpolation import parse_template
@@ -23,6 +24,7 @@ from mtlsform.stack.model import (
     Output,
     Positions,
     ProviderConfig,
+    Reference,
     Rule,
     RuleBackend,
     Stack,
@@ -35,6 +37,7 @@ from mtlsform.stack.tree import (
     Path,
     Scalar,
     SeqNode,
+    PathPart,
     flatten_positions,
     position_in,
     to_plain,
@@ -42,6 +45,12 @@ from mtlsform.stack.tree import (
 from mtlsform.stack.values import as_text
 
 SECTIONS = ("certificates", "load_balancers", "backends", "listeners", "outputs")
+
+
+class _Clean(Protocol):
+    """Whether no shape problem lies at or below a path (`skip_rules`: except in one rule)."""
+
+    def __call__(self, *prefix: PathPart, skip_rules: bool = False) -> bool: ...
 
 
 @dataclass
@@ -105,7 +114,7 @@ def build_parts(root: MapNode, bad_paths: Iterable[Path],
         parts.provider = ProviderConfig()
     elif ok("provider") and isinstance(provider, MapNode):
         parts.provider = _provider(provider, root.keys["provider"])
-    builders = {
+    builders: dict[str, Callable[[str, Node, Position], object]] = {
         "certificates": _certificate,
         "load_balancers": _load_balancer,
         "backends": _backend,
@@ -128,7 +137,7 @@ def build_parts(root: MapNode, bad_paths: Iterable[Path],
     return parts
 
 
-def _rules(parts: Parts, listener: str, node: Node, ok) -> None:
+def _rules(parts: Parts, listener: str, node: Node, ok: _Clean) -> None:
     """The rules of a listener that are free of shape problems (even if the listener is not)."""
     rules = node.values.get("rules") if isinstance(node, MapNode) else None
     items = rules.items if isinstance(rules, SeqNode) else []
@@ -167,7 +176,8 @@ def _provider(node: MapNode, own: Position) -> ProviderConfig:
                           endpoint=data.get("endpoint"), positions=_positions(node, own))
 
 
-def _certificate(name: str, node: MapNode, own: Position) -> Certificate:
+def _certificate(name: str, node: Node, own: Position) -> Certificate:
+    assert isinstance(node, MapNode)  # the schema found no problem in it: it is a mapping
     data = to_plain(node)
     kind = data["type"]
     files = data.get("files")
@@ -202,7 +212,8 @@ def _certificate(name: str, node: MapNode, own: Position) -> Certificate:
     )
 
 
-def _load_balancer(name: str, node: MapNode, own: Position) -> LoadBalancer:
+def _load_balancer(name: str, node: Node, own: Position) -> LoadBalancer:
+    assert isinstance(node, MapNode)  # the schema found no problem in it: it is a mapping
     data = to_plain(node)
     return LoadBalancer(name=name, display_name=data.get("name"),
                         network=data.get("network", "public"), id=data.get("id"),
@@ -210,14 +221,16 @@ def _load_balancer(name: str, node: MapNode, own: Position) -> LoadBalancer:
                         tags=dict(data.get("tags", {})), positions=_positions(node, own))
 
 
-def _backend(name: str, node: MapNode, own: Position) -> Backend:
+def _backend(name: str, node: Node, own: Position) -> Backend:
+    assert isinstance(node, MapNode)  # the schema found no problem in it: it is a mapping
     data = to_plain(node)
     return Backend(name=name, port=int(data["port"]), instance=data.get("instance"),
                    ip=data.get("ip"), weight=int(data.get("weight", 10)),
                    positions=_positions(node, own))
 
 
-def _listener(name: str, node: MapNode, own: Position, rules: tuple[Rule, ...]) -> Listener:
+def _listener(name: str, node: Node, own: Position, rules: tuple[Rule, ...]) -> Listener:
+    assert isinstance(node, MapNode)  # the schema found no problem in it: it is a mapping
     data = to_plain(node)
     return Listener(
         name=name,
@@ -253,7 +266,7 @@ def _rule(node: Node) -> Rule:
         session_persistence=int(data.get("session_persistence", 0)),
         health_check=_health_check(node),
         backends=tuple(_rule_backend(item) for item in backends.items)
-        if backends is not None else (),
+        if isinstance(backends, SeqNode) else (),
         tls=_tls(node, "tls"),
         positions=_positions(node),
     )
@@ -282,6 +295,7 @@ def _rule_backend(node: Node) -> RuleBackend:
     if isinstance(node, Scalar):
         return RuleBackend(backend=str(node.value),
                            positions=Positions(node.pos, {"backend": node.pos}))
+    assert isinstance(node, MapNode)  # a name, or {backend: NAME, weight: N}
     data = to_plain(node)
     weight = data.get("weight")
     return RuleBackend(backend=data["backend"], weight=int(weight) if weight is not None else None,
@@ -291,10 +305,11 @@ def _rule_backend(node: Node) -> RuleBackend:
 def _output(name: str, node: Node, own: Position) -> Output:
     value = to_plain(node)
     template = value if isinstance(value, str) else as_text(value)
-    references = []
+    references: list[Reference] = []
     fields = {"value": node.pos}
     for part in parse_template(template):
-        if part.kind == "ref" and part.reference not in references:
+        if (part.kind == "ref" and part.reference is not None
+                and part.reference not in references):
             if isinstance(node, Scalar):  # where the reference was written, for checks
                 fields[f"references.{len(references)}"] = position_in(
                     node, f"${{{part.reference}}}")
@@ -303,5 +318,5 @@ def _output(name: str, node: Node, own: Position) -> Output:
                   positions=Positions(own, fields))
 
 
-def _optional_int(value: object) -> int | None:
+def _optional_int(value: float | None) -> int | None:
     return int(value) if value is not None else None

@@ -133,7 +133,7 @@ class _Composer:
             loader.dispose()
         return self.root
 
-    def pos(self, mark) -> Position:
+    def pos(self, mark: yaml.Mark) -> Position:
         return Position(self.file, mark.line + 1, mark.column + 1)
 
     def next_path(self) -> Path:
@@ -144,7 +144,7 @@ class _Composer:
             return (*frame.path, len(frame.node.items))
         return (*frame.path, frame.key if frame.key is not None else "?")
 
-    def handle(self, event) -> None:
+    def handle(self, event: yaml.Event) -> None:
         if isinstance(event, yaml.DocumentStartEvent):
             self.documents += 1
             if self.documents > 1:
@@ -161,7 +161,7 @@ class _Composer:
         elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
             self.end_collection()
 
-    def add_scalar(self, event) -> None:
+    def add_scalar(self, event: yaml.ScalarEvent) -> None:
         pos = self.pos(event.start_mark)
         raw = None
         if "${" in event.value and event.start_mark.line == event.end_mark.line:
@@ -173,7 +173,7 @@ class _Composer:
         is_merge = event.tag is None and bool(event.implicit[0]) and event.value == "<<"
         self.add(scalar, 1, key_text=event.value, merge_key=is_merge)
 
-    def construct(self, event, pos: Position) -> object:
+    def construct(self, event: yaml.ScalarEvent, pos: Position) -> object:
         tag = event.tag
         text = event.value
         if tag in (None, "!"):
@@ -188,29 +188,30 @@ class _Composer:
             if name == "int":
                 value = _constructor.construct_yaml_int(ScalarNode(tag, text))
                 if value.bit_length() > MAX_INT_BITS:
-                    return self.bad_scalar(pos, "this number is too large for any setting "
-                                                "of a stack")
+                    self.bad_scalar(pos, "this number is too large for any setting of a stack")
+                    return None
                 return value
             if name == "float":
                 return _constructor.construct_yaml_float(ScalarNode(tag, text))
         except (ValueError, KeyError):
             if name == "int" and text.lstrip("+-").replace("_", "").isdigit():
-                return self.bad_scalar(pos, "this number is too large for any setting of a "
-                                            "stack")
-            return self.bad_scalar(pos, f"{quote(text, 40)} is not a valid YAML {name}")
+                self.bad_scalar(pos, "this number is too large for any setting of a stack")
+            else:
+                self.bad_scalar(pos, f"{quote(text, 40)} is not a valid YAML {name}")
+            return None
         if name in ("str", "timestamp", "value", "merge"):
             return text  # a date-like value stays the text that was written
-        return self.bad_scalar(pos, f"the YAML tag {_short(tag)} is not supported in a stack",
-                               hint="remove the tag; stack values are text, numbers and "
-                                    "booleans")
+        self.bad_scalar(pos, f"the YAML tag {_short(tag)} is not supported in a stack",
+                        hint="remove the tag; stack values are text, numbers and booleans")
+        return None
 
     def bad_scalar(self, pos: Position, message: str, hint: str | None = None) -> None:
+        """Reports a value that cannot be read as written, and poisons its path."""
         path = self.next_path()
         self.diagnostics.append(error(message, path=format_path(path), position=pos, hint=hint))
         self.poisoned.append(path)
-        return None
 
-    def add_alias(self, event) -> None:
+    def add_alias(self, event: yaml.AliasEvent) -> None:
         name = event.anchor
         pos = self.pos(event.start_mark)
         if name in self.open_anchors:
@@ -230,7 +231,7 @@ class _Composer:
         key_text = node.value if isinstance(node, Scalar) and isinstance(node.value, str) else None
         self.add(node, size, key_text=key_text)
 
-    def start_collection(self, event) -> None:
+    def start_collection(self, event: yaml.CollectionStartEvent) -> None:
         pos = self.pos(event.start_mark)
         if len(self.stack) >= MAX_DEPTH:
             raise _Fatal(error(f"values are nested more than {MAX_DEPTH} levels deep",

@@ -7,7 +7,8 @@ wording, placed at the value's (or the key's) position in the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from mtlsform.diagnostics import Diagnostic, error
 from mtlsform.stack.compose import plain_value
@@ -15,6 +16,9 @@ from mtlsform.stack.schemafile import validator
 from mtlsform.stack.suggest import did_you_mean, one_of
 from mtlsform.stack.tree import MapNode, Path, Scalar, format_path, get, position_of, to_plain
 from mtlsform.stack.values import PATTERNS, describe, first_sentence, pattern_problem, quote
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 _TYPE_NAMES = {
     "string": "a string",
@@ -52,7 +56,8 @@ def schema_diagnostics(root: MapNode, poisoned: Sequence[Path] = ()) -> tuple[
     return diagnostics, bad_paths
 
 
-def _retype(root: MapNode, err, path: Path, found: list[Diagnostic]) -> list[Diagnostic]:
+def _retype(root: MapNode, err: ValidationError, path: Path,
+            found: list[Diagnostic]) -> list[Diagnostic]:
     """A value that is exactly one ${var.x} also has its other reading: text, or YAML's.
 
     `port: ${var.port}` is read as YAML reads 443 (an integer), `common_name: ${var.cn}` as text
@@ -69,12 +74,12 @@ def _retype(root: MapNode, err, path: Path, found: list[Diagnostic]) -> list[Dia
     return [d for e in errors for d in _translate(root, e, path)]
 
 
-def _leaves(err) -> Iterable:
+def _leaves(err: ValidationError) -> Iterator[ValidationError]:
     """The errors to report: for oneOf, those of the branch matching the value's type."""
     if err.validator not in ("oneOf", "anyOf") or not err.context:
         yield err
         return
-    by_branch: dict[int, list] = {}
+    by_branch: dict[int, list[ValidationError]] = {}
     for sub in err.context:
         by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
     fitting = [
@@ -88,7 +93,7 @@ def _leaves(err) -> Iterable:
         yield err
 
 
-def _translate(root: MapNode, err, path: Path) -> list[Diagnostic]:
+def _translate(root: MapNode, err: ValidationError, path: Path) -> list[Diagnostic]:
     keyword = err.validator
     where = format_path(path)
     value = err.instance
@@ -112,7 +117,9 @@ def _translate(root: MapNode, err, path: Path) -> list[Diagnostic]:
     return [error(message, path=where, position=position, hint=hint)]
 
 
-def _message(err, keyword: str, value: object) -> tuple[str, str | None]:
+def _message(err: ValidationError, keyword: str, value: Any) -> tuple[str, str | None]:
+    """The wording of one error; `value` is the JSON value checked, of the type the keyword
+    applies to (a string for maxLength, a list for maxItems...)."""
     expected = err.validator_value
     if keyword == "type":
         return _type_message(expected, value)
@@ -153,7 +160,7 @@ def _message(err, keyword: str, value: object) -> tuple[str, str | None]:
     return err.message, None
 
 
-def _type_message(expected: object, value: object) -> tuple[str, str | None]:
+def _type_message(expected: str | list[str], value: object) -> tuple[str, str | None]:
     names = [expected] if isinstance(expected, str) else list(expected)
     if {"string", "boolean"} <= set(names):  # a variable or an output: any single value
         wanted = "a single value (text, a number or true/false)"
@@ -167,7 +174,7 @@ def _type_message(expected: object, value: object) -> tuple[str, str | None]:
     return f"expected {wanted}, got {describe(value)}", hint
 
 
-def _unknown_keys(root: MapNode, err, path: Path) -> list[Diagnostic]:
+def _unknown_keys(root: MapNode, err: ValidationError, path: Path) -> list[Diagnostic]:
     known = list(err.schema.get("properties", {}))
     out = []
     for key in err.instance:
@@ -180,7 +187,7 @@ def _unknown_keys(root: MapNode, err, path: Path) -> list[Diagnostic]:
     return out
 
 
-def _missing_keys(root: MapNode, err, path: Path) -> list[Diagnostic]:
+def _missing_keys(root: MapNode, err: ValidationError, path: Path) -> list[Diagnostic]:
     properties = err.schema.get("properties", {})
     out = []
     for key in err.validator_value:
@@ -193,7 +200,7 @@ def _missing_keys(root: MapNode, err, path: Path) -> list[Diagnostic]:
     return out
 
 
-def _key_hint(key: str, schema: dict) -> str | None:
+def _key_hint(key: str, schema: dict[str, Any]) -> str | None:
     """What to write for a missing key: its value, its choices, or what it is."""
     if "const" in schema:
         return f"add `{key}: {schema['const']}`"
@@ -203,8 +210,8 @@ def _key_hint(key: str, schema: dict) -> str | None:
     return f"{key}: {first_sentence(description)}" if description else None
 
 
-def _first_duplicate(items: list) -> object:
-    seen: list = []
+def _first_duplicate(items: Sequence[object]) -> object:
+    seen: list[object] = []
     for item in items:
         if item in seen:
             return item

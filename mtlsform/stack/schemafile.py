@@ -6,6 +6,10 @@ import json
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 SCHEMA_NAME = "stack.schema.json"
 
@@ -24,13 +28,14 @@ def schema_text() -> str:
 
 
 @cache
-def stack_schema() -> dict:
+def stack_schema() -> dict[str, Any]:
     """The parsed schema (loaded once per process)."""
-    return json.loads(schema_text())
+    schema: dict[str, Any] = json.loads(schema_text())
+    return schema
 
 
 @cache
-def validator():
+def validator() -> Draft202012Validator:
     """A draft 2020-12 validator of the stack schema (built once per process).
 
     It validates an inlined copy (every local `$ref` replaced by its target): same meaning,
@@ -43,7 +48,7 @@ def validator():
     return Draft202012Validator(inline_refs(schema, schema))
 
 
-def inline_refs(node: object, root: dict) -> object:
+def inline_refs(node: object, root: dict[str, Any]) -> object:
     """`node` with each `{"$ref": "#/$defs/x", ...}` merged with its (inlined) target."""
     if isinstance(node, list):
         return [inline_refs(item, root) for item in node]
@@ -53,9 +58,9 @@ def inline_refs(node: object, root: dict) -> object:
            if key not in ("$ref", "$defs")}
     ref = node.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/"):
-        target: object = root
+        target: Any = root  # a JSON value: the pointer's parts index it
         for part in ref[2:].split("/"):
-            target = target[part]  # type: ignore[index]
+            target = target[part]
         resolved = inline_refs(target, root)
         assert isinstance(resolved, dict)
         # The target's keywords, with the referring schema's own (description) on top.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, overload
 
 from mtlsform.diagnostics import Position
 
@@ -50,8 +51,19 @@ class SeqNode:
 Node = Scalar | MapNode | SeqNode
 
 
+@overload
+def to_plain(node: MapNode) -> dict[str, Any]: ...
+@overload
+def to_plain(node: SeqNode) -> list[Any]: ...
+@overload
+def to_plain(node: Node) -> object: ...
+
+
 def to_plain(node: Node) -> object:
-    """The plain Python data (dict, list, scalars) the schema validator reads."""
+    """The plain Python data (dict, list, scalars) the schema validator reads.
+
+    A mapping's values are typed loosely (`Any`): what they hold is what the schema allows.
+    """
     if isinstance(node, Scalar):
         return node.value
     if isinstance(node, MapNode):

@@ -17,6 +17,8 @@ from mtlsform.verification.clients import ClientKit
 from mtlsform.verification.entries import entries_from, require_applied
 from mtlsform.verification.model import (
     CHECKS,
+    REPORT_COLUMNS,
+    UNWRAPPED_COLUMNS,
     CheckResult,
     ClientIdentity,
     Entry,
@@ -31,6 +33,8 @@ from mtlsform.verification.runner import DEFAULT_REQUESTS, run_entries, verify_s
 __all__ = [
     "CHECKS",
     "DEFAULT_REQUESTS",
+    "REPORT_COLUMNS",
+    "UNWRAPPED_COLUMNS",
     "CheckResult",
     "ClientIdentity",
     "ClientKit",

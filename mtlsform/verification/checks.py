@@ -51,7 +51,10 @@ def _subject_of(der: bytes) -> str:
     except ValueError:
         return "unparsable"
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return f"CN {names[0].value}" if names else cert.subject.rfc4514_string() or "no subject"
+    if not names:
+        return cert.subject.rfc4514_string() or "no subject"
+    value = names[0].value
+    return f"CN {value.decode(errors='replace') if isinstance(value, bytes) else value}"
 
 
 class EntryChecks:

@@ -9,6 +9,7 @@ PEM, fingerprints and keys). A stack whose listeners are not in the state has no
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mtlsform.addresses import Address
 from mtlsform.errors import StateError
@@ -69,11 +70,11 @@ class EntryBuilder:
         self.state = state
         self._fresh: dict[str, ClientIdentity | None] = {}
 
-    def attrs(self, address: Address) -> dict | None:
+    def attrs(self, address: Address) -> dict[str, Any] | None:
         resource = self.state.get(address)
         return dict(resource.attributes) if resource is not None else None
 
-    def certificate(self, name: str) -> dict | None:
+    def certificate(self, name: str) -> dict[str, Any] | None:
         return self.attrs(Address("certificate", name))
 
     def _root_of(self, name: str) -> str:

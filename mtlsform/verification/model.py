@@ -3,7 +3,9 @@
 An `Entry` is one domain of one HTTPS listener, with everything needed to probe it: where to
 connect, which server certificate to expect, the client certificate to present, the CA that
 signs client certificates (for the expired one), and the rules (URL, scheduler, backends with
-their weights). `CheckResult` is one line of the report; `Report` is the whole outcome.
+their weights). `CheckResult` is one line of the report; `Report` is the whole outcome. The
+report's table (its column titles, and each result's cells) is defined here too, so the CLI
+renders it without naming what the columns hold.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ CHECKS = {
     EXPIRED_CERTIFICATE: ("c", "refuses an expired certificate"),
     BALANCE: ("d", "spread over the backends"),
 }
+
+
+# The report's table: column titles in order, and the ones never wrapped in a narrow terminal.
+REPORT_COLUMNS = ("listener", "domain", "check", "result", "reason")
+UNWRAPPED_COLUMNS = frozenset({"check", "result"})
+Cells = tuple[str, str, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,11 @@ class CheckResult:
     @property
     def title(self) -> str:
         return CHECKS[self.check][1]
+
+    def cells(self) -> Cells:
+        """The result as a row of the report's table (REPORT_COLUMNS)."""
+        domain = self.domain + (self.url if self.url not in (None, "/") else "")
+        return (self.listener, domain, f"{self.letter} {self.title}", self.status, self.reason)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mtlsform.stack.model import Stack
 from mtlsform.state.model import State
@@ -21,6 +22,9 @@ from mtlsform.verification.checks import ServerLog, check_entry
 from mtlsform.verification.clients import ClientKit
 from mtlsform.verification.entries import entries_from, require_applied
 from mtlsform.verification.model import SERVER_CERTIFICATE, CheckResult, Entry, Report, Tolerance
+
+if TYPE_CHECKING:
+    from mtlsform.emulator import HolderRecord
 
 DEFAULT_REQUESTS = 20
 
@@ -97,18 +101,17 @@ def _verify_embedded(stack: Stack, state_path: Path, entries: list[Entry], reque
 
 
 def _verify_served(stack: Stack, entries: list[Entry], requests: int, tolerance: Tolerance,
-                   holder: Mapping[str, object]) -> Report:
+                   holder: HolderRecord) -> Report:
     """Checks the data plane of the `mtlsform emulator serve` that holds the world."""
     from mtlsform.errors import MtlsformError
 
-    pid = holder.get("pid")
-    plane = holder.get("data_plane")
-    if not isinstance(plane, Mapping):
+    pid = holder.pid
+    offset = holder.data_plane_port_offset
+    if offset is None:
         raise MtlsformError(
             f"`mtlsform emulator serve` (pid {pid}) serves this stack's world without its "
             "data plane", hint="restart it with --data-plane, or stop it: verify then brings "
             "up a data plane of its own")
-    offset = int(plane.get("port_offset") or 0)
     entries = [replace(e, port=e.port + offset) for e in entries]
     how = f"data plane of `mtlsform emulator serve` (pid {pid}" + (
         f", port offset {offset})" if offset else ")")
@@ -123,7 +126,9 @@ def _verify_own_plane(stack: Stack, state_path: Path, entries: list[Entry], requ
 
     listener_ids = {e.listener_id for e in entries if e.listener_id}
     with embedded_plane(stack, state_path, listener_ids, environ) as served:
-        located, unserved, connections = [], {}, set()
+        located: list[Entry] = []
+        unserved: dict[str, str] = {}
+        connections: set[tuple[str, str, str]] = set()
         how = ("embedded emulator's data plane" + (f", port offset {served.port_offset}"
                                                     if served.port_offset else ""))
         for entry in entries:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from mtlsform.verification.model import ExpectedBackend, Status, Tolerance
 from mtlsform.verification.tlsprobe import HttpAnswer
@@ -106,11 +107,11 @@ def _weights(backends: Sequence[ExpectedBackend]) -> str:
 
 
 def assess(counts: Mapping[str, int], backends: Sequence[ExpectedBackend], requests: int,
-           tolerance: Tolerance, scheduler: str) -> tuple[Status, str, dict]:
+           tolerance: Tolerance, scheduler: str) -> tuple[Status, str, dict[str, Any]]:
     """Whether `counts` (answers per bound backend, all `requests` identified) fit the weights."""
     total = sum(b.weight for b in backends)
     got = ", ".join(f"{b.name} {counts.get(b.name, 0)}" for b in backends)
-    details: dict = {"counts": {b.name: counts.get(b.name, 0) for b in backends},
+    details: dict[str, Any] = {"counts": {b.name: counts.get(b.name, 0) for b in backends},
                      "weights": {b.name: b.weight for b in backends}, "requests": requests,
                      "tolerance": tolerance, "scheduler": scheduler}
     zero = [b for b in backends if b.weight == 0 and counts.get(b.name, 0)]

@@ -8,14 +8,18 @@ contexts of one run, and are never written to the state or shown.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from mtlsform.stack.model import Certificate, Subject
+from mtlsform.stack.model import Certificate, KeyType, Subject
 from mtlsform.verification.model import ClientIdentity, SigningCa
 
-KEY = "ecdsa-p256"
+if TYPE_CHECKING:
+    from mtlsform.pki.material import CertificateMaterial
+
+KEY: KeyType = "ecdsa-p256"
 
 
-def _identity(label: str, material) -> ClientIdentity:
+def _identity(label: str, material: CertificateMaterial) -> ClientIdentity:
     assert material.private_key_pem is not None
     return ClientIdentity(label, material.certificate_pem, material.chain_pem,
                           material.private_key_pem)

@@ -179,3 +179,22 @@ def _free_offset(vip: str) -> int:
         if ok:
             return offset
     raise RuntimeError("no free offset")
+
+
+def test_a_damaged_holder_record_is_named_not_a_traceback(applied, capsys):
+    """Another emulator holds the world and its lock file says nothing readable: verify and
+    plan report the damage, naming the file, with exit code 1."""
+    from mtlsform.emulator import Emulator, EmulatorConfig
+    from mtlsform.emulator.holder import lock_file
+
+    data_dir = applied.parent / ".mtlsform" / "emulator"
+    with Emulator(EmulatorConfig(data_dir=data_dir)):
+        lock_file(data_dir).write_text("{damaged")
+        assert run(["verify", str(applied)]) == 1
+        err = capsys.readouterr().err
+        assert f"in use by another emulator; the holder record in {lock_file(data_dir)} is " \
+               "damaged: not JSON" in err
+        assert run(["plan", str(applied)]) == 1
+        err = capsys.readouterr().err
+        assert f"the holder record in {lock_file(data_dir)} is damaged" in err
+        assert "Traceback" not in err

@@ -1,9 +1,11 @@
 """The emulator's data plane: the world's HTTPS listeners as real mTLS listeners on loopback.
 
-See docs/data-plane.md. Public names: `DataPlane` (start/stop/update/sync, target_health,
-handshake_failures, endpoints, bind_errors/instance_bind_errors, stop_instance/start_instance),
-`DataPlaneStopped` (raised by calls made while it is stopped), the configuration values in
-`config`, the schedulers in `schedulers`, and the header names in `headers`.
+See docs/data-plane.md. Public names: `open_data_plane` (a started plane that bound what it
+needs, at a free port offset if asked; else DataPlaneBindError, NoFreePorts), `DataPlane`
+(start/stop/update/sync, target_health, handshake_failures, endpoints,
+bind_errors/instance_bind_errors, stop_instance/start_instance), `DataPlaneStopped` (raised by
+calls made while it is stopped), the configuration values in `config`, the schedulers in
+`schedulers`, and the header names in `headers`.
 """
 
 from mtlsform.emulator.dataplane.config import (
@@ -17,7 +19,10 @@ from mtlsform.emulator.dataplane.config import (
 )
 from mtlsform.emulator.dataplane.failures import HandshakeRecord
 from mtlsform.emulator.dataplane.health import ALIVE, CLOSE, DEAD, UNKNOWN
-from mtlsform.emulator.dataplane.plane import DataPlane, DataPlaneStopped, Endpoint
+from mtlsform.emulator.dataplane.loopthread import DataPlaneStopped
+from mtlsform.emulator.dataplane.opening import NoFreePorts, open_data_plane
+from mtlsform.emulator.dataplane.plane import DataPlane, Endpoint
+from mtlsform.emulator.errors import DataPlaneBindError
 
 __all__ = [
     "ALIVE",
@@ -25,6 +30,7 @@ __all__ = [
     "DEAD",
     "UNKNOWN",
     "DataPlane",
+    "DataPlaneBindError",
     "DataPlaneConfig",
     "DataPlaneStopped",
     "Endpoint",
@@ -32,7 +38,9 @@ __all__ = [
     "HealthCheckConfig",
     "InstanceConfig",
     "ListenerConfig",
+    "NoFreePorts",
     "RouteConfig",
     "TargetConfig",
     "TlsPolicy",
+    "open_data_plane",
 ]

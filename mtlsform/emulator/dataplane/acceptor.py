@@ -16,7 +16,8 @@ import logging
 import socket
 import ssl
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from mtlsform.emulator.dataplane.closing import cancel_and_wait
 
@@ -57,7 +58,7 @@ def bind_error_text(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}"
 
 
-ConnectionHandler = Callable[[socket.socket, tuple], Awaitable[None]]
+ConnectionHandler = Callable[[socket.socket, tuple[Any, ...]], Coroutine[Any, Any, None]]
 
 
 class Acceptor:
@@ -66,8 +67,8 @@ class Acceptor:
     def __init__(self, sock: socket.socket, handler: ConnectionHandler) -> None:
         self.sock = sock
         self._handler = handler
-        self._tasks: set[asyncio.Task] = set()
-        self._loop_task: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop_task: asyncio.Task[Any] | None = None
 
     def start(self) -> None:
         self._loop_task = asyncio.get_running_loop().create_task(self._accept_loop())
@@ -95,7 +96,7 @@ class Acceptor:
             self._tasks.add(task)
             task.add_done_callback(functools.partial(self._ended, conn))
 
-    def _ended(self, conn: socket.socket, task: asyncio.Task) -> None:
+    def _ended(self, conn: socket.socket, task: asyncio.Task[Any]) -> None:
         # A done callback, not a `finally`: it also runs for a task cancelled before its first
         # step (a connection accepted as the listener closes), and it runs after the socket
         # operations cancelled with the task have unregistered the descriptor.
@@ -105,7 +106,7 @@ class Acceptor:
         if not task.cancelled() and task.exception() is not None:
             log.error("connection handler failed", exc_info=task.exception())
 
-    def begin_close(self) -> list[asyncio.Task]:
+    def begin_close(self) -> list[asyncio.Task[Any]]:
         """Stops accepting and cancels every connection now; returns the tasks to wait for.
         The listening socket is closed on the next loop step, once the cancelled accept has
         unregistered it (so a socket reusing its descriptor number is not disturbed)."""
@@ -165,7 +166,7 @@ async def _readable(sock: socket.socket) -> None:
         loop.remove_reader(sock.fileno())
 
 
-def _set_done(future: asyncio.Future) -> None:
+def _set_done(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_result(None)
 

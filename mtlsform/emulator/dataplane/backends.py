@@ -21,9 +21,11 @@ import os
 import socket
 import ssl
 import tempfile
+from typing import Any
 
 from mtlsform.emulator.dataplane.acceptor import (
     Acceptor,
+    ConnectionHandler,
     bind_error_text,
     listening_socket,
     open_stream,
@@ -50,7 +52,7 @@ CLOSE_TIMEOUT = 2.0  # graceful close of a finished connection; shutdown resets 
 
 def describe_request(instance: InstanceConfig, port: int, method: str, target: str,
                      headers: list[tuple[str, str]], *, scheme: str = "http",
-                     body_bytes: int = 0) -> dict:
+                     body_bytes: int = 0) -> dict[str, Any]:
     """What a demo backend reports about a request it received (the JSON form)."""
     host = next((v for k, v in headers if k.lower() == "host"), "")
     echoed = {k.lower(): v for k, v in headers if k.lower().startswith(ECHOED_PREFIXES)}
@@ -69,7 +71,7 @@ def describe_request(instance: InstanceConfig, port: int, method: str, target: s
 TEXT_FIELDS = ("instance", "address", "scheme", "request", "host", "body_bytes")
 
 
-def render_text(report: dict) -> str:
+def render_text(report: dict[str, Any]) -> str:
     """The plain-text form: the name alone on the first line, then `key: value` lines."""
     lines = [report["name"]]
     lines += [f"{key}: {report[key]}" for key in TEXT_FIELDS]
@@ -156,7 +158,7 @@ class DemoBackends:
         self._stopped.discard(instance_id)
         await self.reconcile(self._wanted)
 
-    def begin_close(self) -> list[asyncio.Task]:
+    def begin_close(self) -> list[asyncio.Task[Any]]:
         """Stops every demo server now (nothing is wanted any more until the next
         `reconcile`); returns the tasks to wait for."""
         servers = list(self._servers.values())
@@ -167,8 +169,8 @@ class DemoBackends:
     async def close(self) -> None:
         await cancel_and_wait(self.begin_close())
 
-    def _handler(self, instance: InstanceConfig, port: int):
-        async def handle(conn: socket.socket, address: tuple) -> None:
+    def _handler(self, instance: InstanceConfig, port: int) -> ConnectionHandler:
+        async def handle(conn: socket.socket, address: tuple[Any, ...]) -> None:
             try:
                 first = await peek(conn, lambda data: len(data) >= 1, timeout=10.0)
             except (TimeoutError, OSError):

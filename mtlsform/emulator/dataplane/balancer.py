@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from mtlsform.emulator.dataplane.config import RouteConfig, TargetConfig
 from mtlsform.emulator.dataplane.health import DEAD, HealthRegistry
-from mtlsform.emulator.dataplane.schedulers import Peer, Scheduler, make_scheduler
+from mtlsform.emulator.dataplane.schedulers import Key, Peer, Scheduler, make_scheduler
 
 RouteKey = tuple[str, str]  # (listener_id, location_id)
 TargetKey = tuple[str, int]  # (target_id, port)
@@ -42,7 +42,7 @@ class Balancer:
                exclude: Iterable[TargetKey] = ()) -> TargetConfig | None:
         """The target for one request, or None when no bound target may serve it."""
         excluded = set(exclude)
-        by_key = {target.key: target for target in route.targets}
+        by_key: dict[Key, TargetConfig] = {target.key: target for target in route.targets}
         if pinned is not None and pinned in by_key and pinned not in excluded:
             target = by_key[pinned]
             if self.usable(listener_id, route, target):
@@ -50,7 +50,8 @@ class Balancer:
         route_key = (listener_id, route.location_id)
         peers = [Peer(t.key, t.weight, up=t.key not in excluded
                       and self.usable(listener_id, route, t)) for t in route.targets]
-        conns = {key: count for (rk, key), count in self._conns.items() if rk == route_key}
+        conns: dict[Key, int] = {key: count for (rk, key), count in self._conns.items()
+                                 if rk == route_key}
         key = self._scheduler(route_key, route.scheduler).pick(
             peers, client_ip=client_ip, conns=conns)
         return by_key.get(key) if key is not None else None

@@ -21,7 +21,7 @@ def being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def cancel_and_wait(tasks: Iterable[asyncio.Future]) -> None:
+async def cancel_and_wait(tasks: Iterable[asyncio.Future[Any]]) -> None:
     """Cancels `tasks` and returns once every one has ended (their errors are not raised)."""
     pending = [task for task in tasks if not task.done()]
     for task in pending:

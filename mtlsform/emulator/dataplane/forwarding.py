@@ -219,8 +219,12 @@ async def _response_head(reader: asyncio.StreamReader) -> Head:
         # 1xx interim answers (e.g. 103) are dropped; the client gets the final one.
 
 
+Upstream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
 async def _connect(services: Services, listener: ListenerConfig, route: RouteConfig,
-                   client: ClientConnection, pinned: tuple[str, int] | None):
+                   client: ClientConnection, pinned: tuple[str, int] | None,
+                   ) -> tuple[Upstream | None, TargetConfig | None, int]:
     """(stream, target, failed attempts): tries other targets while connections fail."""
     tried: list[tuple[str, int]] = []
     use_tls = route.forward_type == "HTTPS"

@@ -16,6 +16,7 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mtlsform.emulator.dataplane.closing import cancel_and_wait, close_writer
 from mtlsform.emulator.dataplane.config import HealthCheckConfig
@@ -89,9 +90,9 @@ class HealthRegistry:
 
     def __init__(self, on_change: Callable[[HealthKey, str], None] | None = None) -> None:
         self._specs: dict[HealthKey, ProbeSpec | None] = {}
-        self._tasks: dict[HealthKey, asyncio.Task] = {}
+        self._tasks: dict[HealthKey, asyncio.Task[Any]] = {}
         # Checkers stopped by `reconcile` that are still unwinding: `close` waits for them too.
-        self._retired: set[asyncio.Task] = set()
+        self._retired: set[asyncio.Task[Any]] = set()
         self._status: dict[HealthKey, str] = {}
         self._lock = threading.Lock()
         self._on_change = on_change
@@ -149,7 +150,7 @@ class HealthRegistry:
             self._retired.add(task)
             task.add_done_callback(self._retired.discard)
 
-    def begin_close(self) -> list[asyncio.Task]:
+    def begin_close(self) -> list[asyncio.Task[Any]]:
         """Cancels every checker, including those still unwinding, and forgets all results
         (so the registry can serve a restarted data plane); returns the tasks to wait for."""
         tasks = [*self._tasks.values(), *self._retired]

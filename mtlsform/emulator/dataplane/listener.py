@@ -15,6 +15,7 @@ import contextlib
 import logging
 import socket
 import ssl
+from typing import Any, cast
 
 from mtlsform.emulator.dataplane.acceptor import Acceptor, listening_socket, open_stream, peek
 from mtlsform.emulator.dataplane.clienthello import parse_client_hello, record_complete
@@ -70,7 +71,7 @@ class ListenerServer:
         return f"{self.bind[0]}:{self.bind[1]}"
 
     @staticmethod
-    def _tls_fingerprints(listener: ListenerConfig) -> tuple:
+    def _tls_fingerprints(listener: ListenerConfig) -> tuple[object, ...]:
         return (listener.protocol, listener.sni,
                 tuple(policy.fingerprint() for policy in tls_policies(listener)))
 
@@ -91,7 +92,7 @@ class ListenerServer:
         self._acceptor = Acceptor(sock, self._handle)
         self._acceptor.start()
 
-    def begin_close(self) -> list[asyncio.Task]:
+    def begin_close(self) -> list[asyncio.Task[Any]]:
         """Stops accepting and cancels every connection; returns the tasks to wait for."""
         return self._acceptor.begin_close() if self._acceptor is not None else []
 
@@ -115,7 +116,7 @@ class ListenerServer:
         self._failures.record(listener_id=self.listener.listener_id, listen=self.listen,
                               client=client, server_name=server_name, failure=failure)
 
-    async def _handle(self, conn: socket.socket, address: tuple) -> None:
+    async def _handle(self, conn: socket.socket, address: tuple[Any, ...]) -> None:
         client_ip, client_port = address[0], address[1]
         client = f"{client_ip}:{client_port}"
         generation = self.generation
@@ -155,7 +156,8 @@ class ListenerServer:
                 self._refuse(client, server_name, describe_handshake_error(exc))
                 await stream.send_alert()
                 return  # the acceptor closes the socket
-            reader, writer = stream.reader, stream.writer
+            # TlsWriter implements the StreamWriter subset the proxy uses (tlsstream.py).
+            reader, writer = stream.reader, cast(asyncio.StreamWriter, stream.writer)
             ssl_object = stream.ssl_object
         else:
             reader, writer = await open_stream(conn, None)

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from mtlsform.emulator.errors import EmulatorError
+
 log = logging.getLogger("mtlsform.emulator.dataplane")
 
 CALL_TIMEOUT = 30.0
@@ -21,7 +23,7 @@ CALL_TIMEOUT = 30.0
 LEFTOVER_GRACE = 1.0
 
 
-class DataPlaneStopped(RuntimeError):
+class DataPlaneStopped(EmulatorError, RuntimeError):
     """A call that needs the running data plane was made while it is stopped or stopping."""
 
 
@@ -32,7 +34,7 @@ class LoopThread:
         self._name = name
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._calls: set[asyncio.Task] = set()
+        self._calls: set[asyncio.Task[Any]] = set()
         # Orders calls before the shutdown and refuses them after it (any thread).
         self._submitting = threading.Lock()
         self._stopping = False

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +82,7 @@ class DataPlane:
         self._on_health_change = on_health_change
         self.applied_version: int | None = None
         self._refresh_wanted: asyncio.Event | None = None
-        self._follower: asyncio.Task | None = None
+        self._follower: asyncio.Task[Any] | None = None
         self._runner = LoopThread("mtlsform-dataplane")
         self._servers: dict[str, ListenerServer] = {}
         self._contexts = TlsContextCache()
@@ -225,7 +225,11 @@ class DataPlane:
         self._refresh_wanted = asyncio.Event()
         loop, wanted = asyncio.get_running_loop(), self._refresh_wanted
         self._follower = loop.create_task(self._follow())
-        self._link.follow(lambda version: loop.call_soon_threadsafe(wanted.set))
+
+        def on_change(version: int) -> None:
+            loop.call_soon_threadsafe(wanted.set)
+
+        self._link.follow(on_change)
 
     async def _follow(self) -> None:
         assert self._refresh_wanted is not None
@@ -322,7 +326,8 @@ class DataPlane:
                     log.error("listener %s: %s", listener.listener_id, exc)
                 self._tls_errors[key] = str(exc)
 
-    def _probe_specs(self, listeners) -> dict[HealthKey, ProbeSpec | None]:
+    def _probe_specs(self, listeners: Iterable[ListenerConfig],
+                     ) -> dict[HealthKey, ProbeSpec | None]:
         specs: dict[HealthKey, ProbeSpec | None] = {}
         for listener in listeners:
             for route in listener.routes:
@@ -338,7 +343,7 @@ class DataPlane:
                                                check.domain or _plain_domain(route, address))
         return specs
 
-    def _demo_servers(self, config: DataPlaneConfig, listeners
+    def _demo_servers(self, config: DataPlaneConfig, listeners: Iterable[ListenerConfig],
                       ) -> dict[tuple[str, int], tuple[InstanceConfig, int]]:
         wanted: dict[tuple[str, int], tuple[InstanceConfig, int]] = {}
         for listener in listeners:

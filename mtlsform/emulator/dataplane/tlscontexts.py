@@ -153,9 +153,9 @@ def describe_handshake_error(exc: BaseException) -> HandshakeFailure:
         return HandshakeFailure("bad-certificate", "client certificate rejected", detail)
     if isinstance(exc, ssl.SSLError):
         reason = exc.reason or ""
-        code, message = _SSL_REASONS.get(
+        failure, message = _SSL_REASONS.get(
             reason, ("tls-error", reason.lower().replace("_", " ") or "TLS error"))
-        return HandshakeFailure(code, message, reason or str(exc))
+        return HandshakeFailure(failure, message, reason or str(exc))
     if isinstance(exc, TimeoutError):
         return HandshakeFailure("timeout", "handshake timed out", "no ClientHello or no reply")
     if isinstance(exc, ConnectionError | EOFError):

@@ -52,7 +52,7 @@ class TlsServerStream:
         self.reader = asyncio.StreamReader(limit=STREAM_LIMIT)
         self.reader.set_transport(self._flow)  # type: ignore[arg-type]
         self.writer = TlsWriter(self)
-        self._pump_task: asyncio.Task | None = None
+        self._pump_task: asyncio.Task[Any] | None = None
         self._aborted = False
 
     async def handshake(self, timeout: float) -> None:
@@ -130,7 +130,7 @@ class TlsServerStream:
         await self._end_pump()
         self._sock.close()
 
-    async def abort(self, others: list[asyncio.Future | None]) -> None:
+    async def abort(self, others: list[asyncio.Future[Any] | None]) -> None:
         """Closes the socket now, without close_notify: for shutdown and peers that do not
         read. The pump and `others` (the writer's tasks) are ended first, so no socket
         operation is left registered on a descriptor number the system may reuse."""
@@ -151,8 +151,8 @@ class TlsWriter:
 
     def __init__(self, stream: TlsServerStream) -> None:
         self._stream = stream
-        self._flushing: asyncio.Task | None = None
-        self._closing: asyncio.Future | None = None  # the close task (or a done future)
+        self._flushing: asyncio.Task[Any] | None = None
+        self._closing: asyncio.Future[Any] | None = None  # the close task (or a done future)
         self._error: BaseException | None = None
 
     def write(self, data: bytes) -> None:

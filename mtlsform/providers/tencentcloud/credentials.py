@@ -12,6 +12,7 @@ import configparser
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mtlsform.errors import MtlsformError
 from mtlsform.sensitive import Sensitive
@@ -42,7 +43,7 @@ class ApiCredentials:
             values.append(self.token.reveal())
         return tuple(v for v in values if v)
 
-    def sdk_credential(self):
+    def sdk_credential(self) -> Any:
         """The SDK's Credential object (imported here: the SDK is a heavy import)."""
         from tencentcloud.common.credential import Credential
 

@@ -18,6 +18,7 @@ from mtlsform.providers.base import (
     LoadBalancerInfo,
     RuleInfo,
     RuleSpec,
+    SslMode,
     TargetInfo,
     TargetSpec,
 )
@@ -26,7 +27,7 @@ NETWORK_TO_TYPE = {"public": "OPEN", "private": "INTERNAL"}
 TYPE_TO_NETWORK = {"OPEN": "public", "INTERNAL": "private"}
 
 
-def _models():
+def _models() -> Any:
     from tencentcloud.clb.v20180317 import models
 
     return models
@@ -109,7 +110,7 @@ def certificate_binding(output: Any) -> CertificateBinding | None:
     if output is None or not output.CertId:
         return None
     mode = (output.SSLMode or "UNIDIRECTIONAL").upper()
-    ssl_mode = "MUTUAL" if mode == "MUTUAL" else "UNIDIRECTIONAL"
+    ssl_mode: SslMode = "MUTUAL" if mode == "MUTUAL" else "UNIDIRECTIONAL"
     return CertificateBinding(ssl_mode=ssl_mode, certificate_id=output.CertId,
                               client_ca_id=output.CertCaId or None)
 

@@ -38,7 +38,7 @@ from mtlsform.providers.tencentcloud.targets import (
 from mtlsform.sensitive import Sensitive
 
 
-def _clb():
+def _clb() -> Any:
     from tencentcloud.clb.v20180317 import models
 
     return models
@@ -151,7 +151,7 @@ class TencentCloudProvider:
         if not certificate_id:
             raise ProviderError("the answer carries no CertificateId", code="UnexpectedResponse",
                                 request_id=response.RequestId or "", action="UploadCertificate")
-        return certificate_id
+        return str(certificate_id)
 
     def delete_certificate(self, certificate_id: str) -> None:
         from tencentcloud.ssl.v20191205 import models
@@ -183,12 +183,12 @@ class TencentCloudProvider:
             request.Certificate = mapping.certificate_input(spec.certificate)
         response, task = self._session.write(load_balancer_id, "CreateListener", request)
         if response.ListenerIds:
-            return response.ListenerIds[0]
+            return str(response.ListenerIds[0])
         listeners = self._reader.describe_listeners(load_balancer_id, protocol=spec.protocol,
                                                     port=spec.port) or []
         for listener in listeners:
             if listener.Port == spec.port:
-                return listener.ListenerId
+                return str(listener.ListenerId)
         raise ProviderError(f"the new {spec.protocol}:{spec.port} listener is not visible",
                             code="UnexpectedResponse", request_id=task.task_id,
                             action="CreateListener")
@@ -222,13 +222,13 @@ class TencentCloudProvider:
         request.Rules = [mapping.rule_input(spec)]
         response, task = self._session.write(load_balancer_id, "CreateRule", request)
         if response.LocationIds:
-            return response.LocationIds[0]
+            return str(response.LocationIds[0])
         listeners = self._reader.describe_listeners(load_balancer_id,
                                                     listener_ids=[listener_id]) or []
         for listener in listeners:
             for rule in listener.Rules or ():
                 if rule.Domain == spec.domain and rule.Url == spec.url:
-                    return rule.LocationId
+                    return str(rule.LocationId)
         raise ProviderError(f"the new rule {spec.domain}{spec.url} is not visible",
                             code="UnexpectedResponse", request_id=task.task_id,
                             action="CreateRule")

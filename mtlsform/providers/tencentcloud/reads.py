@@ -34,7 +34,7 @@ def _unique(ids: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(i for i in ids if i))
 
 
-def _clb():
+def _clb() -> Any:
     from tencentcloud.clb.v20180317 import models
 
     return models

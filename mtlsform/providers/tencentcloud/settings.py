@@ -40,7 +40,7 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         """The ceiling of the wait before retry number `attempt` (0-based)."""
-        return min(self.cap, self.first * (2 ** min(attempt, 30)))
+        return min(self.cap, self.first * (2.0 ** min(attempt, 30)))
 
 
 @dataclass(frozen=True)

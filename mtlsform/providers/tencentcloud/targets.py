@@ -76,7 +76,7 @@ def pack(orders: Sequence[Sequence[TargetSpec]], size: int = TARGET_BATCH) -> li
     return chunks
 
 
-def _clb():
+def _clb() -> Any:
     from tencentcloud.clb.v20180317 import models
 
     return models

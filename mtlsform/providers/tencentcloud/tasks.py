@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mtlsform.errors import ProviderError
 from mtlsform.providers.tencentcloud.clients import ThreadClients
@@ -36,7 +37,7 @@ class TaskWaiter:
         self._sleep = sleep
         self._clock = clock
 
-    def _status(self, task_id: str):
+    def _status(self, task_id: str) -> Any:
         from tencentcloud.clb.v20180317 import models
 
         request = models.DescribeTaskStatusRequest()

@@ -158,7 +158,7 @@ def _common_name_clashes(stack: Stack, facts: Mapping[str, CertificateFacts],
             return (f.subject_cn if f else ""), "files.certificate"
         return (spec.subject.common_name if spec.subject else ""), "subject.common_name"
 
-    cas = {}
+    cas: dict[str, str] = {}  # common name -> the first CA with it
     for spec in stack.certificates.values():
         cn, _ = cn_of(spec)
         if spec.type == "ca" and cn:
@@ -193,7 +193,9 @@ def _listener_checks(stack: Stack, facts: Mapping[str, CertificateFacts]) -> lis
     seen: set[tuple[str, str]] = set()
     for lname, path, tls in _tls_uses(stack):
         name = tls.certificate
-        spec = stack.certificates.get(name) if name else None
+        if not name:
+            continue
+        spec = stack.certificates.get(name)
         if spec is None or not spec.imported or spec.type != "server" or name not in facts:
             continue
         if facts[name].ekus is None and (lname, name) not in seen:

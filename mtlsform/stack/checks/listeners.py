@@ -139,7 +139,7 @@ def _other(parts: Parts, listener: Listener, i: int, position: Position | None) 
     return f"rules[{parts.rule_index(listener.name, i)}] ({line_of(position)})"
 
 
-def _tls_key(rule: Rule) -> tuple:
+def _tls_key(rule: Rule) -> tuple[str, str | None, str | None]:
     tls = rule.tls
     assert tls is not None
     return (tls.mode, tls.certificate, tls.client_ca if tls.mode == "mutual" else None)

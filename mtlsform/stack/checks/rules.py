@@ -11,6 +11,9 @@ from mtlsform.stack.values import quote
 BACKENDS_PER_RULE = 100  # CLB use limits: servers bound per rule
 _DOMAIN_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
 
+# A real server and port: ("instance", instance id, port) or ("ip", address, port).
+_Server = tuple[str, str | None, int]
+
 
 def check(parts: Parts) -> list[Diagnostic]:
     found: list[Diagnostic] = []
@@ -99,7 +102,7 @@ def _health_check(rule: Rule, where: str, *, domain_ok: bool) -> list[Diagnostic
 def _backends(rule: Rule, where: str, parts: Parts) -> list[Diagnostic]:
     found = []
     seen: dict[str, int] = {}
-    servers: dict[tuple, str] = {}
+    servers: dict[_Server, str] = {}
     weights = []
     for i, bound in enumerate(rule.backends):
         bwhere, position = f"{where}.backends[{i}]", bound.positions.at("backend")
@@ -141,7 +144,7 @@ def _backends(rule: Rule, where: str, parts: Parts) -> list[Diagnostic]:
     return found
 
 
-def _server(backend: Backend) -> tuple:
+def _server(backend: Backend) -> _Server:
     if backend.instance is not None:
         return ("instance", backend.instance, backend.port)
     return ("ip", backend.ip, backend.port)
