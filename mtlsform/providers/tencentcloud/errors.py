@@ -11,6 +11,12 @@ import re
 from collections.abc import Iterable
 
 from mtlsform.errors import ProviderError
+from mtlsform.providers.tencentcloud.credentials import (
+    ENV_SECRET_ID,
+    ENV_SECRET_KEY,
+    ENV_SESSION_TOKEN,
+)
+from mtlsform.providers.tencentcloud.settings import ENV_API_TIMEOUT
 
 NETWORK_CODES = frozenset({"ClientNetworkError", "ServerNetworkError"})
 
@@ -107,13 +113,13 @@ def translate(exc: Exception, action: str, secrets: Iterable[str] = ()) -> Provi
 def _hint(code: str) -> str | None:
     if code.startswith("AuthFailure.Signature") or code in ("AuthFailure.SecretIdNotFound",
                                                              "AuthFailure.InvalidSecretId"):
-        return ("check TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (or the credentials file) "
+        return (f"check {ENV_SECRET_ID} / {ENV_SECRET_KEY} (or the credentials file) "
                 "and the system clock")
     if code == "AuthFailure.TokenFailure":
-        return "TENCENTCLOUD_SESSION_TOKEN is invalid or expired: get new temporary credentials"
+        return f"{ENV_SESSION_TOKEN} is invalid or expired: get new temporary credentials"
     if code.startswith("UnauthorizedOperation") or code == "AuthFailure.UnauthorizedOperation":
         return "the key's CAM policy does not allow this action on this resource"
     if code == "ClientNetworkError":
         return ("the API endpoint could not be reached; check provider.endpoint, the network and "
-                "MTLSFORM_API_TIMEOUT")
+                f"{ENV_API_TIMEOUT}")
     return None

@@ -29,6 +29,7 @@ from mtlsform.providers.tencentcloud import mapping
 from mtlsform.providers.tencentcloud.errors import is_gone
 from mtlsform.providers.tencentcloud.reads import Reader
 from mtlsform.providers.tencentcloud.session import ApiSession
+from mtlsform.providers.tencentcloud.settings import ENV_TASK_TIMEOUT
 from mtlsform.providers.tencentcloud.targets import (
     DEREGISTER,
     MODIFY_WEIGHT,
@@ -115,7 +116,7 @@ class TencentCloudProvider:
                 raise ProviderError(
                     f"load balancer {load_balancer_id} is still {state} after "
                     f"{settings.task_timeout:g} s", code="TaskTimeout",
-                    action="DescribeLoadBalancers", hint="raise MTLSFORM_TASK_TIMEOUT")
+                    action="DescribeLoadBalancers", hint=f"raise {ENV_TASK_TIMEOUT}")
             time.sleep(min(settings.poll_backoff.delay(polls),
                            max(0.0, deadline - time.monotonic())))
             polls += 1

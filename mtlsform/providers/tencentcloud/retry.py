@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from mtlsform.providers.tencentcloud.errors import is_network, is_retryable, translate
-from mtlsform.providers.tencentcloud.settings import ProviderSettings
+from mtlsform.providers.tencentcloud.settings import ENV_RETRY_TIMEOUT, ProviderSettings
 
 T = TypeVar("T")
 
@@ -71,7 +71,7 @@ class ApiCaller:
             delay = self._random.uniform(0.0, settings.retry_backoff.delay(attempt))
             if self._clock() + delay > deadline:
                 error.hint = (f"still failing after {attempt + 1} attempts in "
-                              f"{settings.retry_timeout:g} s (MTLSFORM_RETRY_TIMEOUT)")
+                              f"{settings.retry_timeout:g} s ({ENV_RETRY_TIMEOUT})")
                 raise error from None
             attempt += 1
             log.info("%s: %s, retry %d in %.2f s", action, error.code, attempt, delay)

@@ -14,6 +14,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from mtlsform.errors import MtlsformError
+from mtlsform.providers.tencentcloud.credentials import ENV_SECRET_ID
 
 Kind = Literal["emulator", "tencentcloud"]
 
@@ -94,7 +95,7 @@ def parse_endpoint(text: str) -> Endpoint:
                             hint="the API is always at path /; write only the scheme and host")
     if "@" in parts.netloc:
         raise MtlsformError("provider.endpoint must not carry user information",
-                            hint="credentials come from TENCENTCLOUD_SECRET_ID/_KEY")
+                            hint=f"credentials come from {ENV_SECRET_ID}/_KEY")
     return Endpoint(scheme=scheme, host=parts.netloc)  # type: ignore[arg-type]
 
 

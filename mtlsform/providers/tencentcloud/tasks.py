@@ -15,7 +15,7 @@ from typing import Any
 from mtlsform.errors import ProviderError
 from mtlsform.providers.tencentcloud.clients import ThreadClients
 from mtlsform.providers.tencentcloud.retry import ApiCaller
-from mtlsform.providers.tencentcloud.settings import ProviderSettings
+from mtlsform.providers.tencentcloud.settings import ENV_TASK_TIMEOUT, ProviderSettings
 
 RUNNING, DONE, FAILED = 2, 0, 1
 
@@ -72,5 +72,5 @@ class TaskWaiter:
                 raise ProviderError(
                     f"the task is still running after {settings.task_timeout:g} s",
                     code="TaskTimeout", request_id=task_id, action=action,
-                    hint="raise MTLSFORM_TASK_TIMEOUT, or check the load balancer in the console; "
+                    hint=f"raise {ENV_TASK_TIMEOUT}, or check the load balancer in the console; "
                          "the next plan reads what the task did")
