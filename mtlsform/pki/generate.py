@@ -6,6 +6,7 @@ import ipaddress
 import os
 import re
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, cast
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -14,6 +15,9 @@ from mtlsform.errors import CertificateError
 from mtlsform.pki.keys import generate_private_key, signature_hash
 from mtlsform.pki.material import CertificateMaterial
 from mtlsform.pki.spec import CertificateSpec, SubjectSpec
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
 
 # not_before is set this far in the past so clients with a slow clock accept a new certificate.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -137,7 +141,9 @@ def _authority_key_id(issuer_cert: x509.Certificate) -> x509.AuthorityKeyIdentif
     try:
         ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     except x509.ExtensionNotFound:  # an imported CA without SKI: derive it from its key
-        return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key())
+        # An issuer's key is one that signs (X25519 and the like are refused later, by sign()).
+        key = cast("CertificateIssuerPublicKeyTypes", issuer_cert.public_key())
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(key)
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from mtlsform.errors import CertificateError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 # The key types a stack may ask for (the stack schema holds the same list).
 KEY_TYPES = ("rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384")
@@ -19,7 +22,7 @@ _CURVE_NAMES = {"secp256r1": "p256", "secp384r1": "p384", "secp521r1": "p521"}
 MIN_RSA_BITS = 2048
 
 
-def generate_private_key(key_type: str) -> Any:
+def generate_private_key(key_type: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
     """A new private key of one of KEY_TYPES."""
     if key_type.startswith("rsa-") and key_type in KEY_TYPES:
         return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[4:]))
@@ -30,7 +33,7 @@ def generate_private_key(key_type: str) -> Any:
     )
 
 
-def key_type_of(key: Any) -> str:
+def key_type_of(key: PublicKeyTypes | PrivateKeyTypes) -> str:
     """The key type's name for a public or private key: rsa-2048, ecdsa-p256, ed25519..."""
     if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
         return f"rsa-{key.key_size}"
@@ -45,7 +48,7 @@ def key_type_of(key: Any) -> str:
     return "unknown"
 
 
-def signature_hash(signing_key: Any) -> hashes.HashAlgorithm | None:
+def signature_hash(signing_key: PrivateKeyTypes) -> hashes.SHA256 | hashes.SHA384 | None:
     """SHA-384 for a P-384 (or larger) signer, SHA-256 otherwise; None for EdDSA keys."""
     if isinstance(signing_key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
         return None
@@ -54,7 +57,7 @@ def signature_hash(signing_key: Any) -> hashes.HashAlgorithm | None:
     return hashes.SHA256()
 
 
-def private_key_pem(key: Any) -> str:
+def private_key_pem(key: PrivateKeyTypes) -> str:
     """Unencrypted PEM for upload: PKCS#1 / SEC1 ("BEGIN RSA/EC PRIVATE KEY").
 
     Load balancers ask for this traditional form; EdDSA keys have none, so they get PKCS#8.
@@ -66,13 +69,13 @@ def private_key_pem(key: Any) -> str:
                              serialization.NoEncryption()).decode("ascii")
 
 
-def pkcs8_pem(key: Any) -> str:
+def pkcs8_pem(key: PrivateKeyTypes) -> str:
     """Unencrypted PKCS#8 PEM ("BEGIN PRIVATE KEY"), the form local tools read everywhere."""
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption()).decode("ascii")
 
 
-def same_public_key(a: Any, b: Any) -> bool:
+def same_public_key(a: PublicKeyTypes, b: PublicKeyTypes) -> bool:
     """Whether two public keys are the same key (compared as DER SubjectPublicKeyInfo)."""
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     return (a.public_bytes(serialization.Encoding.DER, spki)
