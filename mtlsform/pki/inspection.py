@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from mtlsform.errors import CertificateError
+from mtlsform.pki.export import P12_PASSWORD_ENV
 from mtlsform.pki.facts import CertificateFacts, facts_of, iso_utc
 from mtlsform.pki.pem import PemProblem, certificates_from_pem, parse_der_certificate, read_file
 from mtlsform.sensitive import Sensitive
@@ -44,7 +45,7 @@ def _from_p12(data: bytes, shown: str,
         if password is None:
             raise CertificateError(
                 f"{shown} is neither a PEM nor a DER certificate, nor a PKCS#12 file without a "
-                "password", hint="if it is a PKCS#12 file, set MTLSFORM_P12_PASSWORD") from None
+                "password", hint=f"if it is a PKCS#12 file, set {P12_PASSWORD_ENV}") from None
         try:
             secret = password()
         except CertificateError as exc:
@@ -54,7 +55,7 @@ def _from_p12(data: bytes, shown: str,
         except ValueError:
             raise CertificateError(
                 f"{shown} is not a certificate file, or the PKCS#12 password does not open it",
-                hint="check the file and MTLSFORM_P12_PASSWORD") from None
+                hint=f"check the file and {P12_PASSWORD_ENV}") from None
     certs = [loaded.cert.certificate] if loaded.cert is not None else []
     return certs + [c.certificate for c in loaded.additional_certs]
 

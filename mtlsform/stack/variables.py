@@ -59,7 +59,7 @@ def resolve_variables(root: MapNode, cli_vars: Mapping[str, str], environ: Mappi
             result.diagnostics.append(error(
                 "a variable's default cannot use ${...}", path=f"variables.{name}",
                 position=node.pos, hint="defaults are plain values; set computed ones with "
-                                        "--var or MTLSFORM_VAR_" + name))
+                                        f"--var or {ENV_PREFIX}{name}"))
             continue
         if name in cli_vars:
             value: object = cli_vars[name]
