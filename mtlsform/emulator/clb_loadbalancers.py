@@ -178,6 +178,24 @@ def describe_load_balancers(call: Any, state: WorldState, p: dict[str, Any]) -> 
                                 for lb in lbs[offset:offset + limit]]}
 
 
+# What ModifyLoadBalancerAttributes changes here; its other fields are not modelled.
+_MODIFIABLE = ("LoadBalancerId", "LoadBalancerName")
+
+
+def modify_load_balancer_attributes(call: Any, state: WorldState,
+                                    p: dict[str, Any]) -> dict[str, Any]:
+    """Renames a load balancer (an asynchronous task, like the cloud's)."""
+    unmodelled = sorted(set(p) - set(_MODIFIABLE))
+    if unmodelled:
+        raise ApiError("UnsupportedOperation",
+                       f"The emulator does not model {', '.join(unmodelled)} of "
+                       "ModifyLoadBalancerAttributes; only LoadBalancerName.")
+    lb = writable_lb(call, state, p["LoadBalancerId"])
+    if "LoadBalancerName" in p:
+        lb.name = p["LoadBalancerName"]
+    return {"DealName": None}
+
+
 def delete_load_balancer(call: Any, state: WorldState, p: dict[str, Any]) -> dict[str, Any]:
     ids = list(dict.fromkeys(p["LoadBalancerIds"]))
     for lb_id in ids:

@@ -158,6 +158,19 @@ DESCRIBE_LOAD_BALANCERS = {
     "AdditionalFields": List(Str()),
 }
 
+MODIFY_LOAD_BALANCER_ATTRIBUTES = {
+    "LoadBalancerId": _LB,
+    "LoadBalancerName": Str(length=(1, 80)),
+    "TargetRegionInfo": Opaque(),
+    "InternetChargeInfo": Opaque(),
+    "LoadBalancerPassToTarget": Bool(),
+    "SwitchFlag": Int(),
+    "SnatPro": Bool(),
+    "DeleteProtect": Bool(),
+    "ModifyClassicDomain": Bool(),
+    "AssociateEndpoint": Str(),
+}
+
 DELETE_LOAD_BALANCER = {
     "LoadBalancerIds": List(Str(pattern=LB_ID), True, max_items=20),
     "ForceDelete": Bool(),

@@ -54,6 +54,8 @@ def _actions() -> dict[tuple[str, str], Action]:
          clb_loadbalancers.create_load_balancer, "write"),
         ("DescribeLoadBalancers", clb_params.DESCRIBE_LOAD_BALANCERS,
          clb_loadbalancers.describe_load_balancers, "read"),
+        ("ModifyLoadBalancerAttributes", clb_params.MODIFY_LOAD_BALANCER_ATTRIBUTES,
+         clb_loadbalancers.modify_load_balancer_attributes, "task"),
         ("DeleteLoadBalancer", clb_params.DELETE_LOAD_BALANCER,
          clb_loadbalancers.delete_load_balancer, "task"),
         ("DescribeTaskStatus", clb_params.DESCRIBE_TASK_STATUS,
@@ -86,6 +88,8 @@ def _actions() -> dict[tuple[str, str], Action]:
          ssl_certificates.describe_certificate_detail, "read"),
         ("DescribeCertificates", ssl_certificates.DESCRIBE_CERTIFICATES,
          ssl_certificates.describe_certificates, "read"),
+        ("ModifyCertificateAlias", ssl_certificates.MODIFY_CERTIFICATE_ALIAS,
+         ssl_certificates.modify_certificate_alias, "write"),
         ("DeleteCertificate", ssl_certificates.DELETE_CERTIFICATE,
          ssl_certificates.delete_certificate, "write"),
     ]

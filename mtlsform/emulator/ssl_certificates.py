@@ -3,6 +3,7 @@ DescribeCertificates, DeleteCertificate — request tables, handlers and respons
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -49,6 +50,8 @@ DESCRIBE_CERTIFICATES = {
     "CertIds": List(Str(length=(1, 64)), max_items=100),
     "ServiceId": Str(),
 }
+MODIFY_CERTIFICATE_ALIAS = {"CertificateId": Str(True, length=(1, 64)),
+                            "Alias": Str(length=(0, 200))}
 DELETE_CERTIFICATE = {"CertificateId": Str(True, length=(1, 64)), "IsCheckResource": Bool()}
 
 
@@ -234,6 +237,14 @@ def describe_certificates(call: Any, state: WorldState, p: dict[str, Any]) -> di
     limit = min(p.get("Limit", 10) or 10, 1000)
     return {"TotalCount": len(found),
             "Certificates": [_list_item(cert) for cert in found[offset:offset + limit]]}
+
+
+def modify_certificate_alias(call: Any, state: WorldState, p: dict[str, Any]) -> dict[str, Any]:
+    """Renames an uploaded certificate (its content never changes)."""
+    cert = _find(state, p["CertificateId"])
+    # Certificates are replaced whole in a transaction, never changed in place.
+    state.certificates[cert.cert_id] = dataclasses.replace(cert, alias=p.get("Alias", ""))
+    return {"CertificateId": cert.cert_id}
 
 
 def delete_certificate(call: Any, state: WorldState, p: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """load_balancer: a CLB created and owned by the stack, or an existing one adopted by `id:`.
 
 An adopted CLB is only read: never changed, never deleted (destroy forgets it). A CLB the stack
+owns is renamed in place (its VIP stays); its network and placement force a new one. A CLB the stack
 created carries `mtlsform:` tags naming the stack and its address: that is its natural key, so
 one created but never recorded (an interrupted create, a lost state) is found again.
 """
@@ -55,8 +56,8 @@ class LoadBalancerType(ResourceType):
     name = "load_balancer"
     collections = (LOAD_BALANCERS,)
     id_collection = LOAD_BALANCERS.name
-    force_new = frozenset({"name", "network", "vpc_id", "subnet_id"})
-    updatable = frozenset()
+    force_new = frozenset({"network", "vpc_id", "subnet_id"})
+    updatable = frozenset({"name"})  # ModifyLoadBalancerAttributes; the VIP stays
     computed = frozenset({"id", "vip"})
 
     def instances(self, stack: Stack) -> Iterable[Address]:
@@ -133,6 +134,8 @@ class LoadBalancerType(ResourceType):
 
     def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
                values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
+        if "name" in changed:
+            ctx.provider.rename_load_balancer(prior["id"], values["name"])
         return {**prior, **values}
 
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:

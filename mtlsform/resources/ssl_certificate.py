@@ -1,7 +1,8 @@
 """ssl_certificate: the copy of a certificate uploaded to the SSL service (SVR or CA).
 
 Uploaded content cannot change, so new material means a new upload; it is replaced
-create-before-destroy: upload, point listeners and rules at it, then delete the old one.
+create-before-destroy: upload, point listeners and rules at it, then delete the old one. Its
+alias (`<stack>-<name>`) is renamed in place.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class SslCertificateType(ResourceType):
     collections = (CERTIFICATES,)
     id_collection = CERTIFICATES.name
     force_new = frozenset({"type", "certificate_fingerprint"})
-    updatable = frozenset()
+    updatable = frozenset({"alias"})  # ModifyCertificateAlias: the content stays
     replace_action = Action.REPLACE_CREATE_FIRST
 
     def instances(self, stack: Stack) -> Iterable[Address]:
@@ -83,6 +84,8 @@ class SslCertificateType(ResourceType):
 
     def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
                values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
+        if "alias" in changed:
+            ctx.provider.rename_certificate(prior["id"], values["alias"])
         return {**prior, **values, "id": prior["id"]}
 
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:

@@ -69,11 +69,12 @@ def test_every_action_is_served() -> None:
               "CreateListener", "DescribeListeners", "ModifyListener", "DeleteListener",
               "CreateRule", "ModifyRule", "ModifyDomainAttributes", "DeleteRule",
               "RegisterTargets", "DeregisterTargets", "ModifyTargetWeight", "DescribeTargets",
-              "DescribeTargetHealth", "DescribeTaskStatus", "DescribeLoadBalancerListByCertId"}
+              "DescribeTargetHealth", "DescribeTaskStatus", "DescribeLoadBalancerListByCertId",
+              "ModifyLoadBalancerAttributes"}
     assert {n for s, n in ACTIONS if s == "clb"} == wanted
     assert {n for s, n in ACTIONS if s == "ssl"} == {
         "UploadCertificate", "DescribeCertificateDetail", "DescribeCertificates",
-        "DeleteCertificate"}
+        "DeleteCertificate", "ModifyCertificateAlias"}
 
 
 def test_every_answer_has_the_sdk_response_shape(emu: Any, clb: Any, certs: dict,
@@ -132,6 +133,9 @@ def test_every_answer_has_the_sdk_response_shape(emu: Any, clb: Any, certs: dict
                                                "VpcId": "vpc-12345678",
                                                "SubnetId": "subnet-12345678"})
     helpers.wait(clb, made["RequestId"])
+    check("clb", "ModifyLoadBalancerAttributes", {"LoadBalancerId": made["LoadBalancerIds"][0],
+                                                  "LoadBalancerName": "renamed"})
+    emu.wait_for_tasks()
     check("clb", "DeleteLoadBalancer", {"LoadBalancerIds": made["LoadBalancerIds"]})
     check("ssl", "DescribeCertificateDetail", {"CertificateId": certs["server"]})
     check("ssl", "DescribeCertificateDetail", {"CertificateId": certs["ca"]})
@@ -139,6 +143,8 @@ def test_every_answer_has_the_sdk_response_shape(emu: Any, clb: Any, certs: dict
     up = check("ssl", "UploadCertificate", {
         "CertificatePublicKey": emu.world.snapshot().certificates[certs["ca"]].certificate_pem,
         "CertificateType": "CA"})
+    check("ssl", "ModifyCertificateAlias", {"CertificateId": up["CertificateId"],
+                                            "Alias": "renamed"})
     check("ssl", "DeleteCertificate", {"CertificateId": up["CertificateId"]})
     assert checked == {name for _, name in ACTIONS}
     assert call(clb, "DescribeListeners", LoadBalancerId=lb).TotalCount == 2

@@ -141,3 +141,37 @@ def test_plan_json_has_the_familiar_shape_and_no_secrets(workdir, cli):
     assert target["index"] == "www.example.com/" and target["sub"] == "rs-1"
     assert target["change"]["after"]["weight"] == 10
     assert document["output_changes"]["vip"]["after_unknown"] is True
+
+
+def test_renames_happen_in_place_and_keep_the_vip(workdir, cli):
+    assert cli("apply", EXAMPLE, "--auto-approve").code == 0
+    stack = stack_at(workdir / EXAMPLE)
+    with open_session(stack, operation="check") as session:
+        before = dict(session.state.get("load_balancer.web").attributes)
+        upload = session.state.get("ssl_certificate.server").attributes["id"]
+        from tencentcloud.ssl.v20191205 import models as ssl_models
+
+        alias = ssl_models.ModifyCertificateAliasRequest()
+        alias.CertificateId, alias.Alias = upload, "renamed-in-the-console"
+        session.provider_context.sdk_client("ssl").ModifyCertificateAlias(alias)
+    edit(workdir / EXAMPLE, "name: example-clb", "name: shop-clb")
+    planned = cli("plan", EXAMPLE)
+    assert "# load_balancer.web will be updated in place" in planned.out
+    assert '~ name' in planned.out and '"example-clb" -> "shop-clb"' in planned.out
+    assert "# ssl_certificate.server will be updated in place" in planned.out
+    assert "Plan: 0 to add, 2 to change, 0 to destroy." in planned.out
+    with open_session(stack_at(workdir / EXAMPLE), operation="apply") as session:
+        session.provider_context.emulator.reset_stats()
+        result, _ = session.apply(session.plan())
+        assert result.ok
+        calls = session.provider_context.emulator_stats()["calls"]
+        after = session.state.get("load_balancer.web").attributes
+        info = session.provider.read_load_balancers([after["id"]])[after["id"]]
+        certs = session.provider.read_certificates([upload])
+    assert calls.get("ModifyLoadBalancerAttributes") == 1
+    assert calls.get("ModifyCertificateAlias") == 1
+    assert "CreateLoadBalancer" not in calls and "UploadCertificate" not in calls
+    assert (after["id"], after["vip"]) == (before["id"], before["vip"])
+    assert info.name == "shop-clb"
+    assert certs[upload].alias == "example-server"
+    assert cli("plan", EXAMPLE, "--detailed-exitcode").code == 0

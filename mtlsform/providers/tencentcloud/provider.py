@@ -121,6 +121,12 @@ class TencentCloudProvider:
                            max(0.0, deadline - time.monotonic())))
             polls += 1
 
+    def rename_load_balancer(self, load_balancer_id: str, name: str) -> None:
+        request = _clb().ModifyLoadBalancerAttributesRequest()
+        request.LoadBalancerId = load_balancer_id
+        request.LoadBalancerName = name
+        self._session.write(load_balancer_id, "ModifyLoadBalancerAttributes", request)
+
     def delete_load_balancer(self, load_balancer_id: str) -> None:
         request = _clb().DeleteLoadBalancerRequest()
         request.LoadBalancerIds = [load_balancer_id]
@@ -153,6 +159,14 @@ class TencentCloudProvider:
             raise ProviderError("the answer carries no CertificateId", code="UnexpectedResponse",
                                 request_id=response.RequestId or "", action="UploadCertificate")
         return str(certificate_id)
+
+    def rename_certificate(self, certificate_id: str, alias: str) -> None:
+        from tencentcloud.ssl.v20191205 import models
+
+        request = models.ModifyCertificateAliasRequest()
+        request.CertificateId = certificate_id
+        request.Alias = alias
+        self._session.call("ssl", "ModifyCertificateAlias", request)
 
     def delete_certificate(self, certificate_id: str) -> None:
         from tencentcloud.ssl.v20191205 import models
