@@ -27,6 +27,7 @@ SLOW = (
     "engine/test_planfile.py",
     "engine/test_refresh.py",
     "engine/test_robustness.py",
+    "engine/test_rotation.py",
     "engine/test_walkthrough.py",
     "pki/test_generate.py",
     "providers/test_concurrency.py",

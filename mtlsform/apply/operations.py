@@ -82,7 +82,7 @@ def build_operations(plan: Plan, state_dependencies: dict[Address, tuple[Address
             if dep in applies:
                 deps[op].add(applies[dep])  # dependencies are created/updated first
         for old in deletes.get(address, ()):
-            if old.phase == "delete":
+            if old.phase == "delete" and not old.deposed:
                 deps[op].add(old)  # destroy-first replacement
     recorded_users: dict[Address, set[Address]] = defaultdict(set)
     for address, recorded in state_dependencies.items():
@@ -95,8 +95,10 @@ def build_operations(plan: Plan, state_dependencies: dict[Address, tuple[Address
 
     for address, delete_ops in deletes.items():
         for op in delete_ops:
-            old_copy = op.phase == "delete-old"
-            if old_copy:
+            # The old copy of a create-first replacement, made in this run or deposed by an
+            # earlier one that did not finish: it goes after the new copy and its users.
+            old_copy = op.phase == "delete-old" or bool(op.deposed)
+            if old_copy and address in applies:
                 deps[op].add(applies[address])
             users = (desired_users[address] | recorded_users[address]) if old_copy \
                 else recorded_users[address]

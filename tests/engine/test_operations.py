@@ -129,3 +129,19 @@ def test_unmanaged_target_under_a_deleted_rule_goes_with_it():
     graph = build_operations(plan, {RULE: (LISTENER,)})
     assert graph.cascaded == {Operation(extra, "delete")}
     assert Operation(RULE, "delete") in graph.dependencies[Operation(extra, "delete")]
+
+
+def test_a_copy_deposed_by_an_unfinished_rotation_goes_after_the_new_one():
+    # An earlier apply deposed the old upload and failed before recording the new one: the
+    # plan uploads again, moves the listener, then deletes the deposed copy (no cycle).
+    deposed = ResourceChange(CERT, Action.DELETE, Reason.DEPOSED, before={"id": "old"},
+                             deposed="0a1b2c3d", config={})
+    plan = Plan("s", "normal", (
+        change(CERT, Action.CREATE, [Address("certificate", "server")]),
+        deposed,
+        change(LISTENER, Action.UPDATE, [LB, CERT]),
+    ))
+    ops = order(build_operations(plan, {LISTENER: (LB, CERT)}))
+    new, moved = Operation(CERT, "apply"), Operation(LISTENER, "apply")
+    old = Operation(CERT, "delete", "0a1b2c3d")
+    assert before(ops, new, moved) and before(ops, moved, old)
