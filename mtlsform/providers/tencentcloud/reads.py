@@ -5,6 +5,10 @@
   ListenerIds in chunks of 20 (so one call for up to 20 listeners, whatever the rule count);
 - certificates: SSL DescribeCertificates with CertIds in chunks of 100.
 Reads take no lock.
+
+Absence is positive: an object is missing only when a well-formed answer lists what exists
+(every page of it) without it, or the API says "not found" for its ID. An answer without its
+list, or with fewer items than its TotalCount, is an error, never "everything was deleted".
 """
 
 from __future__ import annotations
@@ -34,6 +38,31 @@ def _unique(ids: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(i for i in ids if i))
 
 
+def listed(response: Any, field: str, action: str, *, total: int | None = None,
+           offset: int = 0) -> list[Any]:
+    """The list `field` of an answer; an error when it is absent or not a list, or when the
+    answer's TotalCount says this page (of at most `total` items, from `offset`) holds fewer
+    than exist."""
+    items = getattr(response, field, None)
+    count = getattr(response, "TotalCount", None) if total is not None else None
+    problem = None
+    if not isinstance(items, list):
+        problem = f"the answer has no {field} list"
+    elif total is not None and (not isinstance(count, int) or isinstance(count, bool)):
+        problem = "the answer has no TotalCount"
+    elif total is not None and isinstance(count, int) and \
+            len(items) < min(total, count - offset):
+        problem = f"the answer holds {len(items)} of {field}'s {count} items"
+    if problem is not None:
+        raise ProviderError(
+            f"{problem}: it cannot tell which objects exist", code="IncompleteResponse",
+            request_id=getattr(response, "RequestId", "") or "", action=action,
+            hint="nothing is read as deleted from an incomplete answer; check provider.endpoint "
+                 "and any proxy between mtlsform and the API, then run again")
+    assert isinstance(items, list)
+    return items
+
+
 def _clb() -> Any:
     from tencentcloud.clb.v20180317 import models
 
@@ -52,7 +81,14 @@ class Reader:
             request.Offset = 0
             request.Limit = len(batch)
             response = self._session.call("clb", "DescribeLoadBalancers", request)
-            for lb in response.LoadBalancerSet or ():
+            page = listed(response, "LoadBalancerSet", "DescribeLoadBalancers",
+                          total=len(batch))
+            if (response.TotalCount or 0) > len(batch):
+                raise ProviderError(
+                    "DescribeLoadBalancers ignored the LoadBalancerIds filter (it counts more "
+                    "load balancers than were asked for)", code="UnexpectedResponse",
+                    request_id=response.RequestId or "", action="DescribeLoadBalancers")
+            for lb in page:
                 if lb.LoadBalancerId in batch:
                     found[lb.LoadBalancerId] = mapping.load_balancer_info(lb)
         return found
@@ -68,7 +104,8 @@ class Reader:
             request.Offset = offset
             request.Limit = PAGE_SIZE
             response = self._session.call("clb", "DescribeLoadBalancers", request)
-            page = response.LoadBalancerSet or []
+            page = listed(response, "LoadBalancerSet", "DescribeLoadBalancers", total=PAGE_SIZE,
+                          offset=offset)
             for lb in page:
                 found[lb.LoadBalancerId] = mapping.load_balancer_info(lb)
             offset += len(page)
@@ -93,7 +130,7 @@ class Reader:
             if error.code == "InvalidParameter.LBIdNotFound":
                 return None
             raise
-        return list(response.Listeners or ())
+        return list(listed(response, "Listeners", "DescribeListeners"))
 
     def _targets(self, load_balancer_id: str,
                  listener_ids: list[str]) -> dict[str, list[TargetInfo]] | None:
@@ -109,7 +146,7 @@ class Reader:
                 if error.code == "InvalidParameter.LBIdNotFound":
                     return None
                 raise
-            for listener in response.Listeners or ():
+            for listener in listed(response, "Listeners", "DescribeTargets"):
                 for rule in listener.Rules or ():
                     targets = by_rule.setdefault(rule.LocationId, [])
                     targets.extend(mapping.target_info(t) for t in rule.Targets or ())
@@ -145,7 +182,8 @@ class Reader:
             request.Offset = 0
             request.Limit = len(batch)
             response = self._session.call("ssl", "DescribeCertificates", request)
-            page = list(response.Certificates or ())
+            page = list(listed(response, "Certificates", "DescribeCertificates",
+                               total=len(batch)))
             strangers = [c.CertificateId for c in page if c.CertificateId not in batch]
             if strangers or (response.TotalCount or 0) > len(batch):
                 # Without a working CertIds filter this read would silently miss certificates.
