@@ -83,8 +83,11 @@ def _split_global_flags(argv: list[str]) -> tuple[list[str], set[str]]:
 
 def _print_error(message: str, hint: str | None = None) -> None:
     err = console.err()
-    err.print(f"[bold red]error:[/] {message}" if console.color_enabled() else f"error: {message}",
-              markup=console.color_enabled(), highlight=False)
+    from rich.markup import escape
+
+    # The message may come from outside: in colour, its brackets are text, never markup.
+    err.print(f"[bold red]error:[/] {escape(message)}" if console.color_enabled()
+              else f"error: {message}", markup=console.color_enabled(), highlight=False)
     if hint:
         err.print(f"  hint: {hint}", markup=False, highlight=False)
 

@@ -54,7 +54,7 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic], *, json_output: bool) -
 def write_out(text: str) -> None:
     """Exact text on stdout (no markup, wrapping or emoji codes)."""
     out = console.out().file
-    out.write(text)
+    out.write(console.safe_text(text))
     out.flush()
 
 
