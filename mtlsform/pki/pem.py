@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
+import stat
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,12 +71,35 @@ class PemBlock:
 STACK_PATH_HINT = "check the path; relative paths start at the stack file's directory"
 
 
+# Certificates, chains, keys and PKCS#12 files are kilobytes; anything this big is not one.
+MAX_FILE_BYTES = 1024 * 1024
+
+
 def read_file(path: Path, shown: str, hint: str | None = None) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES; a device, a FIFO or a directory
+    is refused without reading it (opening does not block on a FIFO)."""
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise PemProblem(f"cannot read {shown}: {exc.strerror or exc}", hint,
                          code="unreadable") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "Is a directory" if stat.S_ISDIR(mode) else "it is not a regular file"
+        raise PemProblem(f"cannot read {shown}: {what}", "name a certificate or key file",
+                         code="unreadable")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise PemProblem(f"cannot read {shown}: {exc.strerror or exc}", hint,
+                             code="unreadable") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise PemProblem(f"cannot read {shown}: it is larger than {MAX_FILE_BYTES // 1024} KiB, "
+                         "which no certificate or key file is", "name a certificate or key file",
+                         code="unreadable")
+    return data
 
 
 def _looks_binary(data: bytes) -> bool:
