@@ -14,12 +14,21 @@ from pathlib import Path
 from typing import Protocol
 
 from mtlsform.apply.executor import ApplyHooks, ApplyResult
-from mtlsform.errors import InputError
+from mtlsform.errors import InputError, MtlsformError, StateError
 from mtlsform.plan.model import Plan
-from mtlsform.plan.planfile import SavedPlan, check_still_valid, is_plan_file, read_plan
+from mtlsform.plan.planfile import (
+    PlanFile,
+    check_signature,
+    check_still_valid,
+    is_plan_file,
+    new_plan_key,
+    read_plan_file,
+    require_signed,
+    write_plan,
+)
 from mtlsform.resources.base import NEEDS_P12_PASSWORD, NEEDS_STATE_SECRETS
 from mtlsform.sensitive import Sensitive
-from mtlsform.session import Session, open_session, plan_requirements
+from mtlsform.session import PASSPHRASE_ENV, Session, open_session, plan_requirements
 from mtlsform.stack.model import Stack
 from mtlsform.state.model import State
 
@@ -63,14 +72,16 @@ class Source:
 
     stack_path: Path
     var_args: tuple[str, ...] = ()
-    saved: SavedPlan | None = None
+    saved: PlanFile | None = None
 
 
 def resolve_source(target: Path, var_args: Sequence[str], *, destroy: bool) -> Source:
-    """A stack file as given; a saved plan (not for destroy) names its stack and variables."""
-    saved = read_plan(target) if not destroy and is_plan_file(target) else None
+    """A stack file as given; a saved plan (not for destroy) names its stack and variables.
+    A plan file without a signature is refused here, before anything is opened."""
+    saved = read_plan_file(target) if not destroy and is_plan_file(target) else None
     if saved is None:
         return Source(Path(target), tuple(var_args))
+    require_signed(saved)
     if var_args:
         raise InputError("--var cannot be given with a saved plan: it records its variables")
     replayed = tuple(f"{k}={v}" for k, v in saved.variables.items())
@@ -144,8 +155,11 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
                       on_lock_wait=observer.waiting_for_lock) as session:
         _note_sharing(session, observer)
         if source.saved is not None:
-            check_still_valid(source.saved, stack, session.state)
-            plan = source.saved.plan
+            # the signature first: nothing of a changed file is trusted, not even its shape
+            check_signature(source.saved, session.state, session.state_path)
+            saved = source.saved.decode()
+            check_still_valid(saved, stack, session.state)
+            plan = saved.plan
         else:
             plan = session.plan(refresh_first=request.refresh, destroy=request.destroy)
         needs = plan_requirements(plan)
@@ -159,10 +173,39 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
 
 def plan_stack(stack: Stack, *, destroy: bool = False, refresh: bool = True,
                state_path: Path | None = None, lock_timeout: float = 0.0,
-               observer: RunObserver) -> Plan:
-    """The plan for the stack against its state (locked while planning), as `plan` shows it."""
+               observer: RunObserver, out: Path | None = None) -> Plan:
+    """The plan for the stack against its state (locked while planning), as `plan` shows it;
+    with `out`, also saved there, signed with the state's plan key (see `plan_key`)."""
     with open_session(stack, operation="plan", state_path=state_path,
                       lock_timeout=lock_timeout,
                       on_lock_wait=observer.waiting_for_lock) as session:
         _note_sharing(session, observer)
-        return session.plan(refresh_first=refresh, destroy=destroy)
+        key = plan_key(session, observer) if out is not None else None
+        plan = session.plan(refresh_first=refresh, destroy=destroy)
+        if out is not None and key is not None:
+            write_plan(out, plan, stack, key)
+        return plan
+
+
+def plan_key(session: Session, observer: RunObserver) -> Sensitive[str]:
+    """The key saved plans of the session's state are signed with. A state without one (no
+    state yet, or one written before plan files were signed) gets one now: the state is
+    written once, with only the key added, and the observer is told."""
+    key = session.state.plan_key
+    if key is None:
+        if not session.store.can_store_secrets:
+            raise StateError(
+                f"{session.state_path} is encrypted with {PASSPHRASE_ENV} and holds no plan "
+                "key yet; saving a plan adds one, which needs the passphrase",
+                hint=f"export {PASSPHRASE_ENV}=... (the passphrase the state was written with)")
+        key = new_plan_key()
+        session.state = session.store.write(session.state.with_plan_key(key))
+        observer.note(f"Added a plan-signing key to the state {session.state_path} "
+                      "(saved plans are signed with it).")
+    try:
+        key.reveal()
+    except MtlsformError as exc:  # sealed: encrypted, and no passphrase given
+        raise StateError(f"saving a plan signs it with the plan key of the state "
+                         f"{session.state_path}, which it keeps encrypted",
+                         hint=exc.hint) from None
+    return key

@@ -164,11 +164,8 @@ def plan(
     view = choose_view(output_format, json_output=json_output)
     stack = load_stack_or_exit(stack_path, var, json_output=view.name == "json")
     result = plan_stack(stack, destroy=destroy, refresh=_bool(refresh, "--refresh"),
-                        state_path=state, lock_timeout=lock_timeout, observer=_Messages())
-    if out is not None:
-        from mtlsform.plan.planfile import write_plan
-
-        write_plan(out, result, stack)
+                        state_path=state, lock_timeout=lock_timeout, observer=_Messages(),
+                        out=out)
     view.plan(result, source=str(stack_path))
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(2)

@@ -203,6 +203,8 @@ class State:
 
     `lineage` is fixed when the state is first made and never changes; `serial` is set by the
     store when it writes a changed state. `tool_version` is the mtlsform that last wrote it.
+    `plan_key` is the secret saved plans of this lineage are signed with (64 hex digits; None
+    until the first `plan --out`).
     """
 
     stack: str
@@ -212,6 +214,7 @@ class State:
     outputs: Mapping[str, OutputValue] = field(default_factory=dict)
     pending_operations: tuple[PendingOperation, ...] = ()
     tool_version: str = field(default=__version__, compare=False)
+    plan_key: Sensitive[str] | None = None
 
     def __post_init__(self) -> None:
         resources = sorted(self.resources, key=_RESOURCE_ORDER)
@@ -260,8 +263,9 @@ class State:
     def same_content(self, other: State) -> bool:
         """Equal except for serial and tool_version: writing one over the other is a no-op."""
         return (self.stack, self.lineage, self.resources, self.outputs,
-                self.pending_operations) == (other.stack, other.lineage, other.resources,
-                                             other.outputs, other.pending_operations)
+                self.pending_operations, self.plan_key) == (
+                    other.stack, other.lineage, other.resources, other.outputs,
+                    other.pending_operations, other.plan_key)
 
     # ---- pure updates ----
 
@@ -290,6 +294,10 @@ class State:
             return self
         return replace(self, pending_operations=tuple(
             p for p in self.pending_operations if p.op_id != op_id))
+
+    def with_plan_key(self, key: Sensitive[str]) -> State:
+        """The state holding `key` as the secret its saved plans are signed with."""
+        return replace(self, plan_key=key)
 
     def with_outputs(self, outputs: Mapping[str, OutputValue | Any]) -> State:
         """Replaces all outputs; plain values become non-sensitive `OutputValue`s."""

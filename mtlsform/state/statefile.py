@@ -44,6 +44,9 @@ from mtlsform.state.model import (
 from mtlsform.state.versions import FORMAT_VERSION, upgrade_document
 
 Path_ = tuple[str | int, ...]
+# The plan-signing key is sealed as the attribute `plan_key` of a pseudo-address no resource
+# can have (addresses are TYPE.NAME), so messages name it "state plan_key".
+PLAN_KEY_AAD = resource_aad("state", ("plan_key",))
 
 
 def _dumps(value: Any) -> str:
@@ -94,11 +97,15 @@ class StateEncoder:
             "outputs": {name: self._output(name, out) for name, out in state.outputs.items()},
             "pending_operations": [_pending_json(p) for p in
                                    sorted(state.pending_operations, key=_pending_order)],
+            "plan_key": (None if state.plan_key is None
+                         else self._secret(state.plan_key, PLAN_KEY_AAD)),
             "resources": None,  # assembled from the fragments below
             "serial": state.serial if serial is None else serial,
             "stack": state.stack,
             "tool_version": __version__,
         }
+        if top["plan_key"] is None:  # only states that signed a plan carry one
+            del top["plan_key"]
         parts = []
         for key in sorted(top):
             if key == "resources":
@@ -243,7 +250,7 @@ def decode_state(data: bytes, *, source: str,
     if not isinstance(doc, dict):
         raise read.fail("top level", f"expected an object, found {_kind(doc)}")
     doc = upgrade_document(doc, source=source)
-    read.object(doc, "top level", _TOP)
+    read.object(doc, "top level", _TOP, frozenset({"plan_key"}))
     header, cipher = None, None
     if doc["encryption"] is not None:
         header = EncryptionHeader.from_json(doc["encryption"], source)
@@ -308,6 +315,12 @@ def decode_state(data: bytes, *, source: str,
         except ValueError as exc:
             raise read.fail(where, str(exc)) from None
 
+    plan_key = None
+    if doc.get("plan_key") is not None:
+        if header is None and not _is_plan_key(doc["plan_key"]):
+            raise read.fail("plan_key", "expected 64 hexadecimal digits")
+        plan_key = secret(doc["plan_key"], PLAN_KEY_AAD, "plan_key")
+
     serial = read.of(doc["serial"], int, "serial")
     if serial < 0:
         raise read.fail("serial", "must not be negative")
@@ -316,10 +329,16 @@ def decode_state(data: bytes, *, source: str,
                       lineage=read.of(doc["lineage"], str, "lineage"), serial=serial,
                       resources=tuple(resources), outputs=outputs,
                       pending_operations=tuple(pending),
-                      tool_version=read.of(doc["tool_version"], str, "tool_version"))
+                      tool_version=read.of(doc["tool_version"], str, "tool_version"),
+                      plan_key=plan_key)
     except ValueError as exc:
         raise read.fail("top level", str(exc)) from None
     return Decoded(state, header, cipher)
+
+
+def _is_plan_key(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and \
+        all(c in "0123456789abcdef" for c in value)
 
 
 def _replace_at(read: _Reader, attributes: dict[str, Any], path: Any, where: str,

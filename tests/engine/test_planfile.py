@@ -67,3 +67,85 @@ def test_show_renders_a_saved_plan(workdir, cli):
     import json
 
     assert json.loads(cli("show", "p.plan", "--json").out)["summary"]["add"] == 10
+
+
+def _cloud_weights(workdir: Path) -> list[int]:
+    """The weights the emulator's world holds for the targets of every rule."""
+    import json
+
+    world = json.loads((workdir / "stacks/.mtlsform/emulator/world.json").read_text())
+    weights = []
+    for lb in world["world"]["load_balancers"].values():
+        for listener in lb["listeners"].values():
+            for rule in listener["rules"].values():
+                weights += [t["weight"] for t in rule["targets"]]
+    return sorted(weights)
+
+
+def test_a_plan_file_changed_after_it_was_written_is_refused(workdir, cli):
+    """The reproduction of issue 10 item 7: a weight edited in the plan file never lands."""
+    assert cli("apply", EXAMPLE, "--auto-approve").code == 0
+    edit(workdir / EXAMPLE, "rs-2: {instance: ins-rs2, port: 80, weight: 10}",
+         "rs-2: {instance: ins-rs2, port: 80, weight: 15}")
+    assert cli("plan", EXAMPLE, "--out", "p.plan").code == 0
+    saved = workdir / "p.plan"
+    text = saved.read_text()
+    assert text.count('"weight": 15') >= 1
+    saved.write_text(text.replace('"weight": 15', '"weight": 99'))
+    refused = cli("apply", "p.plan")
+    assert refused.code == 1, refused.text
+    assert _cloud_weights(workdir) == [10, 10]
+    assert "Traceback" not in refused.text
+    state_file = workdir / "stacks/.mtlsform/example.state.json"
+    assert (f"p.plan: the plan file was changed after it was written (its signature does not "
+            f"match the state {Path('stacks/.mtlsform/example.state.json')})") in refused.err
+    assert "make the plan again" in refused.err
+    assert state_file.exists()
+
+
+def test_the_plan_key_is_made_once_sealed_when_encrypted_and_never_shown(workdir, cli,
+                                                                        monkeypatch):
+    import json
+
+    monkeypatch.setenv("MTLSFORM_STATE_PASSPHRASE", "correct horse battery staple")
+    assert cli("apply", EXAMPLE, "--auto-approve").code == 0
+    state_file = workdir / "stacks/.mtlsform/example.state.json"
+    assert "plan_key" not in json.loads(state_file.read_text())  # only a saved plan adds it
+    planned = cli("plan", EXAMPLE, "--out", "p.plan")
+    assert planned.code == 0, planned.text
+    assert "Added a plan-signing key to the state" in planned.text
+    sealed = json.loads(state_file.read_text())["plan_key"]
+    assert set(sealed) == {"ciphertext", "nonce"}  # encrypted like every other secret
+    again = cli("plan", EXAMPLE, "--out", "q.plan")
+    assert "Added a plan-signing key" not in again.text
+    assert json.loads(state_file.read_text())["plan_key"] == sealed  # made once
+    monkeypatch.delenv("MTLSFORM_STATE_PASSPHRASE")
+    refused = cli("apply", "p.plan")
+    assert refused.code == 1 and "MTLSFORM_STATE_PASSPHRASE" in refused.err
+    monkeypatch.setenv("MTLSFORM_STATE_PASSPHRASE", "correct horse battery staple")
+    outputs = [cli("show", "p.plan").text, cli("show", "p.plan", "--json").text,
+               cli("state", "list", EXAMPLE).text, (workdir / "p.plan").read_text()]
+    applied = cli("apply", "p.plan")
+    assert applied.code == 0, applied.text
+    outputs.append(applied.text)
+    assert sealed["ciphertext"] not in "".join(outputs)
+
+
+def test_a_clear_state_gets_a_plan_key_a_reader_cannot_use_to_show_it(workdir, cli):
+    import json
+
+    assert cli("apply", EXAMPLE, "--auto-approve").code == 0
+    assert cli("plan", EXAMPLE, "--out", "p.plan").code == 0
+    key = json.loads((workdir / "stacks/.mtlsform/example.state.json").read_text())["plan_key"]
+    assert isinstance(key, str) and len(key) == 64
+    shown = [cli("show", "p.plan").text, cli("show", EXAMPLE).text,
+             cli("state", "list", EXAMPLE).text, cli("apply", "p.plan").text]
+    assert key not in "".join(shown)
+
+
+def test_a_plan_file_from_another_environment_is_refused(workdir, cli):
+    assert cli("plan", EXAMPLE, "--out", "p.plan").code == 0
+    assert cli("plan", EXAMPLE, "--state", "other.state.json", "--out", "q.plan").code == 0
+    refused = cli("apply", "q.plan")
+    assert refused.code == 1
+    assert "made against another state" in refused.err

@@ -99,7 +99,7 @@ def test_a_saved_plan_is_its_own_approval(workdir, cli) -> None:
     assert cli("plan", EXAMPLE, "--out", "p.plan").code == 0
     with open_change(ChangeRequest(Path("p.plan")), load_stack=load, observer=Notes()) as run:
         assert run.approval is Approval.SAVED_PLAN
-        assert run.plan == run.source.saved.plan  # type: ignore[union-attr]
+        assert run.plan == run.source.saved.decode().plan  # type: ignore[union-attr]
     assert stack_at(EXAMPLE).name == run.plan.stack
 
 
