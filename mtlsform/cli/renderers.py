@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
-from mtlsform.plan.model import Action, Plan
+from mtlsform.plan.model import Plan, count_steps
 from mtlsform.plan.render_text import flatten, format_value
 from mtlsform.resources import RESOURCE_TYPES
 from mtlsform.sensitive import REDACTED, Sensitive
@@ -34,20 +34,34 @@ def _visible(resource: ResourceState) -> dict[str, Any]:
     return {k: _public(v) for k, v in sorted(resource.attributes.items()) if k not in hidden}
 
 
+def _steps_done(result: ApplyResult) -> list[str]:
+    """The action steps the apply carried out, counted by the plan's rule (`count_steps`).
+
+    An `apply` operation carries out its change's create or update; a delete operation its
+    delete or forget. A replaced local resource has no delete operation: its old copy goes
+    when the new one is recorded, so its `apply` operation carries out the delete too.
+    """
+    deleting = {(op.address, op.deposed) for op in result.changes if op.phase != "apply"}
+    steps: list[str] = []
+    for op in result.succeeded:
+        action = result.changes[op].action
+        if op.phase != "apply":
+            steps += [s for s in action.value if s in ("delete", "forget")]
+            continue
+        steps += [s for s in action.value if s in ("create", "update")]
+        if action.deletes and (op.address, op.deposed) not in deleting:
+            steps.append("delete")
+    return steps
+
+
 def render_apply_summary(result: ApplyResult, plan: Plan, *,
                          color: bool) -> tuple[str, bool]:
     """The closing lines of an apply: counts, and what failed or was skipped and why."""
-    added = changed = destroyed = 0
-    for op in result.succeeded:
-        change = result.changes[op]
-        if op.phase == "apply":
-            if change.action is Action.UPDATE:
-                changed += 1
-            else:
-                added += 1
-        elif change.action is not Action.FORGET:
-            destroyed += 1
+    tally = count_steps(_steps_done(result))
+    added, changed, destroyed = tally["add"], tally["change"], tally["destroy"]
     counts = f"Resources: {added} added, {changed} changed, {destroyed} destroyed."
+    if tally["forget"]:
+        counts = counts[:-1] + f", {tally['forget']} forgotten."
     if result.ok:
         head = "Apply complete!" if plan.mode == "normal" else "Destroy complete!"
         text = f"\n{head} {counts}"

@@ -83,11 +83,12 @@ def read_imported(spec: CertificateSpec, base_dir: Path, environ: Mapping[str, s
         problems.append(ImportProblem(fld, exc.code, exc.message, exc.hint))
 
     cert_shown = str(files.certificate)
+    leaf_read = True
     try:
         certs = load_certificates(base_dir / files.certificate, cert_shown)
     except PemProblem as exc:
         problem("files.certificate", exc)
-        certs = []
+        certs, leaf_read = [], False
     fields = ["files.certificate"] * len(certs)
     if files.chain is not None:
         try:
@@ -110,6 +111,10 @@ def read_imported(spec: CertificateSpec, base_dir: Path, environ: Mapping[str, s
             "an imported server certificate needs files.private_key",
             "the load balancer needs the server's private key to terminate TLS"))
 
+    if not leaf_read:
+        # The chain's first certificate is not the leaf: checking it as the leaf would only
+        # report untrue problems (a CA, a key that does not match, no serverAuth).
+        return ImportResult((), (), key, tuple(problems))
     if certs:
         leaf = certs[0]
         if key is not None and not same_public_key(key.public_key(), leaf.public_key()):

@@ -6,7 +6,7 @@ apart; apply carries out the recorded actions and explicit fields, and never rea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from mtlsform.diagnostics import Diagnostic
 
 PLAN_FORMAT_VERSION = 1
 
-__all__ = ["Action", "Drift", "OutputChange", "Plan", "Reason", "ResourceChange"]
+__all__ = ["Action", "Drift", "count_steps", "OutputChange", "Plan", "Reason", "ResourceChange"]
 
 
 @dataclass(frozen=True)
@@ -97,14 +97,19 @@ class Plan:
 
     def counts(self) -> dict[str, int]:
         """Add / change / destroy / forget counts as the summary line shows them."""
-        counts = {"add": 0, "change": 0, "destroy": 0, "forget": 0}
-        for change in self.actionable:
-            if change.action.creates:
-                counts["add"] += 1
-            if change.action.deletes:
-                counts["destroy"] += 1
-            if change.action is Action.UPDATE:
-                counts["change"] += 1
-            if change.action is Action.FORGET:
-                counts["forget"] += 1
-        return counts
+        return count_steps(step for change in self.actionable for step in change.action.value)
+
+
+# What each step of an action counts as in a summary; a replacement counts once as an add and
+# once as a destroy, whether the replaced object is in the cloud or local (a certificate).
+COUNTED_AS = {"create": "add", "update": "change", "delete": "destroy", "forget": "forget"}
+
+
+def count_steps(steps: Iterable[str]) -> dict[str, int]:
+    """Add / change / destroy / forget counts of action steps (`Action.value` items): the plan
+    counts every step of its changes, the apply summary the steps that were carried out."""
+    counts = dict.fromkeys(COUNTED_AS.values(), 0)
+    for step in steps:
+        if step in COUNTED_AS:
+            counts[COUNTED_AS[step]] += 1
+    return counts
