@@ -152,7 +152,8 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
     stack = load_stack(source.stack_path, list(source.var_args))
     with open_session(stack, operation=request.operation, state_path=request.state_path,
                       lock_timeout=request.lock_timeout,
-                      on_lock_wait=observer.waiting_for_lock) as session:
+                      on_lock_wait=observer.waiting_for_lock,
+                      on_note=observer.note) as session:
         _note_sharing(session, observer)
         if source.saved is not None:
             # the signature first: nothing of a changed file is trusted, not even its shape
@@ -178,7 +179,8 @@ def plan_stack(stack: Stack, *, destroy: bool = False, refresh: bool = True,
     with `out`, also saved there, signed with the state's plan key (see `plan_key`)."""
     with open_session(stack, operation="plan", state_path=state_path,
                       lock_timeout=lock_timeout,
-                      on_lock_wait=observer.waiting_for_lock) as session:
+                      on_lock_wait=observer.waiting_for_lock,
+                      on_note=observer.note) as session:
         _note_sharing(session, observer)
         key = plan_key(session, observer) if out is not None else None
         plan = session.plan(refresh_first=refresh, destroy=destroy)

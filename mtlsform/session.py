@@ -22,11 +22,12 @@ from mtlsform.plan.refresh import refresh
 from mtlsform.resources import RESOURCE_TYPES, unknown_types
 from mtlsform.resources.base import NEEDS_STATE_SECRETS
 from mtlsform.resources.graph import resource_graph
+from mtlsform.resources.shape import Damage, check
 from mtlsform.sensitive import Sensitive
 from mtlsform.stack.model import Stack
 from mtlsform.state.encryption import PASSPHRASE_ENV
-from mtlsform.state.local import LocalStateStore, default_state_path, read_state
-from mtlsform.state.model import State
+from mtlsform.state.local import LocalStateStore, backup_path, default_state_path, read_state
+from mtlsform.state.model import ResourceState, State
 
 if TYPE_CHECKING:
     from mtlsform.providers import ProviderContext
@@ -55,6 +56,8 @@ class Session:
     state: State
     provider: Provider
     provider_context: ProviderContext
+    on_note: Callable[[str], None] | None = None
+    healed: tuple[str, ...] = ()  # records healed when read: the next apply writes them
 
     def plan(self, *, refresh_first: bool = True, destroy: bool = False,
              now: datetime | None = None) -> Plan:
@@ -71,6 +74,14 @@ class Session:
                 f"{self.state_path} holds private keys encrypted with {PASSPHRASE_ENV}, "
                 "and this apply would add new ones",
                 hint=f"set {PASSPHRASE_ENV} to the passphrase the state was encrypted with")
+        encrypting = self.store.clear_with_passphrase
+        if encrypting or self.healed:  # written even when the apply writes nothing else
+            self.state = self.store.write(self.state)
+            self.healed = ()
+            if encrypting and self.on_note is not None:
+                self.on_note(f"The state is now encrypted: the private keys in "
+                             f"{self.state_path} were in clear text; {PASSPHRASE_ENV} now "
+                             "protects them (keep it: the state cannot be used without it).")
         writer = StateWriter(self.store, self.state)
         executor = Executor(plan, self.stack, writer, self.provider, parallelism=parallelism,
                             hooks=hooks, p12_password=p12_password, stop=stop)
@@ -100,9 +111,27 @@ def read_recorded_state(stack: Stack, state_path: Path | None = None,
     environ = os.environ if environ is None else environ
     path = state_path_for(stack, state_path)
     state = read_state(path, passphrase_from(environ))
-    if state is not None:
-        _check_types(state, path)
-    return path, state
+    return path, None if state is None else checked_state(state, path)
+
+
+def checked_state(state: State, path: Path) -> State:
+    """The state once every record is checked against the shape its type declares (healed
+    where no guess is needed); a record that departs from it is refused as damage."""
+    return _checked(state, path)[0]
+
+
+def _checked(state: State, path: Path) -> tuple[State, list[str]]:
+    """`checked_state`, and the addresses of the records it healed."""
+    _check_types(state, path)
+    healed = [_checked_record(record, path) for record in state.resources]
+    for pending in state.pending_operations:
+        if pending.address.type not in RESOURCE_TYPES:
+            raise _damage(path, f"pending operation {pending.op_id} on {pending.address}",
+                          Damage("address", "a resource of a known type",
+                                 f"type {pending.address.type!r}"))
+    changed = [str(new.address) for new, old in zip(healed, state.resources, strict=True)
+               if new is not old]
+    return (state.with_resources(healed) if changed else state), changed
 
 
 def _check_types(state: State, path: Path) -> None:
@@ -112,13 +141,43 @@ def _check_types(state: State, path: Path) -> None:
         raise StateError(
             f"{path} records resources of a type this mtlsform does not know: "
             f"{', '.join(unknown)}",
-            hint="it was written by another version of mtlsform; use that version")
+            hint="it was written by another version of mtlsform: use that version" + (
+                f"; or, if the file was damaged, the state before the last run that changed "
+                f"it is in {backup_path(path)}" if backup_path(path).exists() else ""))
+
+
+def _checked_record(record: ResourceState, path: Path) -> ResourceState:
+    where = f"resource {record.address}" + (f" (deposed {record.deposed})"
+                                             if record.deposed else "")
+    for i, dependency in enumerate(record.dependencies):
+        if dependency.type not in RESOURCE_TYPES:
+            raise _damage(path, where, Damage(f"dependencies[{i}]", "a resource of a known type",
+                                              f"type {dependency.type!r}"))
+    shape = RESOURCE_TYPES[record.address.type].recorded
+    attributes, damage = check(dict(shape), dict(record.attributes))
+    if damage is not None:
+        raise _damage(path, where, damage)
+    if attributes == dict(record.attributes):
+        return record
+    return ResourceState(record.address, attributes, record.dependencies, record.deposed)
+
+
+def _damage(path: Path, where: str, damage: Damage) -> StateError:
+    """One message for a damaged record: the file, the record, what is wrong, the backup."""
+    backup = backup_path(path)
+    restore = (f"{backup} holds the state as it was before the last run that changed it: "
+               f"inspect it and copy it over {path} if it is right; or " if backup.exists()
+               else "there is no backup; ")
+    return StateError(
+        f"{path}: {where} is damaged: {damage.describe()}",
+        hint=f"{restore}correct the record in {path} by hand. Nothing was planned or applied.")
 
 
 @contextmanager
 def open_session(stack: Stack, *, operation: str, state_path: Path | None = None,
                  lock_timeout: float = 0.0, environ: Mapping[str, str] | None = None,
-                 on_lock_wait: Callable[[str], None] | None = None) -> Iterator[Session]:
+                 on_lock_wait: Callable[[str], None] | None = None,
+                 on_note: Callable[[str], None] | None = None) -> Iterator[Session]:
     """Locks the state, reads it, connects the provider; releases everything on exit."""
     from mtlsform.providers import open_provider
 
@@ -127,8 +186,11 @@ def open_session(stack: Stack, *, operation: str, state_path: Path | None = None
     store = LocalStateStore(path, lock_timeout=lock_timeout, operation=operation,
                             passphrase=passphrase_from(environ), on_wait=on_lock_wait)
     with store:
-        state = store.read() or State.empty(stack.name)
-        _check_types(state, path)
+        state, healed = _checked(store.read() or State.empty(stack.name), path)
+        if healed and on_note is not None:
+            on_note(f"{path}: healed {', '.join(healed)}: a secret was recorded without its "
+                    "sensitive mark; it is treated as sensitive, and the next apply records "
+                    "it so.")
         if state.stack != stack.name:
             raise StateError(
                 f"{path} is the state of stack {state.stack!r}, not of {stack.name!r}",
@@ -136,4 +198,8 @@ def open_session(stack: Stack, *, operation: str, state_path: Path | None = None
         data_dir = path.parent / "emulator"
         with open_provider(stack.provider, emulator_data_dir=data_dir,
                            environ=environ) as (provider, context):
-            yield Session(stack, path, store, state, provider, context)
+            if store.clear_with_passphrase and operation == "plan" and on_note is not None:
+                on_note(f"The private keys in {path} are in clear text although "
+                        f"{PASSPHRASE_ENV} is set: the next apply encrypts them.")
+            yield Session(stack, path, store, state, provider, context, on_note,
+                          tuple(healed))

@@ -24,6 +24,7 @@ SLOW = (
     "emulator/test_targets.py",
     "engine/test_changes.py",
     "engine/test_compatibility.py",
+    "engine/test_encrypt_on_next_run.py",
     "engine/test_planfile.py",
     "engine/test_refresh.py",
     "engine/test_robustness.py",
@@ -36,6 +37,7 @@ SLOW = (
     "providers/test_retries.py",
     "providers/test_target_merging.py",
     "stack/test_property.py",
+    "state/test_damaged_states.py",
     "verify/test_cli.py",
 )
 NETWORK = ("emulator/test_tccli.py",)

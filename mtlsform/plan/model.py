@@ -16,7 +16,7 @@ from mtlsform.diagnostics import Diagnostic
 
 PLAN_FORMAT_VERSION = 1
 
-__all__ = ["Action", "Drift", "count_steps", "OutputChange", "Plan", "Reason", "ResourceChange"]
+__all__ = ["Action", "Drift", "OutputChange", "Plan", "Reason", "ResourceChange", "count_steps"]
 
 
 @dataclass(frozen=True)

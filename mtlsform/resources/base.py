@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from mtlsform.actions import Action, Reason
@@ -114,6 +115,9 @@ class ResourceType:
     sensitive: frozenset[str] = frozenset()
     hidden: frozenset[str] = frozenset()  # kept in state, left out of plans (PEM bodies)
     replace_action: Action = Action.REPLACE_DESTROY_FIRST
+    # The shape of the attributes it records in the state (see `resources.shape`): every record
+    # is checked against it when a state is read, and one that departs is refused as damage.
+    recorded: Mapping[str, Any] = MappingProxyType({})
 
     # --- the stack side ------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from mtlsform.resources.base import (
     Decision,
     ResourceType,
 )
+from mtlsform.resources.shape import map_of, nullable, optional, secret
 from mtlsform.stack.model import Certificate, Stack
 
 MATERIAL_ATTRIBUTES = frozenset({
@@ -71,6 +72,19 @@ class CertificateType(ResourceType):
     sensitive = frozenset({"private_key_pem"})
     hidden = frozenset({"certificate_pem", "chain_pem"})
     replace_action = Action.REPLACE_CREATE_FIRST
+    # Generated material records its specification, imported material its `files`; both
+    # record the material itself (`pki.material.CertificateMaterial.to_state`).
+    recorded = {
+        "kind": str, "type": str,
+        "export": nullable({"dir": str, "pkcs12": bool, "legacy_pkcs12": bool}),
+        "key": optional(str), "subject": optional(map_of(str)), "dns_names": optional([str]),
+        "ip_addresses": optional([str]), "validity_days": optional(int),
+        "path_length": optional(nullable(int)), "issuer": optional(nullable(str)),
+        "issuer_fingerprint": optional(nullable(str)), "files": optional(map_of(str)),
+        "fingerprint": str, "serial": str, "not_before": str, "not_after": str,
+        "subject_cn": str, "issuer_cn": str, "key_type": str, "certificate_pem": str,
+        "chain_pem": str, "private_key_pem": nullable(secret(str)),
+    }
 
     def instances(self, stack: Stack) -> Iterable[Address]:
         return [Address(self.name, name) for name in stack.certificates]

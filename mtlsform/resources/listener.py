@@ -20,7 +20,13 @@ from mtlsform.resources.base import (
     ResourceType,
 )
 from mtlsform.resources.load_balancer import LOAD_BALANCER, LOAD_BALANCERS
-from mtlsform.resources.tls import binding, binding_attributes, tls_changed, tls_config
+from mtlsform.resources.tls import (
+    TLS_RECORDED,
+    binding,
+    binding_attributes,
+    tls_changed,
+    tls_config,
+)
 from mtlsform.stack.model import Stack
 
 
@@ -59,6 +65,10 @@ class ListenerType(ResourceType):
     collections = (LISTENERS,)
     force_new = frozenset({"load_balancer_id", "protocol", "port", "sni"})
     updatable = frozenset({"name", "ssl_mode", "certificate_id", "client_ca_id"})
+    recorded = {
+        "id": str, "load_balancer_id": str, "name": str, "protocol": str, "port": int,
+        "sni": bool, **TLS_RECORDED,
+    }
 
     def instances(self, stack: Stack) -> Iterable[Address]:
         return [Address(self.name, name) for name in stack.listeners]

@@ -24,6 +24,7 @@ from mtlsform.resources.base import (
     Decision,
     ResourceType,
 )
+from mtlsform.resources.shape import map_of, nullable
 from mtlsform.stack.model import Stack
 
 OWNER_TAG_PREFIX = "mtlsform:"
@@ -59,6 +60,11 @@ class LoadBalancerType(ResourceType):
     force_new = frozenset({"network", "vpc_id", "subnet_id"})
     updatable = frozenset({"name"})  # ModifyLoadBalancerAttributes; the VIP stays
     computed = frozenset({"id", "vip"})
+    recorded = {
+        "id": str, "name": str, "network": str, "vip": nullable(str),
+        "vpc_id": nullable(str), "subnet_id": nullable(str), "tags": map_of(str),
+        "adopted": bool,
+    }
 
     def instances(self, stack: Stack) -> Iterable[Address]:
         return [Address(self.name, name) for name in stack.load_balancers]

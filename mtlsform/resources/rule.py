@@ -13,8 +13,10 @@ from mtlsform.references import Ref
 from mtlsform.resources.base import ApplyContext, Attributes, CloudSnapshot, ResourceType
 from mtlsform.resources.listener import LISTENER, LISTENERS, find_listener
 from mtlsform.resources.load_balancer import LOAD_BALANCER
+from mtlsform.resources.shape import nullable, optional
 from mtlsform.resources.tls import (
     TLS_ATTRIBUTES,
+    TLS_RECORDED,
     binding,
     binding_attributes,
     tls_changed,
@@ -24,6 +26,13 @@ from mtlsform.stack.model import HealthCheck, Rule, Stack
 
 HTTP_CODE_BITS = {"1xx": 1, "2xx": 2, "3xx": 4, "4xx": 8, "5xx": 16}
 RULE_SETTINGS = ("scheduler", "backend_protocol", "session_persistence", "health_check")
+# A health check as recorded: `{"enabled": false}` alone when it is off.
+HEALTH_CHECK_RECORDED = {
+    "enabled": bool, "path": optional(str), "interval": optional(int),
+    "timeout": optional(int), "healthy_threshold": optional(int),
+    "unhealthy_threshold": optional(int), "http_codes": optional([str]),
+    "method": optional(str), "domain": optional(nullable(str)),
+}
 
 
 def find_rule(stack: Stack, address: Address) -> Rule:
@@ -112,6 +121,11 @@ class RuleType(ResourceType):
     collections = (LISTENERS,)
     force_new = frozenset({"load_balancer_id", "listener_id", "domain", "url"})
     updatable = frozenset(RULE_SETTINGS) | frozenset(TLS_ATTRIBUTES)
+    recorded = {
+        "id": str, "load_balancer_id": str, "listener_id": str, "domain": str, "url": str,
+        "scheduler": str, "backend_protocol": str, "session_persistence": int,
+        "health_check": HEALTH_CHECK_RECORDED, **TLS_RECORDED,
+    }
 
     def instances(self, stack: Stack) -> Iterable[Address]:
         return [Address(self.name, name, rule.key)

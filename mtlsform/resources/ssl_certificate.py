@@ -40,6 +40,7 @@ class SslCertificateType(ResourceType):
     force_new = frozenset({"type", "certificate_fingerprint"})
     updatable = frozenset({"alias"})  # ModifyCertificateAlias: the content stays
     replace_action = Action.REPLACE_CREATE_FIRST
+    recorded = {"id": str, "type": str, "alias": str, "certificate_fingerprint": str}
 
     def instances(self, stack: Stack) -> Iterable[Address]:
         return [Address(self.name, name) for name in stack.uploaded_certificates()]

@@ -16,6 +16,7 @@ from mtlsform.resources.base import ApplyContext, Attributes, CloudSnapshot, Res
 from mtlsform.resources.listener import LISTENER, LISTENERS, find_listener
 from mtlsform.resources.load_balancer import LOAD_BALANCER
 from mtlsform.resources.rule import RULE, find_rule
+from mtlsform.resources.shape import nullable
 from mtlsform.stack.model import Stack
 
 
@@ -56,6 +57,10 @@ class TargetType(ResourceType):
     )
     updatable = frozenset({"weight"})
     computed = frozenset()
+    recorded = {
+        "load_balancer_id": str, "listener_id": str, "rule_id": str, "backend": nullable(str),
+        "instance_id": nullable(str), "ip": nullable(str), "port": int, "weight": int,
+    }
 
     def instances(self, stack: Stack) -> Iterable[Address]:
         return [Address(self.name, name, rule.key, bound.backend)

@@ -8,10 +8,12 @@ from typing import Any
 from mtlsform.addresses import Address
 from mtlsform.providers.base import CertificateBinding
 from mtlsform.references import Ref
+from mtlsform.resources.shape import nullable
 from mtlsform.resources.ssl_certificate import SSL_CERTIFICATE
 from mtlsform.stack.model import Tls
 
 TLS_ATTRIBUTES = ("ssl_mode", "certificate_id", "client_ca_id")
+TLS_RECORDED = {name: nullable(str) for name in TLS_ATTRIBUTES}  # their shape in the state
 
 
 def tls_config(tls: Tls | None) -> dict[str, Any]:

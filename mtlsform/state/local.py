@@ -189,6 +189,15 @@ class LocalStateStore:
             return self.passphrase is not None or self._decoded is None \
                 or self._decoded.header is None
 
+    @property
+    def clear_with_passphrase(self) -> bool:
+        """True when the passphrase is set but the file holds its secrets in clear text: the
+        next write encrypts it (a write with no change in content included)."""
+        with self._mutex:
+            self._require_entered()
+            self._load()
+            return self._rewrite
+
     def read(self) -> State | None:
         """The state (None if the file does not exist yet)."""
         with self._mutex:

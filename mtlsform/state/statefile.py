@@ -246,6 +246,9 @@ def decode_state(data: bytes, *, source: str,
     except json.JSONDecodeError as exc:
         raise StateError(f"state file {source} is not valid JSON: line {exc.lineno} column "
                          f"{exc.colno}: {exc.msg}") from None
+    except RecursionError:  # a state never nests more than a few levels: this is damage
+        raise StateError(f"state file {source} is damaged: its JSON is nested too deeply "
+                         "to be a state") from None
     read = _Reader(source)
     if not isinstance(doc, dict):
         raise read.fail("top level", f"expected an object, found {_kind(doc)}")

@@ -6,6 +6,7 @@ import json
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -155,12 +156,17 @@ certificates:
 """
 
 
+def recorded(name: str, material: Any) -> dict[str, Any]:
+    """A generated certificate's record as apply writes it (the shape the state reader checks)."""
+    return {"kind": "generated", "type": name, "export": None, **material.to_state()}
+
+
 def write_state(stack_file: Path, cert_set: CertSet) -> None:
     """The state apply leaves: the certificates' attributes, written by the state package."""
     from mtlsform.state.local import LocalStateStore, default_state_path
     from mtlsform.state.model import ResourceState, State
 
-    resources = [ResourceState(f"certificate.{name}", material.to_state())
+    resources = [ResourceState(f"certificate.{name}", recorded(name, material))
                  for name, material in (("ca", cert_set.ca), ("client", cert_set.client))]
     with LocalStateStore(default_state_path(stack_file, "certs-cli")) as store:
         store.write(State.empty("certs-cli").with_resources(resources))
@@ -320,7 +326,7 @@ def test_export_command_reads_an_encrypted_state_as_plan_does(
 
     stack_file = tmp_path / "stack.yaml"
     stack_file.write_text(STACK_YAML)
-    resources = [ResourceState(f"certificate.{name}", material.to_state())
+    resources = [ResourceState(f"certificate.{name}", recorded(name, material))
                  for name, material in (("ca", p256.ca), ("client", p256.client))]
     with LocalStateStore(default_state_path(stack_file, "certs-cli"),
                          passphrase=Sensitive("a passphrase")) as store:
