@@ -64,6 +64,8 @@ class Reason(Enum):
     DEPOSED = "delete_because_deposed"
     DESTROY = "delete_because_destroy"
     ADOPTED = "forget_because_adopted"
+    # any action on an object found by its tags that the state did not record (--adopt-found)
+    FOUND = "adopt_because_found"
 
     @property
     def code(self) -> str:

@@ -100,6 +100,8 @@ class ChangeRequest:
     interactive: bool = False  # whether a question can be asked (a terminal is there)
     state_path: Path | None = None
     lock_timeout: float = 0.0
+    adopt_found: bool = False  # take over objects found by their tags that the state lacks
+    ignore_backup: bool = False  # plan although the state file is missing beside its backup
 
     @property
     def operation(self) -> str:
@@ -149,11 +151,15 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
     """Resolves the source, loads the stack, locks the state and plans (or checks the saved
     plan is still valid); the state stays locked until the block ends."""
     source = resolve_source(request.target, request.var_args, destroy=request.destroy)
+    if source.saved is not None and request.adopt_found:
+        raise InputError("--adopt-found cannot be given with a saved plan: it records what it "
+                         "adopts", hint="pass --adopt-found to `mtlsform plan --out`")
     stack = load_stack(source.stack_path, list(source.var_args))
     with open_session(stack, operation=request.operation, state_path=request.state_path,
                       lock_timeout=request.lock_timeout,
                       on_lock_wait=observer.waiting_for_lock,
-                      on_note=observer.note) as session:
+                      on_note=observer.note,
+                      ignore_backup=request.ignore_backup) as session:
         _note_sharing(session, observer)
         if source.saved is not None:
             # the signature first: nothing of a changed file is trusted, not even its shape
@@ -162,7 +168,8 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
             check_still_valid(saved, stack, session.state)
             plan = saved.plan
         else:
-            plan = session.plan(refresh_first=request.refresh, destroy=request.destroy)
+            plan = session.plan(refresh_first=request.refresh, destroy=request.destroy,
+                                adopt_found=request.adopt_found)
         needs = plan_requirements(plan)
         if request.destroy:
             needs -= {NEEDS_P12_PASSWORD}  # nothing is exported by a destroy
@@ -174,16 +181,17 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
 
 def plan_stack(stack: Stack, *, destroy: bool = False, refresh: bool = True,
                state_path: Path | None = None, lock_timeout: float = 0.0,
-               observer: RunObserver, out: Path | None = None) -> Plan:
+               observer: RunObserver, out: Path | None = None, adopt_found: bool = False,
+               ignore_backup: bool = False) -> Plan:
     """The plan for the stack against its state (locked while planning), as `plan` shows it;
     with `out`, also saved there, signed with the state's plan key (see `plan_key`)."""
     with open_session(stack, operation="plan", state_path=state_path,
                       lock_timeout=lock_timeout,
                       on_lock_wait=observer.waiting_for_lock,
-                      on_note=observer.note) as session:
+                      on_note=observer.note, ignore_backup=ignore_backup) as session:
         _note_sharing(session, observer)
         key = plan_key(session, observer) if out is not None else None
-        plan = session.plan(refresh_first=refresh, destroy=destroy)
+        plan = session.plan(refresh_first=refresh, destroy=destroy, adopt_found=adopt_found)
         if out is not None and key is not None:
             write_plan(out, plan, stack, key)
         return plan

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from mtlsform.apply.executor import ApplyHooks, ApplyResult, Executor
 from mtlsform.apply.statewriter import StateWriter
 from mtlsform.errors import StateError
+from mtlsform.plan.lost_state import found_objects, refuse_found, refuse_missing_state
 from mtlsform.plan.model import Plan
 from mtlsform.plan.planner import make_plan
 from mtlsform.plan.refresh import refresh
@@ -60,9 +61,14 @@ class Session:
     healed: tuple[str, ...] = ()  # records healed when read: the next apply writes them
 
     def plan(self, *, refresh_first: bool = True, destroy: bool = False,
-             now: datetime | None = None) -> Plan:
-        """The plan; `now` decides which certificates are due for renewal (default: now)."""
+             now: datetime | None = None, adopt_found: bool = False) -> Plan:
+        """The plan; `now` decides which certificates are due for renewal (default: now).
+        Objects of the stack found by their tags that the state does not record are refused
+        unless `adopt_found` (plan/lost_state.py)."""
         cloud = refresh(self.provider, self.state, self.stack) if refresh_first else None
+        if cloud is not None:
+            refuse_found(found_objects(cloud, self.state, self.stack), self.stack,
+                         self.state_path, adopt=adopt_found, destroy=destroy)
         return make_plan(self.stack, resource_graph(self.stack), self.state, cloud,
                          now=now or datetime.now(UTC), destroy=destroy)
 
@@ -177,8 +183,10 @@ def _damage(path: Path, where: str, damage: Damage) -> StateError:
 def open_session(stack: Stack, *, operation: str, state_path: Path | None = None,
                  lock_timeout: float = 0.0, environ: Mapping[str, str] | None = None,
                  on_lock_wait: Callable[[str], None] | None = None,
-                 on_note: Callable[[str], None] | None = None) -> Iterator[Session]:
-    """Locks the state, reads it, connects the provider; releases everything on exit."""
+                 on_note: Callable[[str], None] | None = None,
+                 ignore_backup: bool = False) -> Iterator[Session]:
+    """Locks the state, reads it, connects the provider; releases everything on exit. A
+    missing state file beside its backup is refused unless `ignore_backup`."""
     from mtlsform.providers import open_provider
 
     environ = os.environ if environ is None else environ
@@ -186,7 +194,10 @@ def open_session(stack: Stack, *, operation: str, state_path: Path | None = None
     store = LocalStateStore(path, lock_timeout=lock_timeout, operation=operation,
                             passphrase=passphrase_from(environ), on_wait=on_lock_wait)
     with store:
-        state, healed = _checked(store.read() or State.empty(stack.name), path)
+        stored = store.read()
+        if stored is None:
+            refuse_missing_state(stack, path, ignore_backup=ignore_backup)
+        state, healed = _checked(stored or State.empty(stack.name), path)
         if healed and on_note is not None:
             on_note(f"{path}: healed {', '.join(healed)}: a secret was recorded without its "
                     "sensitive mark; it is treated as sensitive, and the next apply records "

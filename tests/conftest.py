@@ -25,6 +25,7 @@ SLOW = (
     "engine/test_changes.py",
     "engine/test_compatibility.py",
     "engine/test_encrypt_on_next_run.py",
+    "engine/test_lost_state.py",
     "engine/test_planfile.py",
     "engine/test_refresh.py",
     "engine/test_robustness.py",

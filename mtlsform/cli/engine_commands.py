@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from mtlsform.cli import console
-from mtlsform.cli.options import JSON, STACK, STATE, VARS
+from mtlsform.cli.options import ADOPT_FOUND, IGNORE_BACKUP, JSON, STACK, STATE, VARS
 
 if TYPE_CHECKING:
     from mtlsform.apply.executor import ApplyResult
@@ -133,12 +133,14 @@ def _run_change(request: ChangeRequest, parallelism: int) -> int:
 
 
 def _request(target: Path, var_args: list[str], *, destroy: bool, auto_approve: bool,
-             refresh: str, state_path: Path | None, lock_timeout: float) -> ChangeRequest:
+             refresh: str, state_path: Path | None, lock_timeout: float,
+             adopt_found: bool = False, ignore_backup: bool = False) -> ChangeRequest:
     from mtlsform.runs import ChangeRequest
 
     return ChangeRequest(target, tuple(var_args), destroy=destroy, auto_approve=auto_approve,
                          refresh=_bool(refresh, "--refresh"), interactive=sys.stdin.isatty(),
-                         state_path=state_path, lock_timeout=lock_timeout)
+                         state_path=state_path, lock_timeout=lock_timeout,
+                         adopt_found=adopt_found, ignore_backup=ignore_backup)
 
 
 def plan(
@@ -155,6 +157,8 @@ def plan(
                              "then applies exactly it (refused if the stack or state changed)."),
     state: Path = STATE,
     lock_timeout: float = LOCK_TIMEOUT,
+    adopt_found: bool = ADOPT_FOUND,
+    ignore_backup: bool = IGNORE_BACKUP,
 ) -> None:
     """Show what apply would change, without changing anything."""
     from mtlsform.cli.stackload import load_stack_or_exit
@@ -165,7 +169,7 @@ def plan(
     stack = load_stack_or_exit(stack_path, var, json_output=view.name == "json")
     result = plan_stack(stack, destroy=destroy, refresh=_bool(refresh, "--refresh"),
                         state_path=state, lock_timeout=lock_timeout, observer=_Messages(),
-                        out=out)
+                        out=out, adopt_found=adopt_found, ignore_backup=ignore_backup)
     view.plan(result, source=str(stack_path))
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(2)
@@ -181,10 +185,13 @@ def apply(
     refresh: str = REFRESH,
     state: Path = STATE,
     lock_timeout: float = LOCK_TIMEOUT,
+    adopt_found: bool = ADOPT_FOUND,
+    ignore_backup: bool = IGNORE_BACKUP,
 ) -> None:
     """Make the cloud match the stack (shows the plan and asks first)."""
     request = _request(stack_path, var, destroy=False, auto_approve=auto_approve,
-                       refresh=refresh, state_path=state, lock_timeout=lock_timeout)
+                       refresh=refresh, state_path=state, lock_timeout=lock_timeout,
+                       adopt_found=adopt_found, ignore_backup=ignore_backup)
     raise typer.Exit(_run_change(request, parallelism))
 
 
@@ -196,10 +203,12 @@ def destroy(
     refresh: str = REFRESH,
     state: Path = STATE,
     lock_timeout: float = LOCK_TIMEOUT,
+    ignore_backup: bool = IGNORE_BACKUP,
 ) -> None:
     """Delete everything the stack created (adopted load balancers stay)."""
     request = _request(stack_path, var, destroy=True, auto_approve=auto_approve,
-                       refresh=refresh, state_path=state, lock_timeout=lock_timeout)
+                       refresh=refresh, state_path=state, lock_timeout=lock_timeout,
+                       ignore_backup=ignore_backup)
     raise typer.Exit(_run_change(request, parallelism))
 
 

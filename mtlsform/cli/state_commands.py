@@ -1,4 +1,5 @@
-"""Commands that read the state (or a saved plan) and change nothing: show, output, state."""
+"""Commands that read the state (or a saved plan) and change nothing (show, output, state
+list/show), and `state restore`, which puts the backup back."""
 
 from __future__ import annotations
 
@@ -65,7 +66,8 @@ def output(stack_path: Path = STACK,
         raise InputError(f"no output named {name!r} (outputs: {known})")
 
 
-state_app = typer.Typer(help="Look at the state: list resources, show one.",
+state_app = typer.Typer(help="Look at the state (list resources, show one) and "
+                        "restore its backup.",
                         no_args_is_help=True)
 
 
@@ -99,6 +101,26 @@ def state_show(stack_path: Path = STACK,
         raise InputError(f"{wanted} is not in the state",
                          hint=f"`mtlsform state list {stack_path}` lists what is")
     view.resource(resource)
+
+
+@state_app.command("restore")
+def state_restore(stack_path: Path = STACK, var: list[str] = VARS, state: Path = STATE,
+                  force: bool = typer.Option(False, "--force", help="Restore even over a "
+                                             "readable state file (it is kept as .replaced).")
+                  ) -> None:
+    """Put the state's backup back (the state before the last run that changed it)."""
+    from mtlsform.cli.stackload import load_stack_or_exit
+    from mtlsform.session import state_path_for
+    from mtlsform.state.restore import restore_backup
+
+    stack = load_stack_or_exit(stack_path, var)
+    done = restore_backup(state_path_for(stack, state), stack.name, force=force)
+    kept = f"; the file it replaced is kept as {done.kept}" if done.kept else ""
+    console.out().print(
+        f"Restored {done.state_path} from {done.backup}: serial {done.serial}, lineage "
+        f"{done.lineage}, {done.resources} resources{kept}.", markup=False, highlight=False)
+    console.out().print(f"Run `mtlsform plan {stack_path}` to see how the cloud compares.",
+                        markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,8 +3,11 @@
 Resources are planned in dependency order so a resource's references resolve to what its
 dependencies will be after apply (their IDs stay known unless they are created or replaced).
 Objects the cloud holds under a kept parent that no stack declares (a target added by hand)
-are planned for deletion too: the stack owns the whole binding set. The planner asks every
-question of the resource types and names none.
+are planned for deletion too: the stack owns the whole binding set. An object found by its
+tags that the state does not record, and that no intent of an interrupted run accounts for, is
+planned with the reason that it is adopted (the session refuses such a plan unless adoption
+was asked for: plan/lost_state.py). The planner asks every question of the resource types and
+names none.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from mtlsform.actions import Action, Reason
 from mtlsform.addresses import Address
 from mtlsform.dag import Dag
 from mtlsform.errors import PlanError
+from mtlsform.plan.lost_state import adoption_detail, found_objects
 from mtlsform.plan.model import Drift, OutputChange, Plan, ResourceChange
 from mtlsform.plan.outputs import resolve_output
 from mtlsform.references import UNKNOWN, Ref, evaluate, references
@@ -37,6 +41,9 @@ class _Planner:
         self.current: dict[Address, dict[str, Any] | None] = {}
         self.changes: list[ResourceChange] = []
         self.drift: list[Drift] = []
+        # Found by their tags with no record and no intent: refused unless adoption was asked.
+        self.adopting = {f.address: f for f in found_objects(cloud, state, stack)
+                         if not f.interrupted} if cloud is not None else {}
 
     def lookup(self, ref: Ref) -> Any:
         attrs = self.planned.get(ref.address)
@@ -69,6 +76,8 @@ class _Planner:
             detail = f"{names} {'is' if len(replaced_by) == 1 else 'are'} replaced, so it is too"
         if decision.action is Action.CREATE and prior_attrs is not None:
             reason, detail = Reason.DELETED_OUTSIDE, "it was deleted outside mtlsform"
+        if address in self.adopting and current is not None and prior_attrs is None:
+            reason, detail = Reason.FOUND, adoption_detail(self.adopting[address])
         self.planned[address] = rtype.planned(desired, current, decision.action)
         self.changes.append(ResourceChange(
             address=address,

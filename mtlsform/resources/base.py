@@ -138,6 +138,11 @@ class ResourceType:
         otherwise reach. Default: none."""
         return {}
 
+    def found_by(self, stack: Stack, address: Address) -> Mapping[str, str]:
+        """The tags (natural key values) by which `find` matched the object at `address`, to
+        name them when a found object is reported. Default: none."""
+        return {}
+
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
              desired: Mapping[str, Any] | None) -> Attributes | None:
         """What the cloud holds now, or None when it does not exist.

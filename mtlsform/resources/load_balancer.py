@@ -97,6 +97,9 @@ class LoadBalancerType(ResourceType):
                     found[address] = lb_id
         return found
 
+    def found_by(self, stack: Stack, address: Address) -> Mapping[str, str]:
+        return {STACK_TAG: stack.name, ADDRESS_TAG: str(address)}
+
     def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
         return (attrs.get("tags") or {}).get(ADDRESS_TAG)
 

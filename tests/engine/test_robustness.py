@@ -183,18 +183,35 @@ def test_a_failed_listener_skips_its_rules_and_targets(workdir, cli):
     assert failed.err.count("  failed:  ") == 1  # the cause once, not once per dependant
 
 
-def test_a_lost_state_finds_the_stacks_objects_again_instead_of_duplicating_them(workdir, cli):
+def test_a_lost_state_is_refused_and_adopted_only_when_asked(workdir, cli):
+    """With no state and no backup, the stack's tagged objects are named and refused; only
+    --adopt-found takes them over (issue 10, item 4)."""
     assert cli("apply", EXAMPLE, "--auto-approve").code == 0
     for name in ("example.state.json", "example.state.json.backup"):
         (workdir / "stacks/.mtlsform" / name).unlink(missing_ok=True)
-    planned = cli("plan", EXAMPLE)
+    world_before = (workdir / "stacks/.mtlsform/emulator/world.json").read_text()
+    for command in (("plan", EXAMPLE), ("apply", EXAMPLE, "--auto-approve")):
+        refused = cli(*command)
+        assert refused.code == 1, refused.text
+        assert "the cloud holds an object of stack 'example' that the state " in refused.err
+        assert "load_balancer.web: lb-" in refused.err
+        assert "mtlsform:stack=example" in refused.err
+        assert "--adopt-found" in refused.err
+    world = json.loads((workdir / "stacks/.mtlsform/emulator/world.json").read_text())
+    assert world["world"] == json.loads(world_before)["world"] or \
+        world["world"]["load_balancers"] == json.loads(world_before)["world"]["load_balancers"]
+    planned = cli("plan", EXAMPLE, "--adopt-found")
     assert planned.code == 0, planned.text
     # The CLB is found by its tags, the listener, rule and targets by their natural keys; only
     # the local certificates (whose keys were in the lost state) are made and uploaded again.
     assert "Plan: 5 to add, 1 to change, 0 to destroy." in planned.out
     assert "load_balancer.web will be created" not in planned.out
+    assert "# load_balancer.web will be adopted: lb-" in planned.out
+    reasons = {c["address"]: c for c in
+               json.loads(cli("plan", EXAMPLE, "--adopt-found", "--json").out)["resource_changes"]}
+    assert reasons["load_balancer.web"]["action_reason"] == "adopt_because_found"
     assert "~ listener.https" in planned.out
-    assert cli("apply", EXAMPLE, "--auto-approve").code == 0
+    assert cli("apply", EXAMPLE, "--auto-approve", "--adopt-found").code == 0
     assert cli("plan", EXAMPLE, "--detailed-exitcode").code == 0
     world = json.loads((workdir / "stacks/.mtlsform/emulator/world.json").read_text())
     assert _count_listeners(world) == 1
