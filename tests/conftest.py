@@ -40,6 +40,7 @@ SLOW = (
     "stack/test_property.py",
     "state/test_damaged_states.py",
     "verify/test_cli.py",
+    "emulator/test_wire_numbers.py",
 )
 NETWORK = ("emulator/test_tccli.py",)
 

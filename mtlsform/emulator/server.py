@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import ssl
 import time
@@ -26,6 +27,7 @@ from mtlsform.emulator.apierror import INTERNAL_ERROR_MESSAGE, ApiError
 from mtlsform.emulator.dispatch import Api
 
 MAX_BODY = 10 * 1024 * 1024  # POST with a v3 signature: up to 10 MB
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: `\d` and str.isdigit() take other digits
 V1_CODE = "AuthFailure.SignatureMethodNotSupported"
 
 
@@ -84,7 +86,7 @@ def unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 def _lists(node: Any, path: str) -> Any:
     if not isinstance(node, dict):
         return node
-    if node and all(key.isdigit() for key in node):
+    if node and all(_DIGITS.fullmatch(key) for key in node):
         indexes = sorted(int(key) for key in node)
         if indexes != list(range(len(indexes))):
             raise ApiError("InvalidParameter", f"The list `{path}` has gaps in its indexes.")
@@ -143,16 +145,21 @@ class ApiHandler(BaseHTTPRequestHandler):
             headers.setdefault(name.lower(), value)
         return headers
 
+    def _content_length(self, headers: dict[str, str]) -> int:
+        """The Content-Length, ASCII digits only (str.isdigit() also takes '²', int() not)."""
+        raw = headers.get("content-length", "0").strip(" \t") or "0"
+        if not _DIGITS.fullmatch(raw) or len(raw) > 18:
+            self.close_connection = True
+            raise ApiError("InvalidRequest",
+                           "The Content-Length header is not a number of ASCII digits.")
+        return int(raw)
+
     def _read_body(self, headers: dict[str, str]) -> bytes:
         if "chunked" in headers.get("transfer-encoding", "").lower():
             self.close_connection = True
             raise ApiError("UnsupportedProtocol",
                            "Chunked request bodies are not supported; send Content-Length.")
-        raw = headers.get("content-length", "0").strip() or "0"
-        if not raw.isdigit():
-            self.close_connection = True
-            raise ApiError("InvalidRequest", "The Content-Length header is not a number.")
-        length = int(raw)
+        length = self._content_length(headers)
         if length > MAX_BODY:
             self.close_connection = True
             raise ApiError("RequestSizeLimitExceeded",
@@ -235,9 +242,13 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def _tool(self, path: str) -> None:
         api = self.server.api
-        if self.headers.get("Content-Length", "0").strip().isdigit():
-            with contextlib.suppress(OSError):
-                self.rfile.read(min(int(self.headers.get("Content-Length", "0")), MAX_BODY))
+        try:
+            length = self._content_length(self._headers())
+        except ApiError as exc:
+            self._send(self._error(str(uuid.uuid4()), exc))
+            return
+        with contextlib.suppress(OSError):
+            self.rfile.read(min(length, MAX_BODY))
         if path == "/_emulator/stats" and self.command == "GET":
             payload: dict[str, Any] = api.report()
         elif path == "/_emulator/world" and self.command == "GET":

@@ -4,10 +4,11 @@ import ssl
 
 import pytest
 
+from mtlsform.emulator.dataplane.bodies import body_framing
 from mtlsform.emulator.dataplane.clienthello import parse_client_hello, record_complete
 from mtlsform.emulator.dataplane.config import HealthCheckConfig
 from mtlsform.emulator.dataplane.headers import forwarded_headers, response_headers
-from mtlsform.emulator.dataplane.http1 import Head, HttpError, body_framing
+from mtlsform.emulator.dataplane.http1 import Head, HttpError
 from mtlsform.emulator.dataplane.sessions import SessionCookies, cookie_value
 from mtlsform.emulator.dataplane.tlscontexts import ClientCertificate
 

@@ -4,8 +4,8 @@ See docs/data-plane.md. Public names: `open_data_plane` (a started plane that bo
 needs, at a free port offset if asked; else DataPlaneBindError, NoFreePorts), `DataPlane`
 (start/stop/update/sync, target_health, handshake_failures, endpoints,
 bind_errors/instance_bind_errors, stop_instance/start_instance), `DataPlaneStopped` (raised by
-calls made while it is stopped), the configuration values in `config`, the schedulers in
-`schedulers`, and the header names in `headers`.
+calls made while it is stopped), the configuration values in `config` (`Timeouts` among
+them), the schedulers in `schedulers`, and the header names in `headers`.
 """
 
 from mtlsform.emulator.dataplane.config import (
@@ -15,6 +15,7 @@ from mtlsform.emulator.dataplane.config import (
     ListenerConfig,
     RouteConfig,
     TargetConfig,
+    Timeouts,
     TlsPolicy,
 )
 from mtlsform.emulator.dataplane.failures import HandshakeRecord
@@ -41,6 +42,7 @@ __all__ = [
     "NoFreePorts",
     "RouteConfig",
     "TargetConfig",
+    "Timeouts",
     "TlsPolicy",
     "open_data_plane",
 ]

@@ -31,12 +31,11 @@ from mtlsform.emulator.dataplane.acceptor import (
     open_stream,
     peek,
 )
+from mtlsform.emulator.dataplane.bodies import body_framing, discard_body
 from mtlsform.emulator.dataplane.closing import cancel_and_wait, close_writer
 from mtlsform.emulator.dataplane.config import InstanceConfig
 from mtlsform.emulator.dataplane.http1 import (
     HttpError,
-    body_framing,
-    discard_body,
     read_head,
     serialize_head,
     wants_keep_alive,

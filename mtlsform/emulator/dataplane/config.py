@@ -3,9 +3,10 @@
 A `DataPlaneConfig` is everything the data plane serves at one moment: listeners (each on a
 load balancer's VIP and port), their forwarding rules (routes), the targets bound to each rule,
 the TLS material per listener or per SNI domain, and the demo CVM instances it runs as backends.
-It carries no behaviour and does no I/O; the world adapter builds one from the emulator's world,
-and tests build them by hand. Ports here are the configured ones; the data plane adds its port
-offset when it binds or connects.
+`Timeouts` is how long it waits for clients. They carry no behaviour and do no I/O; the world
+adapter builds a `DataPlaneConfig` from the emulator's world, and tests build them by hand.
+Ports here are the configured ones; the data plane adds its port offset when it binds or
+connects.
 """
 
 from __future__ import annotations
@@ -25,6 +26,30 @@ SCHEDULERS = ("WRR", "LEAST_CONN", "IP_HASH")
 FORWARD_TYPES = ("HTTP", "HTTPS", "GRPC", "GRPCS", "TRPC")
 # Forward types the data plane cannot speak (they need HTTP/2 to the backend).
 UNSUPPORTED_FORWARD_TYPES = ("GRPC", "GRPCS", "TRPC")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the data plane waits for a client, in seconds (nginx's names and defaults).
+
+    - `handshake`: the TLS handshake, from the connection (the connection is then dropped);
+    - `client_header`: a whole request head; the first request's first byte is awaited this
+      long too. Once a head has begun and is not complete in time: `408`;
+    - `client_body`: between two successive reads of a request body (not the whole body, as
+      nginx's `client_body_timeout`): `408`, and the request's target is released;
+    - `keepalive`: an idle kept-alive connection, for the next request's first byte.
+    A connection that never sent a byte of its next request is closed without an answer.
+    """
+
+    handshake: float = 10.0
+    client_header: float = 60.0
+    client_body: float = 60.0
+    keepalive: float = 75.0
+
+    def __post_init__(self) -> None:
+        for name in ("handshake", "client_header", "client_body", "keepalive"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"the {name} timeout must be above 0 seconds")
 
 
 @dataclass(frozen=True)

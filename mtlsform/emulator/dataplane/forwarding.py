@@ -15,16 +15,18 @@ import logging
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from mtlsform.emulator.dataplane.balancer import Balancer
+from mtlsform.emulator.dataplane.bodies import body_framing, relay_body
 from mtlsform.emulator.dataplane.closing import close_writer
 from mtlsform.emulator.dataplane.config import (
     UNSUPPORTED_FORWARD_TYPES,
     ListenerConfig,
     RouteConfig,
     TargetConfig,
+    Timeouts,
     TlsPolicy,
 )
 from mtlsform.emulator.dataplane.headers import forwarded_headers, response_headers
@@ -32,9 +34,10 @@ from mtlsform.emulator.dataplane.http1 import (
     Head,
     HttpError,
     WriteFailed,
-    body_framing,
+    absolute_authority,
+    check_request,
+    origin_path,
     read_head,
-    relay_body,
     serialize_head,
     simple_response,
     wants_keep_alive,
@@ -81,6 +84,7 @@ class Services:
     balancer: Balancer
     sessions: SessionCookies
     connect_address: Callable[[TargetConfig], tuple[str, int]]
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
 
 def _insecure_upstream_context() -> ssl.SSLContext:
@@ -95,24 +99,16 @@ def _insecure_upstream_context() -> ssl.SSLContext:
 _UPSTREAM_TLS = _insecure_upstream_context()
 
 
-def _split_target(head: Head) -> tuple[str | None, str]:
-    """(host from an absolute-form target or None, origin-form path)."""
-    target = head.target
-    if target.startswith(("http://", "https://")):
-        rest = target.split("://", 1)[1]
-        host, _, path = rest.partition("/")
-        return host, "/" + path
-    return None, target
-
-
 async def exchange(head: Head, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                    client: ClientConnection, listener: ListenerConfig, table: RouteTable,
                    services: Services) -> bool:
     """Serves one request; returns whether the client connection may be kept open."""
+    check_request(head)
     keep = wants_keep_alive(head)
     framing = body_framing(head)
     has_body = framing[0] != "none"
-    absolute_host, path = _split_target(head)
+    absolute_host = absolute_authority(head.target)  # it replaces Host (RFC 9112 §3.2.2)
+    path = origin_path(head.target)
     host = absolute_host or head.get("host") or client.server_name
 
     async def reply(status: int, message: str) -> bool:
@@ -156,7 +152,7 @@ async def exchange(head: Head, reader: asyncio.StreamReader, writer: asyncio.Str
             await writer.drain()
         headers = forwarded_headers(head, client_ip=client.client_ip, proto=client.proto,
                                     certificate=client.certificate)
-        if head.get("host") is None and host:
+        if host:
             headers.insert(0, ("Host", host))
         if framing[0] == "length":
             headers.append(("Content-Length", str(framing[1])))
@@ -165,7 +161,7 @@ async def exchange(head: Head, reader: asyncio.StreamReader, writer: asyncio.Str
         headers.append(("Connection", "close"))
         up_writer.write(serialize_head((head.method, path, "HTTP/1.1"), headers))
         try:
-            await relay_body(reader, up_writer, framing)
+            await relay_body(reader, up_writer, framing, timeout=services.timeouts.client_body)
         except WriteFailed as exc:
             _log_target(listener, target, f"failed while receiving the request: {exc}")
             return await reply(502, "the target failed while receiving the request")

@@ -1,32 +1,44 @@
-"""Just enough HTTP/1.1 for a reverse proxy: message heads, body framing, relaying, replies.
+"""HTTP/1.1 message heads for a reverse proxy, parsed strictly (RFC 9110, RFC 9112).
 
-Heads are parsed into `Head` values (start line + ordered header list). Bodies are never
-buffered whole: `relay_body` copies a Content-Length or chunked body (verbatim, chunk framing
-included) or everything up to EOF. Ambiguous framing that enables request smuggling (both
-Content-Length and Transfer-Encoding, conflicting lengths, an unknown transfer coding) is
-refused with 400/501 instead of guessed.
+Heads are parsed into `Head` values (start line + ordered header list). What a lenient parser
+behind the proxy could read differently from the proxy is refused instead of guessed: a start
+line that is not exactly three parts, a method or field name that is not a token, a target or
+value holding a control character (CR, LF and NUL above all: a bare LF inside a value would
+start a forged header for the backend), obs-fold, whitespace before the colon. `check_request`
+then refuses what is well formed but ambiguous: no Host in HTTP/1.1 or several, an invalid
+Host, a target in an unknown form, `Connection` options that are not tokens. Bodies are in
+`bodies.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 
 MAX_HEAD = 64 * 1024
-COPY_CHUNK = 64 * 1024
 
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
     "upgrade", "proxy-authenticate", "proxy-authorization",
 })
+# What `Connection` can never remove: the Host, and the framing the proxy sets itself.
+NOT_HOP_BY_HOP = frozenset({"host", "content-length", "transfer-encoding"})
 
 REASONS = {
     100: "Continue", 200: "OK", 400: "Bad Request", 404: "Not Found",
     408: "Request Timeout", 413: "Content Too Large", 421: "Misdirected Request",
     431: "Request Header Fields Too Large", 500: "Internal Server Error",
     501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
-    504: "Gateway Timeout",
+    504: "Gateway Timeout", 505: "HTTP Version Not Supported",
 }
+
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # every CTL but HTAB
+_TARGET = re.compile(r"[\x21-\x7e]+")  # visible ASCII, no space
+_VERSION = re.compile(r"HTTP/([0-9])\.[0-9]")
+_STATUS = re.compile(r"[0-9]{3}")
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?")
 
 
 class WriteFailed(Exception):
@@ -86,175 +98,127 @@ class Head:
         return int(self.start[1])
 
 
-async def read_head(reader: asyncio.StreamReader, *, response: bool = False) -> Head | None:
-    """Reads one head; None on a clean EOF before its first byte."""
-    try:
-        raw = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
-        if not exc.partial.strip():
-            return None
-        raise HttpError(400, "connection closed in the middle of a message head") from None
-    except asyncio.LimitOverrunError:
-        raise HttpError(431, "message head too large") from None
-    if len(raw) > MAX_HEAD:
-        raise HttpError(431, "message head too large")
-    try:
-        text = raw.decode("latin-1")
-    except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
-        raise HttpError(400, "undecodable head") from None
-    lines = text.split("\r\n")
-    while lines and not lines[0]:
-        lines.pop(0)  # tolerate stray CRLF between messages (RFC 9112 §2.2)
-    if not lines:
-        return None
-    parts = lines[0].split(" ", 2)
-    if len(parts) != 3 and not (response and len(parts) == 2):
-        raise HttpError(400, f"malformed start line {lines[0][:80]!r}")
-    if len(parts) == 2:
-        parts.append("")
-    start = (parts[0], parts[1], parts[2])
-    if response:
-        if not start[0].startswith("HTTP/1.") or not start[1].isdigit():
-            raise HttpError(502, "malformed status line from the backend")
-    elif not start[2].startswith("HTTP/1."):
-        raise HttpError(400, "only HTTP/1.x is served")
+async def read_head(reader: asyncio.StreamReader, *, response: bool = False,
+                    first: bytes = b"") -> Head | None:
+    """Reads one head; None on a clean EOF before its first byte. `first` is what was already
+    read of it. Malformed requests raise HttpError 400 (431 too large), responses 502."""
+    raw = first
+    while True:
+        try:
+            raw += await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as exc:
+            if not (raw + exc.partial).strip():
+                return None
+            raise HttpError(502 if response else 400,
+                            "connection closed in the middle of a message head") from None
+        except asyncio.LimitOverrunError:
+            raise HttpError(502 if response else 431, "message head too large") from None
+        if len(raw) > MAX_HEAD:
+            raise HttpError(502 if response else 431, "message head too large")
+        raw = raw.lstrip(b"\r\n")  # stray CRLF between messages are ignored (RFC 9112 §2.2)
+        if raw:
+            return parse_head(raw, response=response)
+
+
+def parse_head(raw: bytes, *, response: bool = False) -> Head:
+    """The head in `raw` (ending with its empty line), checked as the module says."""
+    status = 502 if response else 400
+    lines = raw.decode("latin-1").split("\r\n")[:-2]
+    start = _status_line(lines[0]) if response else _request_line(lines[0])
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
-        if not line:
-            continue
-        if line[0] in " \t":
-            raise HttpError(400, "obsolete header line folding")
+        if line[:1] in (" ", "\t"):
+            raise HttpError(status, "obsolete line folding (a header line starting with "
+                                    "whitespace) is not accepted")
         name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise HttpError(400, f"malformed header line {line[:80]!r}")
-        headers.append((name, value.strip()))
+        if not sep or not TOKEN.fullmatch(name):
+            raise HttpError(status, "malformed header line: the field name must be a token "
+                                    "directly followed by a colon")
+        value = value.strip(" \t")
+        if _CONTROL.search(value):
+            raise HttpError(status, f"the value of header {name} holds a control character "
+                                    "(CR, LF, NUL or another)")
+        headers.append((name, value))
     return Head(start, headers)
+
+
+def _request_line(line: str) -> tuple[str, str, str]:
+    parts = line.split(" ")
+    if len(parts) != 3:
+        raise HttpError(400, "malformed request line: expected METHOD TARGET HTTP/1.1, "
+                             "separated by single spaces")
+    method, target, version = parts
+    if not TOKEN.fullmatch(method):
+        raise HttpError(400, "malformed request line: the method is not a token")
+    if not _TARGET.fullmatch(target):
+        raise HttpError(400, "malformed request line: the target holds a character that is "
+                             "not visible ASCII")
+    match = _VERSION.fullmatch(version)
+    if match is None:
+        raise HttpError(400, "malformed request line: the version is not HTTP/1.1")
+    if match.group(1) != "1":
+        raise HttpError(505, "only HTTP/1.x is served")
+    return (method, target, version)
+
+
+def _status_line(line: str) -> tuple[str, str, str]:
+    parts = line.split(" ", 2)
+    if len(parts) == 2:
+        parts.append("")
+    if len(parts) != 3 or not _VERSION.fullmatch(parts[0]) or not parts[0].startswith("HTTP/1.") \
+            or not _STATUS.fullmatch(parts[1]) or _CONTROL.search(parts[2]):
+        raise HttpError(502, "malformed status line from the backend")
+    return (parts[0], parts[1], parts[2])
+
+
+def check_request(head: Head) -> None:
+    """Refuses a well-formed request whose meaning is ambiguous (HttpError 400 or 501)."""
+    hosts = head.get_all("host")
+    if len(hosts) > 1:
+        raise HttpError(400, "more than one Host header")
+    if not hosts and request_version(head) != "HTTP/1.0":
+        raise HttpError(400, "no Host header (HTTP/1.1 requires one)")
+    if hosts and not _HOST.fullmatch(hosts[0]):
+        raise HttpError(400, "the Host header is not a host name or address with a port")
+    target = head.target
+    if head.method == "CONNECT":
+        raise HttpError(501, "CONNECT is not supported")
+    if target == "*":
+        if head.method != "OPTIONS":
+            raise HttpError(400, "the target * is only for OPTIONS")
+    elif not target.startswith("/"):
+        authority = absolute_authority(target)
+        if authority is None:
+            raise HttpError(400, "the target must be a path (/...) or an absolute http(s) URL")
+        if "@" in authority or not authority or not _HOST.fullmatch(authority):
+            raise HttpError(400, "the host of the absolute target is not a host name or "
+                                 "address with a port")
+    for value in head.get_all("connection"):
+        for option in value.split(","):
+            if option.strip(" \t") and not TOKEN.fullmatch(option.strip(" \t")):
+                raise HttpError(400, "a Connection option is not a token")
+
+
+def absolute_authority(target: str) -> str | None:
+    """The authority of an absolute-form http(s) target, or None for any other form."""
+    scheme, sep, rest = target.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return None
+    end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    return rest[:end]
+
+
+def origin_path(target: str) -> str:
+    """The origin-form path (with query) of a target in origin or absolute form."""
+    authority = absolute_authority(target)
+    if authority is None:
+        return target
+    rest = target.partition("://")[2][len(authority):]
+    return rest if rest.startswith("/") else "/" + rest
 
 
 def request_version(head: Head) -> str:
     return head.start[2]
-
-
-def body_framing(head: Head, *, request_method: str | None = None) -> tuple[str, int]:
-    """How the body of `head` is delimited: ("none"|"length"|"chunked"|"eof", length).
-
-    `request_method` is given for responses (a HEAD request, 1xx/204/304 have no body).
-    """
-    if request_method is not None:
-        status = head.status
-        if request_method == "HEAD" or status < 200 or status in (204, 304):
-            return ("none", 0)
-    codings = [t.strip().lower() for v in head.get_all("transfer-encoding") for t in v.split(",")]
-    lengths = {value.strip() for value in head.get_all("content-length")}
-    if codings:
-        if lengths:
-            raise HttpError(400, "both Content-Length and Transfer-Encoding")
-        if codings != ["chunked"]:
-            raise HttpError(501, f"unsupported transfer coding {', '.join(codings)!r}")
-        return ("chunked", 0)
-    if lengths:
-        if len(lengths) > 1 or not next(iter(lengths)).isdigit():
-            raise HttpError(400, "invalid Content-Length")
-        return ("length", int(next(iter(lengths))))
-    if request_method is None:
-        return ("none", 0)  # a request without length has no body
-    return ("eof", 0)
-
-
-async def relay_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter | None,
-                     framing: tuple[str, int]) -> None:
-    """Copies one body from `reader` to `writer` verbatim (or discards it if writer is None).
-
-    Raises WriteFailed when writing fails; reading errors propagate as they are (HttpError for
-    bad framing, IncompleteReadError at an early EOF, OSError).
-    """
-    kind, length = framing
-    if kind == "length":
-        await _copy_exactly(reader, writer, length)
-    elif kind == "chunked":
-        await _copy_chunked(reader, writer)
-    elif kind == "eof":
-        while chunk := await reader.read(COPY_CHUNK):
-            await _write(writer, chunk)
-
-
-class _Counter:
-    """A sink that only counts what is written to it (for discarded bodies)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def write(self, data: bytes) -> None:
-        self.count += len(data)
-
-    async def drain(self) -> None:
-        return None
-
-
-async def discard_body(reader: asyncio.StreamReader, framing: tuple[str, int]) -> int:
-    """Reads and drops one body; returns its size without chunk framing."""
-    kind, length = framing
-    if kind == "length":
-        sink = _Counter()
-        await _copy_exactly(reader, sink, length)  # type: ignore[arg-type]
-        return sink.count
-    if kind == "chunked":
-        total = 0
-        while True:
-            line = await reader.readuntil(b"\r\n")
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise HttpError(400, "malformed chunk size") from None
-            if size == 0:
-                while await reader.readuntil(b"\r\n") != b"\r\n":
-                    pass
-                return total
-            await _copy_exactly(reader, None, size + 2)
-            total += size
-    if kind == "eof":
-        sink = _Counter()
-        await relay_body(reader, sink, framing)  # type: ignore[arg-type]
-        return sink.count
-    return 0
-
-
-async def _write(writer: asyncio.StreamWriter | None, data: bytes) -> None:
-    if writer is not None:
-        try:
-            writer.write(data)
-            await writer.drain()
-        except OSError as exc:
-            raise WriteFailed(str(exc) or type(exc).__name__) from exc
-
-
-async def _copy_exactly(reader: asyncio.StreamReader, writer: asyncio.StreamWriter | None,
-                        length: int) -> None:
-    while length > 0:
-        chunk = await reader.read(min(COPY_CHUNK, length))
-        if not chunk:
-            raise HttpError(400, "body shorter than its Content-Length")
-        length -= len(chunk)
-        await _write(writer, chunk)
-
-
-async def _copy_chunked(reader: asyncio.StreamReader,
-                        writer: asyncio.StreamWriter | None) -> None:
-    while True:
-        line = await reader.readuntil(b"\r\n")
-        await _write(writer, line)
-        size_text = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise HttpError(400, "malformed chunk size") from None
-        if size == 0:
-            while True:  # trailers, then the empty line
-                trailer = await reader.readuntil(b"\r\n")
-                await _write(writer, trailer)
-                if trailer == b"\r\n":
-                    return
-        await _copy_exactly(reader, writer, size + 2)
 
 
 def serialize_head(start: tuple[str, str, str], headers: list[tuple[str, str]]) -> bytes:

@@ -35,9 +35,6 @@ from mtlsform.emulator.dataplane.tlsstream import TlsServerStream
 
 log = logging.getLogger("mtlsform.emulator.dataplane")
 
-HANDSHAKE_TIMEOUT = 10.0
-FIRST_REQUEST_TIMEOUT = 60.0
-KEEPALIVE_TIMEOUT = 75.0  # nginx's keepalive_timeout default
 CLOSE_TIMEOUT = 2.0  # graceful close of a finished connection; shutdown resets at once
 
 
@@ -125,7 +122,7 @@ class ListenerServer:
         ssl_object: ssl.SSLObject | None = None
         if self.listener.protocol == "HTTPS":
             try:
-                first = await peek(conn, record_complete, timeout=HANDSHAKE_TIMEOUT)
+                first = await peek(conn, record_complete, timeout=self._services.timeouts.handshake)
             except (TimeoutError, OSError) as exc:
                 self._refuse(client, None, describe_handshake_error(exc))
                 return
@@ -151,7 +148,7 @@ class ListenerServer:
                 return
             stream = TlsServerStream(conn, context)
             try:
-                await stream.handshake(HANDSHAKE_TIMEOUT)
+                await stream.handshake(self._services.timeouts.handshake)
             except (ssl.SSLError, OSError, TimeoutError, EOFError) as exc:
                 self._refuse(client, server_name, describe_handshake_error(exc))
                 await stream.send_alert()
@@ -185,20 +182,31 @@ class ListenerServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      connection: ClientConnection, generation: int) -> None:
-        timeout = FIRST_REQUEST_TIMEOUT
+        timeouts = self._services.timeouts
+        idle_timeout = timeouts.client_header
         while generation == self.generation:
             self._idle.add(writer)
             try:
-                async with asyncio.timeout(timeout):
-                    head = await read_head(reader)
+                async with asyncio.timeout(idle_timeout):
+                    first = await reader.read(1)  # nothing of this request yet: close quietly
             except TimeoutError:
+                return
+            finally:
+                self._idle.discard(writer)
+            if not first:
+                return
+            try:
+                async with asyncio.timeout(timeouts.client_header):
+                    head = await read_head(reader, first=first)
+            except TimeoutError:
+                writer.write(simple_response(408, "the request head did not arrive in time",
+                                             keep_alive=False))
+                await writer.drain()
                 return
             except HttpError as exc:
                 writer.write(simple_response(exc.status, exc.message, keep_alive=False))
                 await writer.drain()
                 return
-            finally:
-                self._idle.discard(writer)
             if head is None:
                 return
             try:
@@ -210,4 +218,4 @@ class ListenerServer:
                 return
             if not keep:
                 return
-            timeout = KEEPALIVE_TIMEOUT
+            idle_timeout = timeouts.keepalive

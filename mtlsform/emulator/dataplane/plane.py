@@ -31,6 +31,7 @@ from mtlsform.emulator.dataplane.config import (
     ListenerConfig,
     RouteConfig,
     TargetConfig,
+    Timeouts,
 )
 from mtlsform.emulator.dataplane.failures import FailureLog, HandshakeRecord
 from mtlsform.emulator.dataplane.forwarding import Services
@@ -68,9 +69,11 @@ class DataPlane:
 
     def __init__(self, source: DataPlaneConfig | World, *, port_offset: int = 0,
                  host_override: str | None = None,
-                 on_health_change: Callable[[HealthKey, str], None] | None = None) -> None:
+                 on_health_change: Callable[[HealthKey, str], None] | None = None,
+                 timeouts: Timeouts | None = None) -> None:
         """`source` is the emulator's world (followed on every change, health reported back)
-        or a fixed `DataPlaneConfig` (changed with `update`)."""
+        or a fixed `DataPlaneConfig` (changed with `update`); `timeouts` how long clients are
+        waited for."""
         self.port_offset = port_offset
         self.host_override = host_override
         if isinstance(source, DataPlaneConfig):
@@ -90,7 +93,8 @@ class DataPlane:
         self._health = HealthRegistry(on_change=self._health_changed)
         self._balancer = Balancer(self._health)
         self._backends = DemoBackends()
-        self._services = Services(self._balancer, SessionCookies(), self._connect_address)
+        self._services = Services(self._balancer, SessionCookies(), self._connect_address,
+                                  timeouts or Timeouts())
         self.bind_errors: dict[str, str] = {}
         self._tls_errors: dict[str, str] = {}
         self._apply_lock: asyncio.Lock | None = None
