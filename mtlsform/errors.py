@@ -47,5 +47,10 @@ class ProviderError(MtlsformError):
         return f"{where}{code}{self.message}{rid}"
 
 
+class QuotaError(ProviderError):
+    """The cloud refused a call because a quota is full (e.g. listeners per load balancer):
+    more calls of the same kind in the same place are doomed until something changes."""
+
+
 class CertificateError(MtlsformError):
     """Certificate material cannot be generated, read or exported."""

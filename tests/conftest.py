@@ -33,6 +33,7 @@ SLOW = (
     "engine/test_walkthrough.py",
     "pki/test_generate.py",
     "providers/test_concurrency.py",
+    "providers/test_hostile_answers.py",
     "providers/test_incomplete_answers.py",
     "providers/test_resources.py",
     "providers/test_retries.py",

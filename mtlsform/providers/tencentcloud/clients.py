@@ -3,7 +3,8 @@
 An SDK client owns a `requests.Session`, which is not guaranteed to be thread-safe, so every
 thread that calls the provider gets its own pair of clients. All of them use English messages,
 an explicit request timeout, no SDK retryer (retries are ours) and no region breaker (it swallows
-errors, see reference 2.6).
+errors, see reference 2.6). Their HTTP answers are checked before the SDK parses them
+(answers.py): what is not an answer of the API becomes one clear error.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import threading
 from typing import Any
 
+from mtlsform.providers.tencentcloud.answers import AnswerCheck
 from mtlsform.providers.tencentcloud.credentials import ApiCredentials
 from mtlsform.providers.tencentcloud.settings import ProviderSettings
 
@@ -45,16 +47,43 @@ def build_client(service: str, settings: ProviderSettings, credentials: ApiCrede
     if service == "clb":
         from tencentcloud.clb.v20180317.clb_client import ClbClient
 
-        client = ClbClient(credential, settings.region, profile)
+        client_class: Any = ClbClient
     elif service == "ssl":
         from tencentcloud.ssl.v20191205.ssl_client import SslClient
 
-        client = SslClient(credential, settings.region, profile)
+        client_class = SslClient
     else:
         raise ValueError(f"unknown service {service!r}")
+    client = checked(client_class)(credential, settings.region, profile)
+    client.answer_check = AnswerCheck(settings.api_timeout,
+                                      (*credentials.secrets(), credentials.secret_id))
     if settings.kind == "emulator":
         _no_proxy(client)
     return client
+
+
+_CHECKED: dict[Any, Any] = {}
+_CHECKED_LOCK = threading.Lock()
+
+
+def checked(client_class: Any) -> Any:
+    """The SDK client class whose raw HTTP answers pass `answer_check` before it parses them.
+
+    `_call` is the SDK's one seam between sending a request and reading its answer.
+    """
+    with _CHECKED_LOCK:
+        found = _CHECKED.get(client_class)
+        if found is None:
+            class Checked(client_class):  # type: ignore[misc]
+                answer_check: AnswerCheck
+
+                def _call(self, *args: Any, **kwargs: Any) -> Any:
+                    parent = super()._call
+                    return self.answer_check.send(lambda: parent(*args, **kwargs))
+
+            Checked.__name__ = Checked.__qualname__ = f"Checked{client_class.__name__}"
+            found = _CHECKED[client_class] = Checked
+        return found
 
 
 def _no_proxy(client: Any) -> None:

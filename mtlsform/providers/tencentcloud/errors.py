@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from mtlsform.errors import ProviderError
+from mtlsform.errors import ProviderError, QuotaError
+from mtlsform.providers.tencentcloud.answers import NOT_THE_API, TLS_FAILED
 from mtlsform.providers.tencentcloud.credentials import (
     ENV_SECRET_ID,
     ENV_SECRET_KEY,
@@ -59,6 +60,14 @@ def is_throttled(code: str) -> bool:
     return code in _THROTTLE_CODES or code.startswith("RequestLimitExceeded.")
 
 
+def is_quota(code: str) -> bool:
+    """A quota is full (listeners per CLB, rules per listener, CLBs per region...): the same
+    call cannot succeed until something is deleted or the quota raised. SSL's
+    LimitExceeded.RateLimitExceeded is throttling, not a quota."""
+    return (code == "LimitExceeded" or code.startswith("LimitExceeded.")) \
+        and code not in _THROTTLE_CODES
+
+
 def is_busy(code: str, message: str) -> bool:
     if code in _BUSY_CODES:
         return True
@@ -102,12 +111,13 @@ def _message_text(raw: object) -> str:
 def translate(exc: Exception, action: str, secrets: Iterable[str] = ()) -> ProviderError:
     """One SDK exception -> one ProviderError with the API's code, message and RequestId."""
     code = str(getattr(exc, "code", "") or type(exc).__name__)
-    message = scrub(_message_text(getattr(exc, "message", str(exc))), secrets)
-    if code == "ServerNetworkError":
+    raw = getattr(exc, "message", str(exc))
+    message = scrub(_message_text(raw), secrets)
+    if code == "ServerNetworkError" and isinstance(raw, bytes):
         message = f"unexpected HTTP answer: {message}"
     request_id = str(getattr(exc, "requestId", "") or "")
-    return ProviderError(message, code=code, request_id=request_id, action=action,
-                         hint=_hint(code))
+    kind = QuotaError if is_quota(code) else ProviderError
+    return kind(message, code=code, request_id=request_id, action=action, hint=_hint(code))
 
 
 def _hint(code: str) -> str | None:
@@ -119,6 +129,17 @@ def _hint(code: str) -> str | None:
         return f"{ENV_SESSION_TOKEN} is invalid or expired: get new temporary credentials"
     if code.startswith("UnauthorizedOperation") or code == "AuthFailure.UnauthorizedOperation":
         return "the key's CAM policy does not allow this action on this resource"
+    if code == NOT_THE_API:
+        return ("is provider.endpoint the Tencent Cloud API? It answers JSON holding a Response "
+                "with its RequestId; a captive portal, a proxy or another service answers there")
+    if code == TLS_FAILED:
+        return ("if the endpoint speaks plain HTTP, write http:// in provider.endpoint; "
+                "otherwise check its certificate and any proxy in between")
+    if code == "ServerNetworkError":
+        return "the endpoint, or a gateway or proxy in front of it, failed: try again later"
+    if is_quota(code):
+        return ("a quota is full: delete objects or ask for a higher quota (DescribeQuota "
+                "shows them); calls of the same kind are not started")
     if code == "ClientNetworkError":
         return ("the API endpoint could not be reached; check provider.endpoint, the network and "
                 f"{ENV_API_TIMEOUT}")
