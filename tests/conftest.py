@@ -26,6 +26,8 @@ SLOW = (
     "engine/test_compatibility.py",
     "engine/test_encrypt_on_next_run.py",
     "engine/test_lost_state.py",
+    "engine/test_faults_every_call.py",
+    "engine/test_kill_every_call.py",
     "engine/test_planfile.py",
     "engine/test_refresh.py",
     "engine/test_robustness.py",

@@ -127,8 +127,15 @@ class Executor:
                 if change.deposed or local or change.unmanaged is not None:
                     continue
                 if change.before is not None:
+                    # A record keeps the dependencies it was made with until its change is
+                    # applied: they name what the object still uses in the cloud, so that a
+                    # delete of something it uses waits for it to move away (a listener's
+                    # old client CA). An object found with no record takes the stack's.
+                    recorded = state.get(change.address)
+                    dependencies = (recorded.dependencies if recorded is not None
+                                    else change.dependencies or None)
                     state = self.writer.put(state, change.address, change.before,
-                                            change.dependencies or None)
+                                            dependencies)
             return state
 
         self.writer.update(refresh)

@@ -5,6 +5,9 @@ Fault specs (the same text in flags and environment variables):
                                     *:RequestLimitExceeded:0.3   (ACTION `*` = every action)
   latency      [ACTION:]SECONDS     e.g. 0.05 or CreateListener:0.5
   task failure [ACTION:]RATE        e.g. 0.2 or RegisterTargets:1
+  failed call  N[:CODE]             e.g. 3 or 3:InternalError: the Nth mutating call is refused,
+                                    once, without landing (CODE defaults to InternalError)
+The call log (a file path) gets one line per mutating call that lands: `N ACTION`.
 Instances: `ID=NAME[@IP]` or a JSON file: [{"InstanceId": "ins-web3", "InstanceName": "web-3",
 "PrivateIpAddress": "127.32.0.10"}, ...] (the IP is optional: one is allocated in 127.32.0.0/16).
 """
@@ -27,8 +30,8 @@ from mtlsform.sensitive import Sensitive
 __all__ = [
     "DEFAULT_SECRET_ID", "DEFAULT_SECRET_KEY", "DEMO_INSTANCES", "EmulatorConfig",
     "EmulatorConfigError", "FaultConfig", "FaultRule", "InstanceSpec", "load_instances_file",
-    "parse_bool", "parse_fault", "parse_instance", "parse_latency", "parse_rate_limit",
-    "parse_task_failure", "split_specs",
+    "parse_bool", "parse_fail_call", "parse_fault", "parse_instance", "parse_latency",
+    "parse_rate_limit", "parse_task_failure", "split_specs",
 ]
 
 DEFAULT_SECRET_ID = "AKIDmtlsformEmulator0000"
@@ -51,6 +54,9 @@ class FaultConfig:
     task_failures: tuple[tuple[str, float], ...] = ()
     crash_after: int | None = None
     crash_before_apply: bool = False
+    fail_call: int | None = None  # the Nth mutating call is refused once with fail_code
+    fail_code: str = "InternalError"
+    call_log: Path | None = None  # one line per mutating call that lands
     seed: int | None = None
 
 
@@ -167,6 +173,7 @@ class EmulatorConfig:
             else parse_bool(env_names.CRASH_BEFORE_APPLY,
                             read.text(env_names.CRASH_BEFORE_APPLY) or "0"),
             seed=seed if seed is not None else read.number(env_names.SEED, int),
+            **_call_faults(read),
         )
         declared = (load_instances_file(instances_file) if instances_file is not None else ()) \
             + tuple(s if isinstance(s, InstanceSpec) else parse_instance(s) for s in instances)
@@ -224,6 +231,27 @@ def parse_fault(spec: str) -> FaultRule:
             "RegisterTargets:FailedOperation.ResourceInOperating:0.3 or *:RequestLimitExceeded:0.3")
     action, code, rate = match.groups()
     return FaultRule(action, code, _rate(spec, rate))
+
+
+def parse_fail_call(spec: str) -> tuple[int, str]:
+    """`N[:CODE]`: the Nth mutating call (from 1) is refused once with CODE (InternalError)."""
+    match = re.fullmatch(r"([0-9]+)(?::([A-Za-z][A-Za-z0-9.]*))?", spec.strip())
+    if not match or int(match.group(1)) < 1:
+        raise EmulatorConfigError(
+            f"failed call {spec!r}: expected N[:CODE] with N from 1, e.g. 3 or 3:InternalError")
+    return int(match.group(1)), match.group(2) or "InternalError"
+
+
+def _call_faults(read: env_names.EnvReader) -> dict[str, Any]:
+    """The failed call and the call log, from their variables (no flags: tests set them)."""
+    values: dict[str, Any] = {}
+    fail = read.text(env_names.FAIL_CALL)
+    if fail is not None:
+        values["fail_call"], values["fail_code"] = parse_fail_call(fail)
+    log = read.text(env_names.CALL_LOG)
+    if log is not None:
+        values["call_log"] = Path(log)
+    return values
 
 
 def parse_latency(spec: str) -> tuple[str, float]:

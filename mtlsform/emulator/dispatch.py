@@ -275,8 +275,12 @@ class Api:
         injected = self.faults.error(action, _lb_hint(params), self.limiter.limit)
         if injected is not None:
             raise injected
-        if spec.mode != "read" and self.faults.crash_before_call():
-            self._crash()
+        if spec.mode != "read":
+            refused = self.faults.refused_call()
+            if refused is not None:
+                raise refused
+            if self.faults.crash_before_call():
+                self._crash()
         self.runner.run_due()
         clean = validate(spec.params, params, CLB_CODES if service == "clb" else SSL_CODES,
                          strings=strings)
@@ -290,7 +294,7 @@ class Api:
         else:
             result = self._start_task(spec, call, clean)
         self.runner.activate(call.new_tasks)
-        if self.faults.count_mutation():
+        if self.faults.count_mutation(action):
             self._crash()
         return result
 

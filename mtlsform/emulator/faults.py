@@ -1,10 +1,13 @@
 """Limits and injected faults at run time: per-action rate limit, latency, errors, failing tasks,
-and the crash after N mutating calls. Randomness comes from one seedable generator."""
+the one refused Nth mutating call, and the crash after N mutating calls, with the log of the
+mutating calls that landed (what kill and fault tests count). Randomness comes from one
+seedable generator."""
 
 from __future__ import annotations
 
 import collections
 import math
+import os
 import random
 import threading
 import time
@@ -52,6 +55,7 @@ class Faults:
         self._random = random.Random(config.seed)
         self._lock = threading.Lock()
         self._mutations = 0
+        self._failed_call = False
         self.injected = 0
 
     def _roll(self, rate: float) -> bool:
@@ -79,6 +83,18 @@ class Faults:
                         "(injected by the emulator). Please retry.")
         return None
 
+    def refused_call(self) -> ApiError | None:
+        """With `fail_call` N: the error for the mutating call arriving after N-1 landed, once."""
+        number = self.config.fail_call
+        if number is None:
+            return None
+        with self._lock:
+            if self._failed_call or self._mutations != number - 1:
+                return None
+            self._failed_call = True
+            self.injected += 1
+        return _error_for(self.config.fail_code, None, None)
+
     def crash_before_call(self) -> bool:
         """With `crash_before_apply`: True once N mutating calls were served (the next dies)."""
         limit = self.config.crash_after
@@ -87,13 +103,25 @@ class Faults:
         with self._lock:
             return self._mutations >= limit
 
-    def count_mutation(self) -> bool:
-        """Counts one accepted mutating call; True when the server must die before answering."""
+    def count_mutation(self, action: str) -> bool:
+        """Counts one accepted mutating call (and logs it); True when the server must die
+        before answering."""
         with self._lock:
             self._mutations += 1
+            if self.config.call_log is not None:
+                _append_line(self.config.call_log, f"{self._mutations} {action}\n")
             limit = self.config.crash_after
             return (limit is not None and not self.config.crash_before_apply
                     and self._mutations >= limit)
+
+def _append_line(path: os.PathLike[str] | str, line: str) -> None:
+    """One whole line at the end of the file, on disk before the call is answered (or dies)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode("utf-8"))
+    finally:
+        os.close(fd)
+
 
 def _error_for(code: str, lb_hint: str | None, rate_limit: float | None) -> ApiError:
     if code == "FailedOperation.ResourceInOperating":
