@@ -40,6 +40,11 @@ class CertSet:
     client: CertificateMaterial
 
 
+# The instant every generated test certificate is dated from, and the `now` the tests check
+# them at: fixed when the test process starts, so a session fixture made minutes into a long
+# run is never "not valid yet" against an earlier `now`.
+ANCHOR = datetime.now(UTC)
+
 def ca_spec(name: str = "ca", cn: str = "Example Root CA", key: str = "ecdsa-p256",
             **kw: Any) -> Certificate:
     return Certificate(name=name, type="ca", subject=Subject(cn), key=key,
@@ -61,10 +66,10 @@ def client_spec(name: str = "client", cn: str = "client-1", key: str = "ecdsa-p2
 
 
 def make_set(key_type: str, ca_cn: str = "Example Root CA") -> CertSet:
-    ca = generate_certificate(ca_spec(cn=ca_cn, key=key_type), None)
+    ca = generate_certificate(ca_spec(cn=ca_cn, key=key_type), None, now=ANCHOR)
     return CertSet(key_type, ca,
-                   generate_certificate(server_spec(key=key_type), ca),
-                   generate_certificate(client_spec(key=key_type), ca))
+                   generate_certificate(server_spec(key=key_type), ca, now=ANCHOR),
+                   generate_certificate(client_spec(key=key_type), ca, now=ANCHOR))
 
 
 def write_set(directory: Path, cert_set: CertSet) -> dict[str, Path]:
@@ -91,7 +96,7 @@ def build_cert(*, cn: str, key: Any = None, issuer: tuple[x509.Certificate, Any]
     key = key or ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     issuer_cert, issuer_key = issuer if issuer else (None, key)
-    start = not_before or datetime.now(UTC) - timedelta(minutes=5)
+    start = not_before or ANCHOR - timedelta(minutes=5)
     builder = (x509.CertificateBuilder().subject_name(name)
                .issuer_name(issuer_cert.subject if issuer_cert else name)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())

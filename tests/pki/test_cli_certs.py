@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,9 @@ from mtlsform.pki.inspection import inspect_files, render_text
 from mtlsform.pki.material import CertificateMaterial
 from mtlsform.sensitive import Sensitive
 from mtlsform.stack.checks.contents import check_certificates
-from tests.pki.builders import CertSet, imported, make_stack
+from tests.pki.builders import ANCHOR, CertSet, imported, make_stack
 
-NOW = datetime.now(UTC)
+NOW = ANCHOR  # the instant the test certificates are dated from
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

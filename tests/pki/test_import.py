@@ -12,6 +12,7 @@ from mtlsform.errors import CertificateError
 from mtlsform.pki.generate import generate_certificate
 from mtlsform.pki.importing import ImportProblem, load_imported, read_imported
 from tests.pki.builders import (
+    ANCHOR,
     SERVER_AUTH,
     CertSet,
     build_cert,
@@ -21,7 +22,7 @@ from tests.pki.builders import (
     server_spec,
 )
 
-NOW = datetime.now(UTC)
+NOW = ANCHOR  # the instant the test certificates are dated from
 
 
 def write(directory: Path, **files: bytes | str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -12,6 +12,7 @@ from mtlsform.diagnostics import Diagnostic
 from mtlsform.stack.checks.contents import check_certificates
 from mtlsform.stack.model import Subject
 from tests.pki.builders import (
+    ANCHOR,
     CLIENT_AUTH,
     SERVER_AUTH,
     STACK_FILE,
@@ -28,7 +29,7 @@ from tests.pki.builders import (
     server_spec,
 )
 
-NOW = datetime.now(UTC)
+NOW = ANCHOR  # the instant the test certificates are dated from
 # make_stack puts certificate i at line 10*(i+1); its fields follow (see FIELD_LINES).
 CERTIFICATE, CHAIN, COMMON_NAME, VALIDITY = 2, 4, 5, 7
 
