@@ -9,6 +9,7 @@ from mtlsform.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from mtlsform.stack.build import assemble, build_parts
 from mtlsform.stack.checks import run_checks
 from mtlsform.stack.compose import compose
+from mtlsform.stack.invisible import check_tree
 from mtlsform.stack.model import Stack
 from mtlsform.stack.schema_errors import schema_diagnostics
 from mtlsform.stack.source import read_source
@@ -31,13 +32,14 @@ def load_stack(path: Path, cli_vars: Mapping[str, str] | None = None,
     composed = compose(text, str(path))
     if composed.root is None:
         return None, sort_diagnostics(composed.diagnostics)
-    diagnostics = list(composed.diagnostics)
+    invisible, refused = check_tree(composed.root)  # before any message can show such text
+    diagnostics = [*composed.diagnostics, *invisible]
+    poisoned = [*composed.poisoned, *refused]
 
-    variables = resolve_variables(composed.root, cli_vars or {}, environ or {},
-                                  composed.poisoned)
+    variables = resolve_variables(composed.root, cli_vars or {}, environ or {}, poisoned)
     root, found, unresolved = substitute(composed.root, variables)
     diagnostics += variables.diagnostics + found
-    poisoned = [*composed.poisoned, *unresolved]
+    poisoned += unresolved
 
     found, bad_paths = schema_diagnostics(root, poisoned)
     diagnostics += found

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from mtlsform.diagnostics import Position
+from mtlsform.stack.values import escape_text
 
 PathPart = str | int
 Path = tuple[PathPart, ...]
@@ -126,13 +127,17 @@ def position_in(node: Scalar, text: str, offset: int = 0) -> Position:
 
 
 def format_path(path: Sequence[PathPart]) -> str:
-    """The path as people read it: `listeners.https.rules[0].url`."""
+    """The path as people read it: `listeners.https.rules[0].url`.
+
+    Invisible and direction-changing characters in a key are shown escaped (`\\u202e`).
+    """
     text = ""
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            shown = escape_text(part)
+            text += f".{shown}" if text else shown
     return text
 
 

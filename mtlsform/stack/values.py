@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 NAME_RULE = "a name starts with a letter and holds letters, digits, '_' and '-'"
 
 # The schema's patterns, in words. A pattern missing here falls back to showing the regex
@@ -29,6 +31,25 @@ PATTERNS: dict[str, tuple[str, str | None]] = {
     "^(?!mtlsform:)": ("is reserved: mtlsform sets the tags whose keys start with mtlsform:",
                        "choose a key without the mtlsform: prefix"),
 }
+
+# Controls (tab and newline too: no setting holds them), format characters (bidi controls,
+# zero-width characters, the byte-order mark, the soft hyphen), surrogates, line and paragraph
+# separators: refused in a stack (`invisible.py`) and never shown raw in a message.
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def is_refused(char: str) -> bool:
+    return unicodedata.category(char) in REFUSED_CATEGORIES
+
+
+def escape_char(char: str) -> str:
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def escape_text(text: str) -> str:
+    """The text with each refused character written as `\\uXXXX` (`\\UXXXXXXXX` beyond)."""
+    return "".join(escape_char(c) if is_refused(c) else c for c in text)
 
 
 def describe(value: object, limit: int = 60) -> str:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field, replace
 from mtlsform.diagnostics import Diagnostic, error
 from mtlsform.stack.compose import plain_value
 from mtlsform.stack.interpolation import Part, escape, parse_template
+from mtlsform.stack.invisible import check_names, check_variable
 from mtlsform.stack.suggest import did_you_mean, one_of
 from mtlsform.stack.tree import MapNode, Node, Path, Scalar, SeqNode, format_path, position_in
-from mtlsform.stack.values import as_text
+from mtlsform.stack.values import as_text, escape_text
 
 ENV_PREFIX = "MTLSFORM_VAR_"
 
@@ -41,8 +42,9 @@ def resolve_variables(root: MapNode, cli_vars: Mapping[str, str], environ: Mappi
     section = root.values.get("variables")
     declared = section.values if isinstance(section, MapNode) else {}
     result.declared = set(declared)
+    result.diagnostics += check_names(cli_vars, "the --var")
     for name in sorted(cli_vars):
-        if name not in declared:
+        if name not in declared and escape_text(name) == name:
             hint = did_you_mean(name, declared) or (
                 f"declared variables: {one_of(declared)}" if declared
                 else "declare it under variables: first")
@@ -61,12 +63,17 @@ def resolve_variables(root: MapNode, cli_vars: Mapping[str, str], environ: Mappi
                 position=node.pos, hint="defaults are plain values; set computed ones with "
                                         f"--var or {ENV_PREFIX}{name}"))
             continue
-        if name in cli_vars:
-            value: object = cli_vars[name]
-        elif ENV_PREFIX + name in environ:
-            value = environ[ENV_PREFIX + name]
+        source = (f"--var {name}" if name in cli_vars
+                  else ENV_PREFIX + name if ENV_PREFIX + name in environ else None)
+        if source is None:
+            value: object = node.value
         else:
-            value = node.value
+            value = cli_vars[name] if name in cli_vars else environ[ENV_PREFIX + name]
+            refused = check_variable(name, str(value), source, section.keys[name])
+            if refused is not None:
+                result.unusable.add(name)
+                result.diagnostics.append(refused)
+                continue
         if value is None:
             result.unusable.add(name)
             result.diagnostics.append(error(
