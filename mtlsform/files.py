@@ -12,8 +12,9 @@ import secrets
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Replaces `path` with `data`; raises OSError (the old file is then unchanged)."""
+def write_temporary(path: Path, data: bytes, mode: int = 0o600) -> Path:
+    """Writes `data` to a new temporary file beside `path` with its final mode from the start,
+    fsynced, and returns its path (the caller renames it into place); raises OSError."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
@@ -24,12 +25,28 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    return tmp
+
+
+def fsync_directory(directory: Path) -> None:
+    """Makes the directory's renames durable."""
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replaces `path` with `data`; raises OSError (the old file is then unchanged)."""
+    path = Path(path)
+    tmp = write_temporary(path, data, mode)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_directory(path.parent)

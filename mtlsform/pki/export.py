@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12 as p12format
 
 from mtlsform.errors import CertificateError
-from mtlsform.files import write_atomic
+from mtlsform.files import fsync_directory, write_temporary
 from mtlsform.pki.keys import pkcs8_pem
 from mtlsform.pki.material import CertificateMaterial
 from mtlsform.pki.spec import CertificateSpec
@@ -135,18 +135,40 @@ def export_client_files(material: CertificateMaterial, ca_material: CertificateM
         legacy = file_name.endswith("-legacy.p12")
         return pkcs12_bytes(material, ca_material, password, legacy=legacy), 0o600
 
-    written = []
+    # Every file's bytes first: a damaged key or a missing password writes nothing at all.
+    files = [(file_name, *content(file_name))
+             for file_name in exported_file_names(name, pkcs12=pkcs12,
+                                                  legacy_pkcs12=legacy_pkcs12,
+                                                  ca=ca_material is not None)]
     try:
         _make_dirs(out_dir)
-        for file_name in exported_file_names(name, pkcs12=pkcs12, legacy_pkcs12=legacy_pkcs12,
-                                             ca=ca_material is not None):
-            data, mode = content(file_name)
-            write_atomic(out_dir / file_name, data, mode)
-            written.append(out_dir / file_name)
+        return write_all(out_dir, files)
     except OSError as exc:
         raise CertificateError(f"cannot write to {exc.filename or out_dir}: "
                                f"{exc.strerror or exc}") from None
-    return written
+
+
+def write_all(out_dir: Path, files: list[tuple[str, bytes, int]]) -> list[Path]:
+    """Writes each (name, bytes, mode) to a temporary file in `out_dir`, then renames them all
+    into place; when a temporary cannot be written, the others are removed and no existing file
+    is touched. Returns the paths written, in order; raises OSError."""
+    temporaries: list[tuple[Path, Path]] = []
+    try:
+        for file_name, data, mode in files:
+            target = out_dir / file_name
+            temporaries.append((write_temporary(target, data, mode), target))
+    except BaseException:
+        for tmp, _ in temporaries:
+            tmp.unlink(missing_ok=True)
+        raise
+    try:
+        for tmp, target in temporaries:
+            os.replace(tmp, target)
+    finally:
+        for tmp, _ in temporaries:
+            tmp.unlink(missing_ok=True)
+    fsync_directory(out_dir)
+    return [target for _, target in temporaries]
 
 
 def export_from_spec(spec: CertificateSpec, base_dir: Path, material: CertificateMaterial,

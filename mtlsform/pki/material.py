@@ -86,8 +86,14 @@ class CertificateMaterial:
         """The private key object; CertificateError when the material has none."""
         if self.private_key_pem is None:
             raise CertificateError(f"certificate {self.subject_cn!r} has no private key here")
-        return serialization.load_pem_private_key(
-            self.private_key_pem.reveal().encode("ascii"), password=None)
+        try:
+            return serialization.load_pem_private_key(
+                self.private_key_pem.reveal().encode("ascii"), password=None)
+        except (ValueError, TypeError, UnicodeEncodeError):
+            raise CertificateError(
+                f"the private key of certificate {self.subject_cn!r} is damaged (unreadable "
+                "PEM)", hint="the state file may be damaged; restore it from its backup",
+            ) from None
 
     @property
     def full_chain_pem(self) -> str:

@@ -339,3 +339,64 @@ def test_export_command_reads_an_encrypted_state_as_plan_does(
     code, _, err = cli(capsys, *args)
     assert (code, err) == (0, "")
     assert (tmp_path / "out" / "client.key").is_file()
+
+
+def folder_snapshot(folder: Path) -> dict[str, bytes]:
+    """Every entry of `folder` (temporaries too) with its bytes."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_export_writes_all_files_or_none(p256: CertSet, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    stack_file = tmp_path / "stack.yaml"
+    stack_file.write_text(STACK_YAML)
+    write_state(stack_file, p256)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "client.crt").write_bytes(b"old certificate\n")
+    (out / "notes.txt").write_bytes(b"mine\n")
+    before = folder_snapshot(out)
+    monkeypatch.delenv("MTLSFORM_P12_PASSWORD", raising=False)
+    code, stdout, err = cli(capsys, "certs", "export", str(stack_file), "client", "--out",
+                            str(out), "--pkcs12")
+    assert (code, stdout) == (1, "")
+    assert err.startswith("error: a password for the PKCS#12 file is needed\n")
+    assert folder_snapshot(out) == before
+
+
+def test_export_of_a_damaged_key_writes_nothing(p256: CertSet, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from mtlsform.state.local import LocalStateStore, default_state_path
+    from mtlsform.state.model import ResourceState, State
+
+    stack_file = tmp_path / "stack.yaml"
+    stack_file.write_text(STACK_YAML)
+    client = recorded("client", p256.client)
+    key_pem = client["private_key_pem"]
+    key_pem = key_pem.reveal() if isinstance(key_pem, Sensitive) else key_pem
+    lines = key_pem.splitlines()
+    client["private_key_pem"] = "\n".join([lines[0], "AAAA" + lines[1][4:], *lines[2:]]) + "\n"
+    resources = [ResourceState("certificate.ca", recorded("ca", p256.ca)),
+                 ResourceState("certificate.client", client)]
+    with LocalStateStore(default_state_path(stack_file, "certs-cli")) as store:
+        store.write(State.empty("certs-cli").with_resources(resources))
+    monkeypatch.setenv("MTLSFORM_P12_PASSWORD", "pw")
+    for existing in (False, True):
+        out = tmp_path / f"out-{existing}"
+        if existing:
+            out.mkdir()
+            (out / "client.crt").write_bytes(b"old certificate\n")
+        before = folder_snapshot(out) if existing else None
+        code, stdout, err = cli(capsys, "certs", "export", str(stack_file), "client",
+                                "--out", str(out), "--pkcs12")
+        assert (code, stdout) == (1, ""), err
+        assert err == ("error: the private key of certificate 'client-1' is damaged "
+                       "(unreadable PEM)\n"
+                       "  hint: the state file may be damaged; restore it from its backup\n")
+        assert "PRIVATE KEY" not in err and lines[1] not in err
+        if existing:
+            assert folder_snapshot(out) == before
+        else:
+            assert not out.exists()
