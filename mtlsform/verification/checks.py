@@ -38,6 +38,9 @@ ServerLog = Callable[[Entry, Outcome], str | None]
 REFUSAL_STATUSES = (400, 403, 495, 496)
 
 
+NOT_ASKED = "the listener does not ask for a client certificate (mutual TLS is off)"
+
+
 def _short(fingerprint: str | None) -> str:
     return f"{fingerprint[:16]}…" if fingerprint else "(none)"
 
@@ -259,19 +262,28 @@ class EntryChecks:
         expired = self.kit.expired(entry.client_ca) if entry.client_ca else None
         cases = (
             (NO_CLIENT_CERTIFICATE, None, "a request without a client certificate",
-             "the listener does not require a client certificate"),
+             NOT_ASKED),
             (UNKNOWN_CA, self.kit.unknown_ca(), "a client certificate from an unknown CA",
              f"the listener trusts a CA other than the stack's client CA {ca}"),
             (EXPIRED_CERTIFICATE, expired, f"an expired client certificate signed by {ca}",
              "the listener does not check the expiry of client certificates"),
         )
+        asks = True
         for check, identity, what, why in cases:
+            if not asks:
+                why = NOT_ASKED
             if check == EXPIRED_CERTIFICATE and identity is None:
                 self._add(check, "skip", f"the key of the client CA {ca} is not in the state, so "
                           "no expired certificate can be signed with it")
                 continue
             outcome = self._send(identity, path)
             self._refusal(check, outcome, what, why)
+            if identity is None and outcome.answer is not None \
+                    and self.results[-1].status == "fail":
+                # The real handshake without any client certificate completed and a backend
+                # answered: the listener does not ask for one, so the later refusals fail for
+                # that reason rather than for the CA or the expiry.
+                asks = False
 
     def _refusal(self, check: str, outcome: Outcome, what: str, why: str) -> None:
         said = self._server_says(outcome)
