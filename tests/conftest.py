@@ -29,6 +29,7 @@ SLOW = (
     "engine/test_faults_every_call.py",
     "engine/test_kill_every_call.py",
     "engine/test_planfile.py",
+    "engine/test_quota.py",
     "engine/test_refresh.py",
     "engine/test_robustness.py",
     "engine/test_rotation.py",

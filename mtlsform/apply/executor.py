@@ -8,17 +8,17 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from mtlsform.actions import Action
 from mtlsform.addresses import Address
-from mtlsform.apply.operations import Operation, build_operations
+from mtlsform.apply.operations import Operation, build_operations, parent_of
 from mtlsform.apply.statewriter import StateWriter
 from mtlsform.apply.walker import WalkHooks, walk
-from mtlsform.errors import MtlsformError, PlanError
+from mtlsform.errors import MtlsformError, PlanError, QuotaError
 from mtlsform.plan.model import Plan, ResourceChange
 from mtlsform.plan.outputs import resolve_output
 from mtlsform.providers.base import Provider
@@ -45,11 +45,13 @@ class ApplyResult:
     failed: dict[Operation, BaseException] = field(default_factory=dict)
     skipped: dict[Operation, Operation] = field(default_factory=dict)
     not_started: list[Operation] = field(default_factory=list)
+    # Not started because an operation of the same kind was refused: operation -> why.
+    held: dict[Operation, str] = field(default_factory=dict)
     changes: dict[Operation, ResourceChange] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.skipped and not self.not_started
+        return not (self.failed or self.skipped or self.not_started or self.held)
 
 
 class _HookAdapter(WalkHooks[Operation]):
@@ -70,6 +72,20 @@ class _HookAdapter(WalkHooks[Operation]):
 
     def failed(self, node: Operation, error: BaseException) -> None:
         self.hooks.failed(node, self.operations[node], error)
+
+
+def quota_lanes(operations: Mapping[Operation, ResourceChange]) -> dict[Operation, Hashable]:
+    """Operations a full quota dooms together: the same type, phase and action under the same
+    cloud parent (listeners of one load balancer; rules of one listener), or in the whole
+    account for a type with no parent (load balancers of a region)."""
+    return {op: (op.address.type, op.phase, change.action, parent_of(change))
+            for op, change in operations.items()}
+
+
+def _refused(error: BaseException) -> str:
+    action = error.action if isinstance(error, QuotaError) and error.action else "the call"
+    message = error.message if isinstance(error, MtlsformError) else str(error)
+    return f"the cloud refused {action} for quota: {message}"
 
 
 class Executor:
@@ -101,13 +117,15 @@ class Executor:
             walked = walk(graph.operations, graph.dependencies, self._visit,
                           parallelism=self.parallelism,
                           hooks=_HookAdapter(self.hooks, graph.operations) if self.hooks else None,
-                          stop=self.stop)
+                          stop=self.stop, lanes=quota_lanes(graph.operations),
+                          closes_lane=lambda error: isinstance(error, QuotaError))
         except ValueError as exc:
             raise PlanError(f"the changes cannot be ordered: {exc}") from None
         result.succeeded = list(walked.succeeded)
         result.failed = dict(walked.failed)
         result.skipped = dict(walked.skipped)
         result.not_started = list(walked.not_started)
+        result.held = {op: _refused(walked.failed[cause]) for op, cause in walked.held.items()}
         self._record_outputs()
         return result
 

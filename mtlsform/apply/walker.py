@@ -7,6 +7,12 @@ that depends on it, directly or not, is skipped without running and without repe
 error; nodes that do not depend on it run to the end. When `stop` is set no new node starts,
 the running ones finish, and the rest are reported as not started.
 
+Lanes group nodes whose fates are tied, as data the caller gives (`lanes`: node -> lane key)
+with a predicate on errors (`closes_lane`). When a node fails with an error the predicate
+accepts, its lane closes: no other node of that lane starts (they are `held`, naming the
+failure that closed it, and their dependents are skipped), the running ones finish, and the
+other lanes go on.
+
 Hooks are called on the thread that called `walk`, one at a time, so a progress display does
 not need locks; the walker itself never prints.
 """
@@ -44,22 +50,26 @@ class WalkHooks(Generic[N]):
         """The node's callback raised `error`."""
 
     def skipped(self, node: N, cause: N) -> None:
-        """The node will not run because `cause`, one of its ancestors, failed."""
+        """The node will not run because `cause`, one of its ancestors, failed or was held."""
+
+    def held(self, node: N, cause: N) -> None:
+        """The node will not run because `cause`, of the same lane, failed and closed it."""
 
 
 @dataclass
 class WalkResult(Generic[N]):
-    """What happened to each node: exactly one of the four."""
+    """What happened to each node: exactly one of the five."""
 
     succeeded: list[N] = field(default_factory=list)  # in completion order
     failed: dict[N, BaseException] = field(default_factory=dict)
-    skipped: dict[N, N] = field(default_factory=dict)  # node -> the failed ancestor
+    skipped: dict[N, N] = field(default_factory=dict)  # node -> the failed or held ancestor
+    held: dict[N, N] = field(default_factory=dict)  # node -> the failure that closed its lane
     not_started: list[N] = field(default_factory=list)  # sorted; only when stopped
 
     @property
     def ok(self) -> bool:
         """Every node succeeded."""
-        return not (self.failed or self.skipped or self.not_started)
+        return not (self.failed or self.skipped or self.held or self.not_started)
 
 
 def _check_graph(nodes: list[N], dependencies: Mapping[N, Iterable[N]]) -> dict[N, set[N]]:
@@ -82,11 +92,13 @@ def _check_graph(nodes: list[N], dependencies: Mapping[N, Iterable[N]]) -> dict[
 def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
          visit: Callable[[N], None], *, parallelism: int = 10,
          hooks: WalkHooks[N] | None = None,
-         stop: threading.Event | None = None) -> WalkResult[N]:
+         stop: threading.Event | None = None,
+         lanes: Mapping[N, Hashable] | None = None,
+         closes_lane: Callable[[BaseException], bool] | None = None) -> WalkResult[N]:
     """Calls `visit(node)` for every node after all of `dependencies[node]` succeeded.
 
     Nodes must be hashable and sortable. A dependency on an unknown node or a cycle is a
-    `ValueError` before anything runs.
+    `ValueError` before anything runs. A node without a lane in `lanes` is in none.
     """
     if parallelism < 1:
         raise ValueError(f"parallelism must be at least 1, not {parallelism}")
@@ -110,6 +122,9 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
         else:
             done.put((node, None))
 
+    lane_of: Mapping[N, Hashable] = lanes if lanes is not None else {}
+    closed: dict[Hashable, N] = {}  # lane -> the failure that closed it
+
     def skip_dependents_of(failed: N) -> None:
         todo = sorted(dependents[failed])
         while todo:
@@ -126,6 +141,12 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
         while True:
             while ready and running < parallelism and not (stop is not None and stop.is_set()):
                 node = heapq.heappop(ready)
+                closer = closed.get(lane_of[node]) if node in lane_of else None
+                if closer is not None:
+                    result.held[node] = closer
+                    hooks.held(node, closer)
+                    skip_dependents_of(node)
+                    continue
                 hooks.started(node)
                 running += 1
                 pool.submit(run, node)
@@ -143,7 +164,10 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
             else:
                 result.failed[node] = error
                 hooks.failed(node, error)
+                if node in lane_of and closes_lane is not None and closes_lane(error):
+                    closed.setdefault(lane_of[node], node)
                 skip_dependents_of(node)
-    finished = set(result.succeeded) | set(result.failed) | set(result.skipped)
+    finished = set(result.succeeded) | set(result.failed) | set(result.skipped) \
+        | set(result.held)
     result.not_started = [n for n in node_list if n not in finished]
     return result

@@ -15,6 +15,7 @@ from mtlsform.sensitive import REDACTED, Sensitive
 
 if TYPE_CHECKING:
     from mtlsform.apply.executor import ApplyResult
+    from mtlsform.apply.operations import Operation
     from mtlsform.state.model import OutputValue, ResourceState, State
 
 
@@ -54,6 +55,17 @@ def _steps_done(result: ApplyResult) -> list[str]:
     return steps
 
 
+SHOWN = 3  # operations a grouped summary line names before it only counts the rest
+
+
+def _some(ops: list[Operation]) -> str:
+    """Operations as a count with the first few by name: `48 operations: a, b, c and 45
+    more`."""
+    names = ", ".join(str(op) for op in ops[:SHOWN])
+    more = f" and {len(ops) - SHOWN} more" if len(ops) > SHOWN else ""
+    return f"{len(ops)} operation{'s' if len(ops) > 1 else ''}: {names}{more}"
+
+
 def render_apply_summary(result: ApplyResult, plan: Plan, *,
                          color: bool) -> tuple[str, bool]:
     """The closing lines of an apply: counts, and what failed or was skipped and why."""
@@ -71,8 +83,20 @@ def render_apply_summary(result: ApplyResult, plan: Plan, *,
         lines.append(f"  done:    {op}")
     for op, error in sorted(result.failed.items()):
         lines.append(f"  failed:  {op}: {error}")
+    after_held: list[Operation] = []
     for op, cause in sorted(result.skipped.items()):
-        lines.append(f"  skipped: {op} (it depends on {cause.address}, which failed)")
+        if cause in result.held:
+            after_held.append(op)
+        else:
+            lines.append(f"  skipped: {op} (it depends on {cause.address}, which failed)")
+    by_reason: dict[str, list[Operation]] = {}
+    for op, reason in sorted(result.held.items()):
+        by_reason.setdefault(reason, []).append(op)
+    for reason, ops in by_reason.items():
+        lines.append(f"  not started: {reason}")
+        lines.append(f"               {_some(ops)}")
+    if after_held:
+        lines.append(f"  skipped: {_some(after_held)} (depending on operations not started)")
     for op in result.not_started:
         lines.append(f"  not started: {op} (interrupted)")
     lines.append("The state records everything that succeeded; fix the problem and run "
