@@ -44,11 +44,14 @@ def export_config(cert: Certificate) -> dict[str, Any] | None:
     """The export as written: its directory stays relative to the stack file's directory."""
     if cert.export is None:
         return None
-    return {
+    config: dict[str, Any] = {
         "dir": str(cert.export.dir),
         "pkcs12": cert.export.pkcs12,
         "legacy_pkcs12": cert.export.legacy_pkcs12,
     }
+    if cert.export.outside_stack_folder:  # only when set: older records stay unchanged
+        config["outside_stack_folder"] = True
+    return config
 
 
 def _exported_files_present(export: Mapping[str, Any], name: str, base: Path) -> bool:
@@ -190,9 +193,18 @@ class CertificateType(ResourceType):
         export = attrs.get("export")
         if not export:
             return
+        from mtlsform.errors import InputError
         from mtlsform.pki.export import export_client_files
         from mtlsform.pki.material import CertificateMaterial
+        from mtlsform.stack.checks.exports import OPT_OUT, inside_stack_folder
 
+        if not export.get(OPT_OUT) and not inside_stack_folder(ctx.stack.directory,
+                                                                export["dir"]):
+            raise InputError(  # a symlink swapped in after validate: no key is written
+                f"the export directory {export['dir']} of certificate {address.name} now "
+                f"leads outside {ctx.stack.directory}; nothing was written",
+                hint=f"check the symlinks below {ctx.stack.directory}, or set "
+                     f"`{OPT_OUT}: true` in the export")
         spec = ctx.stack.certificates[address.name]
         ca_attrs = ctx.lookup(Address(self.name, spec.issuer)) if spec.issuer else None
         export_client_files(

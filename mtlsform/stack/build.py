@@ -206,7 +206,8 @@ def _certificate(name: str, node: Node, own: Position) -> Certificate:
             passphrase_env=files.get("passphrase_env"),
         ) if files is not None else None,
         export=Export(dir=FilePath(export["dir"]), pkcs12=export.get("pkcs12", False),
-                      legacy_pkcs12=export.get("legacy_pkcs12", False))
+                      legacy_pkcs12=export.get("legacy_pkcs12", False),
+                      outside_stack_folder=export.get("outside_stack_folder", False))
         if export is not None else None,
         positions=_positions(node, own),
     )

@@ -50,8 +50,9 @@ def load_stack(path: Path, cli_vars: Mapping[str, str] | None = None,
 
     stack = assemble(parts, path, root)
     from mtlsform.stack.checks.contents import check_certificates
+    from mtlsform.stack.checks.exports import check_exports
 
-    diagnostics += check_certificates(stack)
+    diagnostics += check_exports(stack) + check_certificates(stack)
     if has_errors(diagnostics):
         return None, sort_diagnostics(diagnostics)
     return stack, sort_diagnostics(diagnostics)

@@ -80,6 +80,7 @@ class Export:
     dir: Path
     pkcs12: bool = False
     legacy_pkcs12: bool = False
+    outside_stack_folder: bool = False  # allows a dir outside the stack's folder
 
 
 @dataclass(frozen=True)

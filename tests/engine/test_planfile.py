@@ -149,3 +149,14 @@ def test_a_plan_file_from_another_environment_is_refused(workdir, cli):
     refused = cli("apply", "q.plan")
     assert refused.code == 1
     assert "made against another state" in refused.err
+
+
+def test_an_export_folder_swapped_for_a_symlink_after_the_plan_gets_no_key(workdir, cli,
+                                                                          tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside")
+    assert cli("plan", EXAMPLE, "--out", "p.plan").code == 0
+    (workdir / "stacks/out").symlink_to(outside, target_is_directory=True)
+    refused = cli("apply", "p.plan")
+    assert refused.code == 1, refused.text
+    assert "leads outside" in refused.err
+    assert list(outside.iterdir()) == []  # no private key was written there
