@@ -9,7 +9,6 @@ when forced; it is kept beside the state as `<state>.replaced` (a damaged one as
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +75,5 @@ def _set_aside(state_path: Path, backup_serial: int, *, force: bool) -> Path | N
                 hint="pass --force to restore anyway; the state file is then kept as "
                      f"{state_path.name}.replaced")
         kept = state_path.with_name(state_path.name + ".replaced")
-    atomic_write(kept, data)
-    os.chmod(kept, 0o600)
+    atomic_write(kept, data)  # mode 0600, like the state it was
     return kept

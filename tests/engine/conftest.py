@@ -66,3 +66,19 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new))
+
+
+def clb_made_by_hand(workdir: Path, stack: Path) -> str:
+    """A CLB created directly through the SDK (as in the console), outside any stack: its ID."""
+    from tencentcloud.clb.v20180317 import models
+
+    from mtlsform.session import open_session
+
+    with open_session(stack_at(workdir / stack), operation="setup") as session:
+        clb = session.provider_context.sdk_client("clb")
+        request = models.CreateLoadBalancerRequest()
+        request.LoadBalancerType = "OPEN"
+        request.LoadBalancerName = "made-by-hand"
+        lb_id = str(clb.CreateLoadBalancer(request).LoadBalancerIds[0])
+        session.provider_context.emulator.wait_for_tasks()
+    return lb_id

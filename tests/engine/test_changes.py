@@ -11,7 +11,7 @@ from tencentcloud.clb.v20180317 import models
 
 from mtlsform.plan.model import Action, Reason
 from mtlsform.session import open_session
-from tests.engine.conftest import edit, stack_at
+from tests.engine.conftest import clb_made_by_hand, edit, stack_at
 
 EXAMPLE = Path("stacks/example.yaml")
 
@@ -101,13 +101,7 @@ def test_certificate_in_its_renewal_window_is_replaced(workdir, cli):
 
 
 def test_adopted_load_balancer_is_used_and_never_deleted(workdir, cli):
-    with open_session(stack_at(workdir / EXAMPLE), operation="setup") as session:
-        clb = session.provider_context.sdk_client("clb")
-        request = models.CreateLoadBalancerRequest()
-        request.LoadBalancerType = "OPEN"
-        request.LoadBalancerName = "made-by-hand"
-        lb_id = clb.CreateLoadBalancer(request).LoadBalancerIds[0]
-        session.provider_context.emulator.wait_for_tasks()
+    lb_id = clb_made_by_hand(workdir, EXAMPLE)
     edit(workdir / EXAMPLE, "    name: example-clb", f"    id: {lb_id}")
     planned = cli("plan", EXAMPLE)
     assert "Plan: 9 to add, 0 to change, 0 to destroy." in planned.out

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tencentcloud.clb.v20180317 import models
-
-from mtlsform.session import open_session
-from tests.engine.conftest import edit, stack_at
+from tests.engine.conftest import clb_made_by_hand, edit
 
 EXAMPLE = Path("stacks/example.yaml")
 
@@ -62,13 +59,7 @@ def test_the_apply_summary_counts_what_the_plan_counted(workdir, cli):
 
 
 def test_a_forgotten_load_balancer_is_counted_by_the_plan_and_by_the_destroy(workdir, cli):
-    with open_session(stack_at(workdir / EXAMPLE), operation="setup") as session:
-        clb = session.provider_context.sdk_client("clb")
-        request = models.CreateLoadBalancerRequest()
-        request.LoadBalancerType = "OPEN"
-        request.LoadBalancerName = "made-by-hand"
-        lb_id = clb.CreateLoadBalancer(request).LoadBalancerIds[0]
-        session.provider_context.emulator.wait_for_tasks()
+    lb_id = clb_made_by_hand(workdir, EXAMPLE)
     edit(workdir / EXAMPLE, "    name: example-clb", f"    id: {lb_id}")
     assert cli("apply", EXAMPLE, "--auto-approve").code == 0
     destroyed = cli("destroy", EXAMPLE, "--auto-approve")
