@@ -31,14 +31,19 @@ class PlanError(MtlsformError):
 
 
 class ProviderError(MtlsformError):
-    """A cloud API call failed; `code` is the API's error code (e.g. `InvalidParameter`)."""
+    """A cloud API call failed; `code` is the API's error code (e.g. `InvalidParameter`).
+
+    `outcome_unknown`: no answer of the API came back (the network failed, something that is
+    not the API answered, a task never ended), so a write may have landed all the same."""
 
     def __init__(self, message: str, *, code: str = "", request_id: str = "",
-                 action: str = "", hint: str | None = None) -> None:
+                 action: str = "", hint: str | None = None,
+                 outcome_unknown: bool = False) -> None:
         super().__init__(message, hint=hint)
         self.code = code
         self.request_id = request_id
         self.action = action
+        self.outcome_unknown = outcome_unknown
 
     def __str__(self) -> str:
         where = f"{self.action}: " if self.action else ""
@@ -54,3 +59,8 @@ class QuotaError(ProviderError):
 
 class CertificateError(MtlsformError):
     """Certificate material cannot be generated, read or exported."""
+
+
+def outcome_unknown(error: BaseException) -> bool:
+    """Whether a failed cloud call may have done its work all the same."""
+    return isinstance(error, ProviderError) and error.outcome_unknown

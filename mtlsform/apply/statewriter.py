@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from mtlsform.addresses import Address
+from mtlsform.errors import outcome_unknown
 from mtlsform.state.model import OutputValue, PendingOperation, ResourceState, State
 
 
@@ -52,14 +53,17 @@ class StateWriter:
 
     @contextmanager
     def intent(self, op_id: str, address: Address, action: str) -> Iterator[None]:
-        """Records the intent before a cloud call; on failure clears it (the outcome is known)."""
+        """Records the intent before a cloud call. A failure whose outcome is known clears it;
+        one that may have done its work all the same (no answer of the API came back) leaves
+        it for the next run to look for, as a process killed mid-call does."""
         op = PendingOperation(op_id=op_id, address=address, action=action,
                               started_at=datetime.now(UTC).isoformat(timespec="seconds"))
         self.update(lambda s: s.with_pending(op))
         try:
             yield
-        except BaseException:
-            self.update(lambda s: s.without_pending(op_id))
+        except BaseException as failure:
+            if not outcome_unknown(failure):
+                self.update(lambda s: s.without_pending(op_id))
             raise
 
     def record(self, op_id: str, address: Address, attributes: Mapping[str, Any],

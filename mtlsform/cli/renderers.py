@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
+from mtlsform.errors import outcome_unknown
 from mtlsform.plan.model import Plan, count_steps
 from mtlsform.plan.render_text import flatten, format_value
 from mtlsform.resources import RESOURCE_TYPES
@@ -83,6 +84,9 @@ def render_apply_summary(result: ApplyResult, plan: Plan, *,
         lines.append(f"  done:    {op}")
     for op, error in sorted(result.failed.items()):
         lines.append(f"  failed:  {op}: {error}")
+        if outcome_unknown(error):
+            lines.append("           (no answer of the API came back, so it may have been "
+                         "done all the same: the next run looks for it in the cloud)")
     after_held: list[Operation] = []
     for op, cause in sorted(result.skipped.items()):
         if cause in result.held:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -175,9 +175,10 @@ class AnswerCheck:
     """Sends one SDK request and checks what came back; raises the SDK's exception type (so the
     SDK lets it through untouched) with one of the codes above, or the API's own error."""
 
-    def __init__(self, timeout: float, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, timeout: float, secrets: Iterable[str] = (), endpoint: str = "") -> None:
         self._timeout = timeout
         self._secrets = tuple(secrets)
+        self._endpoint = endpoint  # scheme://host of the service, for messages
 
     def send(self, request: Callable[[], Any]) -> Any:
         """`request()` is the SDK's raw send (a `requests.Response`, body not read yet)."""
@@ -193,7 +194,8 @@ class AnswerCheck:
                             content_type=str(response.headers.get("Content-Type") or ""),
                             body=self._read(response))
         except TencentCloudSDKException as exc:
-            raise _network_failure(exc, self._timeout, TencentCloudSDKException) from None
+            raise _network_failure(exc, self._timeout, self._endpoint,
+                                   TencentCloudSDKException) from None
         except AnswerFailure as bad:
             raise TencentCloudSDKException(bad.code, bad.message) from None
         problem = failure(answer, secrets)
@@ -217,10 +219,13 @@ class AnswerCheck:
             body = read_body(response.raw, timeout=self._timeout)
         except broken as exc:  # a connection cut mid-body, a bad chunk, a read timeout
             response.close()
-            raise AnswerFailure(NETWORK_FAILED, f"the answer broke off: {_short(exc)}") from None
-        except AnswerFailure:
+            where = endpoint_of(str(response.url))
+            raise AnswerFailure(NETWORK_FAILED, f"the answer of {where} broke off: "
+                                                f"{_broken_off(exc)}") from None
+        except AnswerFailure as bad:
             response.close()
-            raise
+            raise AnswerFailure(bad.code, f"{endpoint_of(str(response.url))}: {bad.message}") \
+                from None
         response._content_consumed = True  # read to its end: the connection can be reused
         response.close()
         return body
@@ -240,17 +245,89 @@ def _request_secrets(response: Any) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _network_failure(exc: Any, timeout: float, sdk_error: type[Exception]) -> Exception:
-    """The SDK's ClientNetworkError, told apart by the exception it was made from."""
+def _network_failure(exc: Any, timeout: float, endpoint: str,
+                     sdk_error: type[Exception]) -> Exception:
+    """The SDK's ClientNetworkError (it wraps whatever `requests` raised) in our own words:
+    what happened, where, and for a timeout the setting that bounds it."""
     import requests
 
     cause = exc.__context__
+    if cause is None:
+        return exc  # type: ignore[no-any-return]
+    where = endpoint or "the API endpoint"
     if isinstance(cause, requests.exceptions.SSLError):
-        return sdk_error(TLS_FAILED, f"the TLS handshake failed: {_short(cause)}")
+        return sdk_error(TLS_FAILED, f"the TLS handshake with {where} failed: {_tls_reason(cause)}")
+    if isinstance(cause, requests.exceptions.ConnectTimeout):
+        return sdk_error(NETWORK_FAILED, f"{where} did not accept a connection within "
+                                         f"{timeout:g} s ({ENV_API_TIMEOUT})")
     if isinstance(cause, requests.exceptions.Timeout):
-        return sdk_error(NETWORK_FAILED, f"no answer within {timeout:g} s ({ENV_API_TIMEOUT}): "
-                                         f"{_short(cause)}")
-    return exc  # type: ignore[no-any-return]
+        return sdk_error(NETWORK_FAILED, f"{where} sent no answer within {timeout:g} s "
+                                         f"({ENV_API_TIMEOUT})")
+    return sdk_error(NETWORK_FAILED, f"{where} {_connection_failure(cause)}")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it was made from (causes, contexts, exceptions among its arguments and
+    urllib3's `reason`), breadth first, each once."""
+    queue: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while queue and len(seen) < 32:
+        current = queue.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None),
+                  *current.args]
+        queue.extend(item for item in linked if isinstance(item, BaseException))
+
+
+def _connection_failure(exc: BaseException) -> str:
+    """What a failed exchange was, as a phrase after the endpoint."""
+    import http.client
+    import socket
+
+    for cause in _causes(exc):
+        if isinstance(cause, ConnectionRefusedError):
+            return "refused the connection: nothing listens there"
+        if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
+            return "could not be found: its host name does not resolve"
+        if isinstance(cause, http.client.RemoteDisconnected):  # a kind of reset: first
+            return "closed the connection without answering"
+        if isinstance(cause, ConnectionResetError):
+            return "reset the connection before answering"
+        if isinstance(cause, TimeoutError):
+            return "did not answer in time"
+    return f"could not be reached: {_short(exc)}"
+
+
+def _broken_off(exc: BaseException) -> str:
+    import http.client
+
+    for cause in _causes(exc):
+        if isinstance(cause, http.client.IncompleteRead):  # urllib3's holds counts
+            partial = cause.partial if isinstance(cause.partial, int) else len(cause.partial)
+            expected = partial + (cause.expected or 0)
+            return f"{partial} of {expected} bytes arrived, then the connection closed"
+        if isinstance(cause, ConnectionResetError):
+            return "the connection was reset"
+        if isinstance(cause, TimeoutError):
+            return "nothing more arrived in time"
+    return _short(exc)
+
+
+_SSL_REASON = re.compile(r"\[SSL: ([A-Z_]+)\] ([^(]*?)\s*\(_ssl")
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """The OpenSSL reason of a failed handshake, with what it usually means."""
+    found = _SSL_REASON.search(str(exc))
+    if found is None:
+        return _short(exc)
+    reason, words = found.group(1), found.group(2).strip()
+    if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"):
+        return f"{words}: the server does not speak TLS (plain HTTP?)"
+    return words
 
 
 def _short(exc: BaseException) -> str:

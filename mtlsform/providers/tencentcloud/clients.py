@@ -56,7 +56,8 @@ def build_client(service: str, settings: ProviderSettings, credentials: ApiCrede
         raise ValueError(f"unknown service {service!r}")
     client = checked(client_class)(credential, settings.region, profile)
     client.answer_check = AnswerCheck(settings.api_timeout,
-                                      (*credentials.secrets(), credentials.secret_id))
+                                      (*credentials.secrets(), credentials.secret_id),
+                                      endpoint=settings.endpoint.url(service))
     if settings.kind == "emulator":
         _no_proxy(client)
     return client

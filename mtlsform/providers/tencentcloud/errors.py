@@ -117,7 +117,10 @@ def translate(exc: Exception, action: str, secrets: Iterable[str] = ()) -> Provi
         message = f"unexpected HTTP answer: {message}"
     request_id = str(getattr(exc, "requestId", "") or "")
     kind = QuotaError if is_quota(code) else ProviderError
-    return kind(message, code=code, request_id=request_id, action=action, hint=_hint(code))
+    # No answer of the API came back: a write may have landed all the same.
+    unknown = is_network(code) or code == NOT_THE_API
+    return kind(message, code=code, request_id=request_id, action=action, hint=_hint(code),
+                outcome_unknown=unknown)
 
 
 def _hint(code: str) -> str | None:

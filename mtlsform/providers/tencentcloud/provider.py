@@ -116,7 +116,8 @@ class TencentCloudProvider:
                 raise ProviderError(
                     f"load balancer {load_balancer_id} is still {state} after "
                     f"{settings.task_timeout:g} s", code="TaskTimeout",
-                    action="DescribeLoadBalancers", hint=f"raise {ENV_TASK_TIMEOUT}")
+                    action="DescribeLoadBalancers", hint=f"raise {ENV_TASK_TIMEOUT}",
+                    outcome_unknown=True)
             time.sleep(min(settings.poll_backoff.delay(polls),
                            max(0.0, deadline - time.monotonic())))
             polls += 1

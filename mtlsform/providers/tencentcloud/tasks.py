@@ -56,7 +56,11 @@ class TaskWaiter:
         while True:
             remaining = max(0.0, deadline - self._clock())
             self._sleep(min(settings.poll_backoff.delay(polls), remaining))
-            response = self._status(task_id)
+            try:
+                response = self._status(task_id)
+            except ProviderError as error:  # the write was accepted: it may still land
+                error.outcome_unknown = True
+                raise
             polls += 1
             status = response.Status
             if status == DONE:
@@ -73,4 +77,4 @@ class TaskWaiter:
                     f"the task is still running after {settings.task_timeout:g} s",
                     code="TaskTimeout", request_id=task_id, action=action,
                     hint=f"raise {ENV_TASK_TIMEOUT}, or check the load balancer in the console; "
-                         "the next plan reads what the task did")
+                         "the next plan reads what the task did", outcome_unknown=True)
