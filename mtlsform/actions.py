@@ -64,6 +64,7 @@ class Reason(Enum):
     DEPOSED = "delete_because_deposed"
     DESTROY = "delete_because_destroy"
     ADOPTED = "forget_because_adopted"
+    BORROWED = "forget_because_borrowed"
     # any action on an object found by its tags that the state did not record (--adopt-found)
     FOUND = "adopt_because_found"
 

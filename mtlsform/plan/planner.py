@@ -108,7 +108,7 @@ class _Planner:
                     continue  # already gone: apply drops it from the state
                 attrs = current
             if not rtype.owned(attrs):
-                action, reason = Action.FORGET, Reason.ADOPTED
+                action, reason = Action.FORGET, rtype.left_in_place(attrs)
             else:
                 action = Action.DELETE
                 reason = Reason.DEPOSED if deposed else (

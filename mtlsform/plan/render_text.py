@@ -30,6 +30,8 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.UNMANAGED: "it exists in the cloud but not in the stack",
     Reason.DEPOSED: "it is the old copy left by a replacement",
     Reason.ADOPTED: "it was adopted: mtlsform stops managing it and leaves it in place",
+    Reason.BORROWED: "it is another owner's identical upload (the SSL service gave its ID): "
+                     "mtlsform stops using it and leaves it in place",
     Reason.DELETED_OUTSIDE: "it was deleted outside mtlsform",
 }
 

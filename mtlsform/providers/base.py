@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from mtlsform.errors import ProviderError
 from mtlsform.sensitive import Sensitive
 
 SslMode = Literal["UNIDIRECTIONAL", "MUTUAL"]
@@ -141,6 +142,33 @@ class CertificateInfo:
     alias: str
     status: int  # 1 usable
     not_after: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What an upload gave: the certificate's ID and whether it is ours. `borrowed`: the SSL
+    service answered with an identical certificate already there (`RepeatCertId`) that does
+    not carry the tags we upload with, so someone else uploaded it: we may use it, never
+    delete it."""
+
+    id: str
+    borrowed: bool = False
+
+
+class CertificateInUse(ProviderError):
+    """An upload about to be deleted is still bound to load balancers (`bound`: their IDs)."""
+
+    def __init__(self, certificate_id: str, bound: Sequence[str]) -> None:
+        where = ", ".join(bound)
+        super().__init__(
+            f"certificate {certificate_id} is still bound to {where}: it was kept, and the "
+            "next plan shows its deletion again",
+            code="CertificateInUse", action="DeleteCertificate",
+            hint="something outside this stack uses it (DescribeLoadBalancerListByCertId); "
+                 "unbind it there first")
+        self.certificate_id = certificate_id
+        self.bound = tuple(bound)
 
 
 class Provider(Protocol):
@@ -166,11 +194,14 @@ class Provider(Protocol):
 
     # Certificates (SSL service)
     def upload_certificate(self, cert_type: CertType, certificate_pem: str,
-                           private_key_pem: Sensitive[str] | None, alias: str) -> str:
-        """Uploads and returns the certificate ID (the existing ID for identical content)."""
+                           private_key_pem: Sensitive[str] | None, alias: str,
+                           tags: Mapping[str, str] | None = None) -> Upload:
+        """Uploads with `tags`; for identical content already there, its ID, borrowed unless
+        it carries all of `tags`."""
 
     def rename_certificate(self, certificate_id: str, alias: str) -> None: ...
-    def delete_certificate(self, certificate_id: str) -> None: ...
+    def delete_certificate(self, certificate_id: str) -> None:
+        """Deletes an upload once it is bound nowhere (CertificateInUse if it still is)."""
 
     # Listeners
     def create_listener(self, load_balancer_id: str, spec: ListenerSpec) -> str: ...

@@ -175,6 +175,10 @@ class ResourceType:
         (removing it forgets it). Default: owned."""
         return True
 
+    def left_in_place(self, attrs: Mapping[str, Any]) -> Reason:
+        """Why an object the stack does not own is forgotten rather than deleted."""
+        return Reason.ADOPTED
+
     def exclusive_key(self, attrs: Mapping[str, Any]) -> Hashable | None:
         """A value no two live objects of this type may share (a listener's port on its CLB):
         a new object with it waits for the deletes that free it. Default: none."""

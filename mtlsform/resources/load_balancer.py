@@ -24,12 +24,9 @@ from mtlsform.resources.base import (
     Decision,
     ResourceType,
 )
+from mtlsform.resources.ownership import ADDRESS_TAG, STACK_TAG, owner_tags
 from mtlsform.resources.shape import map_of, nullable
 from mtlsform.stack.model import Stack
-
-OWNER_TAG_PREFIX = "mtlsform:"
-STACK_TAG = f"{OWNER_TAG_PREFIX}stack"
-ADDRESS_TAG = f"{OWNER_TAG_PREFIX}address"
 
 
 def _read(provider: Provider, ids: Sequence[str]) -> Mapping[str, Any]:
@@ -98,7 +95,7 @@ class LoadBalancerType(ResourceType):
         return found
 
     def found_by(self, stack: Stack, address: Address) -> Mapping[str, str]:
-        return {STACK_TAG: stack.name, ADDRESS_TAG: str(address)}
+        return owner_tags(stack, address)
 
     def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
         return (attrs.get("tags") or {}).get(ADDRESS_TAG)
@@ -134,7 +131,7 @@ class LoadBalancerType(ResourceType):
 
     def create(self, ctx: ApplyContext, address: Address,
                values: Mapping[str, Any]) -> Attributes:
-        tags = {**values.get("tags", {}), STACK_TAG: ctx.stack.name, ADDRESS_TAG: str(address)}
+        tags = {**values.get("tags", {}), **owner_tags(ctx.stack, address)}
         info = ctx.provider.create_load_balancer(LoadBalancerSpec(
             name=values["name"], network=values["network"], vpc_id=values.get("vpc_id"),
             subnet_id=values.get("subnet_id"), tags=tags, client_token=ctx.op_id or None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from mtlsform.actions import Action
+from mtlsform.actions import Action, Reason
 from mtlsform.addresses import Address
 from mtlsform.errors import MtlsformError
 from mtlsform.providers.base import Provider
@@ -23,6 +23,8 @@ from mtlsform.resources.base import (
     ResourceType,
 )
 from mtlsform.resources.certificate import CERTIFICATE
+from mtlsform.resources.ownership import owner_tags
+from mtlsform.resources.shape import optional
 from mtlsform.stack.model import Stack
 
 
@@ -40,7 +42,8 @@ class SslCertificateType(ResourceType):
     force_new = frozenset({"type", "certificate_fingerprint"})
     updatable = frozenset({"alias"})  # ModifyCertificateAlias: the content stays
     replace_action = Action.REPLACE_CREATE_FIRST
-    recorded = {"id": str, "type": str, "alias": str, "certificate_fingerprint": str}
+    recorded = {"id": str, "type": str, "alias": str, "certificate_fingerprint": str,
+                "borrowed": optional(bool)}
 
     def instances(self, stack: Stack) -> Iterable[Address]:
         return [Address(self.name, name) for name in stack.uploaded_certificates()]
@@ -59,13 +62,18 @@ class SslCertificateType(ResourceType):
         info = cloud.get(CERTIFICATES.name, prior.get("id"))
         if info is None:
             return None
-        return {
+        borrowed = bool(prior.get("borrowed"))
+        read: Attributes = {
             "id": info.id,
             "type": info.type,
-            "alias": info.alias,
+            # Another owner's upload keeps the name they gave it: it is not ours to rename.
+            "alias": prior.get("alias") if borrowed else info.alias,
             # Uploaded content never changes: the fingerprint is the one we uploaded.
             "certificate_fingerprint": prior.get("certificate_fingerprint"),
         }
+        if borrowed:
+            read["borrowed"] = True  # who uploaded it does not change either
+        return read
 
     def create(self, ctx: ApplyContext, address: Address,
                values: Mapping[str, Any]) -> Attributes:
@@ -77,20 +85,31 @@ class SslCertificateType(ResourceType):
         pem = material["certificate_pem"]
         if is_server and material.get("chain_pem"):
             pem = pem.rstrip("\n") + "\n" + material["chain_pem"]
-        cert_id = ctx.provider.upload_certificate(
+        upload = ctx.provider.upload_certificate(
             values["type"], pem, material.get("private_key_pem") if is_server else None,
-            values["alias"],
+            values["alias"], tags=owner_tags(ctx.stack, address),
         )
-        return {**values, "id": cert_id}
+        attrs: Attributes = {**values, "id": upload.id}
+        if upload.borrowed:
+            attrs["borrowed"] = True  # someone else's identical upload: used, never deleted
+        return attrs
 
     def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
                values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
-        if "alias" in changed:
+        if "alias" in changed and not prior.get("borrowed"):
             ctx.provider.rename_certificate(prior["id"], values["alias"])
         return {**prior, **values, "id": prior["id"]}
 
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
+        if prior.get("borrowed"):
+            return  # another owner's upload: it stays for them
         ctx.provider.delete_certificate(prior["id"])
+
+    def owned(self, attrs: Mapping[str, Any]) -> bool:
+        return not attrs.get("borrowed")
+
+    def left_in_place(self, attrs: Mapping[str, Any]) -> Reason:
+        return Reason.BORROWED
 
 
 def _material(address: Address) -> Address:

@@ -105,7 +105,7 @@ def test_a_damaged_answer_is_an_error_not_an_absence(case: str, emulator: Emulat
         listener = provider.create_listener(lb, ListenerSpec(name="web", protocol="HTTP",
                                                              port=80))
         provider.create_rule(lb, listener, RuleSpec(domain="www.example.com", url="/"))
-        cert = provider.upload_certificate("CA", make_pki().ca_pem, None, "ca")
+        cert = provider.upload_certificate("CA", make_pki().ca_pem, None, "ca").id
     damage, read = CASES[case]
     with damaging_proxy(emulator.endpoint, damage) as url:
         proxied = ProviderConfig(kind="tencentcloud", region="ap-guangzhou", endpoint=url)

@@ -56,12 +56,12 @@ def test_private_network_maps_to_internal(cloud: Cloud) -> None:
 
 def test_certificates_upload_read_delete(cloud: Cloud, pki: Pki) -> None:
     p = cloud.provider
-    ca = p.upload_certificate("CA", pki.ca_pem, None, "test-ca")
-    server = p.upload_certificate("SVR", pki.server_pem, Sensitive(pki.server_key_pem), "www")
+    ca = p.upload_certificate("CA", pki.ca_pem, None, "test-ca").id
+    server = p.upload_certificate("SVR", pki.server_pem, Sensitive(pki.server_key_pem), "www").id
     # Identical content again (Repeatable=False): the existing ID, even with other newlines.
     assert p.upload_certificate("SVR", "\n" + pki.server_pem + "\n\n",
-                                Sensitive(pki.server_key_pem), "www") == server
-    assert p.upload_certificate("CA", pki.ca_pem, None, "test-ca") == ca
+                                Sensitive(pki.server_key_pem), "www").id == server
+    assert p.upload_certificate("CA", pki.ca_pem, None, "test-ca").id == ca
 
     cloud.reset()
     found = p.read_certificates([ca, server, "abcdEFGH", ca])
@@ -91,8 +91,8 @@ def test_certificate_with_wrong_key_fails_with_the_api_code(cloud: Cloud, pki: P
 def mutual_listener(cloud: Cloud, pki: Pki) -> tuple[str, str, str, str]:
     p = cloud.provider
     lb = p.create_load_balancer(LoadBalancerSpec(name="web")).id
-    ca = p.upload_certificate("CA", pki.ca_pem, None, "ca")
-    server = p.upload_certificate("SVR", pki.server_pem, Sensitive(pki.server_key_pem), "www")
+    ca = p.upload_certificate("CA", pki.ca_pem, None, "ca").id
+    server = p.upload_certificate("SVR", pki.server_pem, Sensitive(pki.server_key_pem), "www").id
     listener = p.create_listener(lb, ListenerSpec(
         name="https", protocol="HTTPS", port=443, sni=False,
         certificate=CertificateBinding("MUTUAL", server, ca)))
@@ -159,10 +159,10 @@ def test_listener_rule_targets_round_trip(cloud: Cloud, pki: Pki) -> None:
 def test_sni_listener_certificates_per_domain(cloud: Cloud, pki: Pki) -> None:
     p = cloud.provider
     lb = p.create_load_balancer(LoadBalancerSpec(name="sni")).id
-    ca = p.upload_certificate("CA", pki.ca_pem, None, "ca")
-    www = p.upload_certificate("SVR", pki.server_pem, Sensitive(pki.server_key_pem), "www")
+    ca = p.upload_certificate("CA", pki.ca_pem, None, "ca").id
+    www = p.upload_certificate("SVR", pki.server_pem, Sensitive(pki.server_key_pem), "www").id
     api = p.upload_certificate("SVR", pki.other_server_pem,
-                               Sensitive(pki.other_server_key_pem), "api")
+                               Sensitive(pki.other_server_key_pem), "api").id
     listener = p.create_listener(lb, ListenerSpec(name="sni", protocol="HTTPS", port=8443,
                                                   sni=True))
     rule = p.create_rule(lb, listener, RuleSpec(

@@ -22,8 +22,8 @@ def walk_through(cloud: Cloud, pki: Pki) -> None:
     """Everything the provider does in a deployment, start to finish."""
     p = cloud.provider
     lb = p.create_load_balancer(LoadBalancerSpec(name="web")).id
-    ca = p.upload_certificate("CA", pki.ca_pem, None, "ca")
-    server = p.upload_certificate("SVR", pki.server_pem, Sensitive(pki.server_key_pem), "www")
+    ca = p.upload_certificate("CA", pki.ca_pem, None, "ca").id
+    server = p.upload_certificate("SVR", pki.server_pem, Sensitive(pki.server_key_pem), "www").id
     listener = p.create_listener(lb, ListenerSpec(name="http", protocol="HTTP", port=80))
     rule = p.create_rule(lb, listener, RuleSpec(domain="www.example.com", url="/"))
     targets = [TargetSpec(port=80, instance_id="ins-rs1"),
@@ -142,6 +142,6 @@ def test_retries_stop_at_the_retry_timeout(tmp_path: Path, environ: dict[str, st
 
 def test_ssl_rate_limit_is_retried(tmp_path: Path, environ: dict[str, str], pki: Pki) -> None:
     with emulated(tmp_path, with_faults(environ, RATE_LIMIT="3")) as cloud:
-        ids = {cloud.provider.upload_certificate("CA", pki.ca_pem, None, "ca") for _ in range(5)}
+        ids = {cloud.provider.upload_certificate("CA", pki.ca_pem, None, "ca").id for _ in range(5)}
         assert len(ids) == 1
         assert cloud.errors()["UploadCertificate"]["LimitExceeded.RateLimitExceeded"] >= 1

@@ -92,6 +92,19 @@ def target_input(spec: TargetSpec, *, weight: bool) -> Any:
     return target
 
 
+def ssl_tags(tags: Mapping[str, str]) -> list[Any]:
+    """Tags for an SSL upload (the SSL service's own Tags model)."""
+    from tencentcloud.ssl.v20191205 import models
+
+    out = []
+    for key in sorted(tags):
+        tag = models.Tags()
+        tag.TagKey = key
+        tag.TagValue = tags[key]
+        out.append(tag)
+    return out
+
+
 def tag_inputs(tags: Mapping[str, str]) -> list[Any]:
     out = []
     for key in sorted(tags):
@@ -200,4 +213,5 @@ def certificate_info(cert: Any) -> CertificateInfo:
         alias=cert.Alias or "",
         status=cert.Status if cert.Status is not None else 0,
         not_after=cert.CertEndTime or None,
+        tags={tag.TagKey: tag.TagValue or "" for tag in cert.Tags or () if tag.TagKey},
     )

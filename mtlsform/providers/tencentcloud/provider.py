@@ -17,6 +17,7 @@ from mtlsform.errors import ProviderError
 from mtlsform.providers.base import (
     CertificateBinding,
     CertificateInfo,
+    CertificateInUse,
     CertType,
     ListenerInfo,
     ListenerSpec,
@@ -24,6 +25,7 @@ from mtlsform.providers.base import (
     LoadBalancerSpec,
     RuleSpec,
     TargetSpec,
+    Upload,
 )
 from mtlsform.providers.tencentcloud import mapping
 from mtlsform.providers.tencentcloud.errors import is_gone
@@ -136,7 +138,8 @@ class TencentCloudProvider:
     # --- certificates -------------------------------------------------------------------------
 
     def upload_certificate(self, cert_type: CertType, certificate_pem: str,
-                           private_key_pem: Sensitive[str] | None, alias: str) -> str:
+                           private_key_pem: Sensitive[str] | None, alias: str,
+                           tags: Mapping[str, str] | None = None) -> Upload:
         from tencentcloud.ssl.v20191205 import models
 
         if cert_type not in ("SVR", "CA"):
@@ -154,12 +157,21 @@ class TencentCloudProvider:
             secrets = (key,)
         request.Alias = alias
         request.Repeatable = False
+        wanted = dict(tags or {})
+        if wanted:
+            request.Tags = mapping.ssl_tags(wanted)
         response = self._session.call("ssl", "UploadCertificate", request, secrets=secrets)
-        certificate_id = response.RepeatCertId or response.CertificateId
+        certificate_id = str(response.RepeatCertId or response.CertificateId or "")
         if not certificate_id:
             raise ProviderError("the answer carries no CertificateId", code="UnexpectedResponse",
                                 request_id=response.RequestId or "", action="UploadCertificate")
-        return str(certificate_id)
+        if not response.RepeatCertId:
+            return Upload(certificate_id)
+        # Identical content was already there: ours (a retry, a recovery) only if it carries
+        # our tags; anyone else's upload is used as it is and never deleted.
+        existing = self._reader.certificates([certificate_id]).get(certificate_id)
+        held = dict(existing.tags) if existing is not None else {}
+        return Upload(certificate_id, borrowed=any(held.get(k) != v for k, v in wanted.items()))
 
     def rename_certificate(self, certificate_id: str, alias: str) -> None:
         from tencentcloud.ssl.v20191205 import models
@@ -172,6 +184,9 @@ class TencentCloudProvider:
     def delete_certificate(self, certificate_id: str) -> None:
         from tencentcloud.ssl.v20191205 import models
 
+        bound = self._reader.certificate_bindings(certificate_id)
+        if bound:  # in use outside what this run changed: never pull it from under them
+            raise CertificateInUse(certificate_id, bound)
         request = models.DeleteCertificateRequest()
         request.CertificateId = certificate_id
         try:

@@ -194,3 +194,18 @@ class Reader:
             for cert in page:
                 found[cert.CertificateId] = mapping.certificate_info(cert)
         return found
+
+    def certificate_bindings(self, certificate_id: str) -> list[str]:
+        """The load balancers (in this region) an upload is bound to, as `lb-x (name)`."""
+        request = _clb().DescribeLoadBalancerListByCertIdRequest()
+        request.CertIds = [certificate_id]
+        response = self._session.call("clb", "DescribeLoadBalancerListByCertId", request)
+        sets = listed(response, "CertSet", "DescribeLoadBalancerListByCertId")
+        bound: list[str] = []
+        for entry in sets:
+            if entry.CertId != certificate_id:
+                continue
+            for lb in listed(entry, "LoadBalancers", "DescribeLoadBalancerListByCertId"):
+                name = f" ({lb.LoadBalancerName})" if lb.LoadBalancerName else ""
+                bound.append(f"{lb.LoadBalancerId}{name}")
+        return sorted(dict.fromkeys(bound))
