@@ -1,13 +1,15 @@
 """Configuration changes are followed without a restart (plain `DataPlaneConfig` updates)."""
 
+import http.client
 import socket
 import ssl
 from dataclasses import replace
 
 import pytest
 
-from tests.dataplane.pki import policy
+from tests.dataplane.pki import make_leaf, policy
 from tests.dataplane.support import (
+    DOMAIN,
     client_context,
     count_backends,
     eventually,
@@ -85,3 +87,25 @@ def test_listeners_come_and_go_and_move(site, pki, start_plane, port_offset):
     endpoint = plane.endpoint("lbl-main")
     assert endpoint.bound_port == 8443 + port_offset
     assert ask(plane, context, 1)[0].status == 200
+
+
+def test_a_connection_handshaken_before_a_rotation_gets_its_first_request_answered(
+        site, pki, start_plane):
+    plane = start_plane(site.config(policy(pki.server, pki.ca)))
+    endpoint = plane.endpoint("lbl-main")
+    good = client_context(pki.ca.cert_pem, pki.files("client"))
+    fresh = sni_connection(endpoint.host, endpoint.bound_port, context=good)
+    fresh.connect()  # handshaken with the old certificate; its request is on its way
+    old_leaf = fresh.sock.getpeercert(binary_form=True)
+
+    rotated = make_leaf(pki.ca, DOMAIN, dns=(DOMAIN,), usage="server")
+    plane.update(site.config(policy(rotated, pki.ca)))  # the server certificate is rotated
+
+    assert https_request(endpoint.host, endpoint.bound_port, connection=fresh).status == 200
+    with pytest.raises((ConnectionError, ssl.SSLError, http.client.HTTPException)):
+        https_request(endpoint.host, endpoint.bound_port, connection=fresh)  # kept alive: no
+    fresh.close()
+    again = sni_connection(endpoint.host, endpoint.bound_port, context=good)
+    assert https_request(endpoint.host, endpoint.bound_port, connection=again).status == 200
+    assert again.sock.getpeercert(binary_form=True) not in (None, old_leaf)
+    again.close()

@@ -122,8 +122,12 @@ async def exchange(head: Head, reader: asyncio.StreamReader, writer: asyncio.Str
     if route is None:
         return await reply(404, f"no forwarding rule for host {host!r} and path {path!r}")
     if listener.sni and client.policy is not None:
-        wanted = table.tls_for_domain(table.domain_for(host))
-        if wanted is not None and wanted.fingerprint() != client.policy.fingerprint():
+        domain = table.domain_for(host)
+        wanted = table.tls_for_domain(domain)
+        # Another domain's TLS settings: misdirected. The connection's own domain may have
+        # changed its settings since the handshake (a rotation): that is not a misdirection.
+        if wanted is not None and wanted.fingerprint() != client.policy.fingerprint() \
+                and domain != table.domain_for(client.server_name):
             return await reply(421, f"host {host!r} is served with other TLS settings than "
                                     f"the server name {client.server_name!r} of this connection")
     if route.forward_type in UNSUPPORTED_FORWARD_TYPES:

@@ -184,8 +184,13 @@ class ListenerServer:
                      connection: ClientConnection, generation: int) -> None:
         timeouts = self._services.timeouts
         idle_timeout = timeouts.client_header
-        while generation == self.generation:
-            self._idle.add(writer)
+        served = 0
+        # A connection handshaken before a TLS change still gets its first request answered
+        # (the client sends it right after its handshake: closing it then fails that request);
+        # kept alive after a request, it must handshake again for the next one.
+        while served == 0 or generation == self.generation:
+            if served:
+                self._idle.add(writer)
             try:
                 async with asyncio.timeout(idle_timeout):
                     first = await reader.read(1)  # nothing of this request yet: close quietly
@@ -218,4 +223,5 @@ class ListenerServer:
                 return
             if not keep:
                 return
+            served += 1
             idle_timeout = timeouts.keepalive
