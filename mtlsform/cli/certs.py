@@ -114,4 +114,7 @@ def register(app: typer.Typer) -> None:
                         no_args_is_help=True, rich_markup_mode=None)
     certs.command("inspect")(inspect_command)
     certs.command("export")(export_command)
+    from mtlsform.cli.certs_status import status_command
+
+    certs.command("status")(status_command)
     app.add_typer(certs, name="certs")
