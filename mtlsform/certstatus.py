@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from mtlsform.addresses import Address
+from mtlsform.resources.certificate import CERTIFICATE
+from mtlsform.resources.ssl_certificate import SSL_CERTIFICATE
 from mtlsform.stack.model import Stack
 from mtlsform.state.model import State
 
@@ -70,6 +72,12 @@ def _uses(stack: Stack) -> dict[str, list[str]]:
     return {name: list(dict.fromkeys(found)) for name, found in uses.items()}
 
 
+def upload_ids(state: State) -> list[str]:
+    """The IDs of the uploads the state records (what `--refresh` asks the cloud about)."""
+    return [str(record.attributes["id"]) for record in state.resources
+            if record.address.type == SSL_CERTIFICATE.name and record.attributes.get("id")]
+
+
 def status_rows(stack: Stack, state: State | None, at: datetime, *,
                 warn_days: int | None = None,
                 uploads_seen: Mapping[str, bool] | None = None) -> list[Row]:
@@ -78,8 +86,8 @@ def status_rows(stack: Stack, state: State | None, at: datetime, *,
     uses = _uses(stack)
     rows = []
     for name, spec in sorted(stack.certificates.items()):
-        record = state.get(Address("certificate", name)) if state is not None else None
-        upload = state.get(Address("ssl_certificate", name)) if state is not None else None
+        record = state.get(Address(CERTIFICATE.name, name)) if state is not None else None
+        upload = state.get(Address(SSL_CERTIFICATE.name, name)) if state is not None else None
         upload_id = str(upload.attributes.get("id")) if upload is not None else None
         attrs = record.attributes if record is not None else {}
         not_after = _parse_time(attrs.get("not_after"))

@@ -56,8 +56,7 @@ def status_command(
     if refresh:
         with open_session(stack, operation="certs status", state_path=state) as session:
             recorded = session.state
-            ids = [str(upload.attributes["id"]) for upload in recorded.resources
-                   if upload.address.type == "ssl_certificate" and upload.attributes.get("id")]
+            ids = certstatus.upload_ids(recorded)
             found = session.provider.read_certificates(ids)
             seen = {cert_id: cert_id in found for cert_id in ids}
     else:
