@@ -6,7 +6,7 @@ approve it. The approval is a value (`Approval`); asking the question is the cal
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -34,7 +34,7 @@ from mtlsform.state.model import State
 
 __all__ = ["NEEDS_P12_PASSWORD", "NEEDS_STATE_SECRETS", "Approval", "ChangeRequest",
            "ChangeRun", "RunObserver", "Source", "StackLoader", "approval_for", "open_change",
-           "plan_stack", "resolve_source"]
+           "p12_password_missing", "p12_password_users", "plan_stack", "resolve_source"]
 
 StackLoader = Callable[[Path, list[str]], Stack]
 
@@ -137,6 +137,30 @@ class ChangeRun:
         """Carries out the plan (with no changes: records the refreshed state and outputs)."""
         return self.session.apply(self.plan, parallelism=parallelism, hooks=hooks,
                                   p12_password=p12_password, stop=stop)
+
+
+def p12_password_users(plan: Plan) -> tuple[str, ...]:
+    """The resources whose apply writes a PKCS#12 file (which needs a password), by address."""
+    from mtlsform.resources import RESOURCE_TYPES
+
+    return tuple(str(c.address) for c in plan.actionable
+                 if NEEDS_P12_PASSWORD in RESOURCE_TYPES[c.address.type].requirements(
+                     c.action, c.config))
+
+
+def p12_password_missing(plan: Plan, environ: Mapping[str, str]) -> InputError | None:
+    """The problem when applying the plan writes a PKCS#12 file and the environment has no
+    password for it (on a terminal, apply asks instead): named by certificate and variable."""
+    from mtlsform.pki.export import P12_PASSWORD_ENV
+
+    users = p12_password_users(plan) if plan.mode != "destroy" else ()
+    if not users or P12_PASSWORD_ENV in environ:
+        return None
+    names = ", ".join(users)
+    return InputError(
+        f"{names} {'is' if len(users) == 1 else 'are'} exported as PKCS#12, which needs a "
+        f"password, and {P12_PASSWORD_ENV} is not set",
+        hint=f"export {P12_PASSWORD_ENV}=... (apply asks for it when run on a terminal)")
 
 
 def _note_sharing(session: Session, observer: RunObserver) -> None:

@@ -36,6 +36,8 @@ SLOW = (
     "engine/test_robustness.py",
     "engine/test_rotation.py",
     "engine/test_walkthrough.py",
+    "messages/test_certs_export.py",
+    "messages/test_ownership_tags.py",
     "pki/test_generate.py",
     "providers/test_concurrency.py",
     "providers/test_hostile_answers.py",

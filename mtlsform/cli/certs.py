@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from mtlsform.errors import CertificateError, InputError
 
 if TYPE_CHECKING:
     from mtlsform.pki.material import CertificateMaterial
+    from mtlsform.stack.model import Certificate, Stack
 
 INSPECT_JSON_FORMAT = 1
 
@@ -54,35 +56,77 @@ def inspect_command(
 def export_command(
     stack: Path = typer.Argument(..., metavar="STACK", help="The stack file."),
     name: str = typer.Argument(..., metavar="NAME", help="The certificate's name in the stack."),
-    out_dir: Path = typer.Option(..., "--out", metavar="DIR",
-                                 help="Directory for the files (created 0700 if new)."),
-    pkcs12: bool = typer.Option(False, "--pkcs12",
-                                help="Also write NAME.p12 (AES-256, SHA-256 MAC)."),
+    out_dir: Path = typer.Option(None, "--out", metavar="DIR",
+                                 help="Directory for the files (created 0700 if new); default: "
+                                 "the certificate's export.dir in the stack."),
+    pkcs12: bool = typer.Option(None, "--pkcs12/--no-pkcs12",
+                                help="Also write NAME.p12 (AES-256, SHA-256 MAC); default: "
+                                "the stack's export.pkcs12."),
     legacy_pkcs12: bool = typer.Option(
-        False, "--legacy-pkcs12",
-        help="Also write NAME-legacy.p12 (3DES, SHA-1 MAC) for old macOS and Windows."),
+        None, "--legacy-pkcs12/--no-legacy-pkcs12",
+        help="Also write NAME-legacy.p12 (3DES, SHA-1 MAC) for old macOS and Windows; "
+        "default: the stack's export.legacy_pkcs12."),
     var: list[str] = VARS,
     state: Path = STATE,
 ) -> None:
     """Write a certificate from the state: NAME.crt, NAME.key (0600), ca.crt, .p12 files.
 
+    Where and which files follow the certificate's `export:` in the stack; flags override it.
     The PKCS#12 password comes from MTLSFORM_P12_PASSWORD, or is asked for on a terminal.
     """
     from mtlsform.pki.export import export_client_files, p12_password
 
-    material, ca_material = _load_from_state(stack, var, state, name)
+    material, ca_material, loaded = _load_from_state(stack, var, state, name)
+    choice = export_choice(loaded.certificates[name], loaded.directory, out_dir, pkcs12,
+                           legacy_pkcs12)
     password = None
-    if pkcs12 or legacy_pkcs12:
+    if choice.pkcs12 or choice.legacy_pkcs12:
         password = p12_password(os.environ, interactive=_interactive())
-    written = export_client_files(material, ca_material, out_dir, name, pkcs12=pkcs12,
-                                  legacy_pkcs12=legacy_pkcs12, password=password)
+    written = export_client_files(material, ca_material, choice.directory, name,
+                                  pkcs12=choice.pkcs12, legacy_pkcs12=choice.legacy_pkcs12,
+                                  password=password)
     out = console.out()
     for path in written:
         out.print(f"wrote {path}", markup=False, highlight=False)
 
 
+@dataclass(frozen=True)
+class ExportChoice:
+    """Where `certs export` writes and which PKCS#12 forms: the stack's export, or the flags."""
+
+    directory: Path
+    pkcs12: bool
+    legacy_pkcs12: bool
+
+
+def export_choice(spec: Certificate, stack_directory: Path, out_dir: Path | None,
+                  pkcs12: bool | None, legacy_pkcs12: bool | None) -> ExportChoice:
+    """The flags where given, else the certificate's `export:`; its directory is relative to
+    the stack file and must stay in the stack's folder unless the export allows otherwise."""
+    from mtlsform.stack.checks.exports import OPT_OUT, inside_stack_folder
+
+    export = spec.export
+    if out_dir is None:
+        if export is None:
+            raise InputError(f"certificate {spec.name!r} has no `export:` in the stack, so there "
+                             "is no directory to write to",
+                             hint="give --out DIR, or add export: {dir: ...} to the certificate")
+        base = stack_directory
+        if not export.outside_stack_folder and not inside_stack_folder(base, export.dir):
+            raise InputError(f"the export directory {export.dir} of certificate {spec.name!r} "
+                             "is outside the stack's folder",
+                             hint=f"give --out DIR, or set `{OPT_OUT}: true` in the export")
+        out_dir = base / export.dir
+    return ExportChoice(
+        out_dir,
+        pkcs12=pkcs12 if pkcs12 is not None else bool(export and export.pkcs12),
+        legacy_pkcs12=legacy_pkcs12 if legacy_pkcs12 is not None
+        else bool(export and export.legacy_pkcs12))
+
+
 def _load_from_state(stack_path: Path, var_args: list[str], state_path: Path | None,
-                     name: str) -> tuple[CertificateMaterial, CertificateMaterial | None]:
+                     name: str) -> tuple[CertificateMaterial, CertificateMaterial | None,
+                                         Stack]:
     """The certificate NAME and its issuing CA, as the stack's state holds them; the stack and
     the state are found as `plan` finds them."""
     from mtlsform.cli.stackload import load_stack_or_raise
@@ -105,7 +149,7 @@ def _load_from_state(stack_path: Path, var_args: list[str], state_path: Path | N
                                    hint=f"run: mtlsform apply {stack_path}")
         return material_from_state_attributes(resource.attributes)
 
-    return material(name), (material(spec.issuer) if spec.issuer else None)
+    return material(name), (material(spec.issuer) if spec.issuer else None), stack
 
 
 def register(app: typer.Typer) -> None:

@@ -24,7 +24,7 @@ from mtlsform.cli.options import ADOPT_FOUND, IGNORE_BACKUP, JSON, STACK, STATE,
 if TYPE_CHECKING:
     from mtlsform.apply.executor import ApplyResult
     from mtlsform.plan.model import Plan
-    from mtlsform.runs import Approval, ChangeRequest
+    from mtlsform.runs import Approval, ChangeRequest, ChangeRun
     from mtlsform.state.model import State
 
 LOCK_TIMEOUT = typer.Option(0.0, "--lock-timeout", help="Seconds to wait for the state lock.")
@@ -109,18 +109,45 @@ def _report(result: ApplyResult, state: State, plan: Plan) -> int:
     return 0 if ok else 1
 
 
-def _run_change(request: ChangeRequest, parallelism: int) -> int:
+def _leftovers(run: ChangeRun, *, remove_exports: bool) -> None:
+    """After a destroy: the exports removed (--remove-exports), and what is left on disk."""
+    from mtlsform.leftovers import leftovers
+    from mtlsform.leftovers import remove_exports as remove
+
+    err = console.err()
+    stack = run.session.stack
+    if remove_exports:
+        for path in remove(stack):
+            err.print(f"Removed {path}", markup=False, highlight=False)
+    left = leftovers(stack, run.session.state_path)
+    if not left:
+        return
+    err.print("\nLeft on disk (delete what is no longer needed):", markup=False, highlight=False)
+    for item in left:
+        err.print(f"  {item.path} ({item.why})", markup=False, highlight=False)
+    if any(item.export for item in left):
+        err.print(f"To delete the exported files: mtlsform destroy {run.source.stack_path} "
+                  "--remove-exports", markup=False, highlight=False)
+
+
+def _run_change(request: ChangeRequest, parallelism: int, *,
+                remove_exports: bool = False) -> int:
     """apply and destroy: the plan shown, the question asked when needed, progress, a summary."""
     from mtlsform.cli.progress import ProgressPrinter
     from mtlsform.cli.stackload import load_stack_or_exit
     from mtlsform.cli.views import TextView
     from mtlsform.pki.export import p12_password
-    from mtlsform.runs import open_change
+    from mtlsform.runs import open_change, p12_password_missing
 
     with open_change(request, load_stack=load_stack_or_exit, observer=_Messages()) as run:
+        missing = p12_password_missing(run.plan, os.environ) if run.needs_p12_password else None
+        if missing is not None and not request.interactive:
+            raise missing  # before the plan: no one can answer the password prompt
         TextView().plan(run.plan, source=str(run.source.stack_path))
         if not run.plan.has_changes:
             run.apply(parallelism=parallelism)  # records refreshed state and outputs
+            if request.destroy:
+                _leftovers(run, remove_exports=remove_exports)
             return 0
         password = p12_password(os.environ, interactive=request.interactive) \
             if run.needs_p12_password else None
@@ -129,7 +156,21 @@ def _run_change(request: ChangeRequest, parallelism: int) -> int:
         with _interrupts_stop(stop):
             result, state = run.apply(parallelism=parallelism, hooks=ProgressPrinter(),
                                       p12_password=password, stop=stop)
-        return _report(result, state, run.plan)
+        code = _report(result, state, run.plan)
+        if request.destroy and code == 0:  # a failed destroy removes nothing
+            _leftovers(run, remove_exports=remove_exports)
+        return code
+
+
+def _warn_p12_password(plan: Plan) -> None:
+    """At plan time, the PKCS#12 password that applying the plan will need and lacks."""
+    from mtlsform.runs import p12_password_missing
+
+    missing = p12_password_missing(plan, os.environ)
+    if missing is not None:
+        err = console.err()
+        err.print(f"warning: {missing.message}", markup=False, highlight=False)
+        err.print(f"  hint: {missing.hint}", markup=False, highlight=False)
 
 
 def _request(target: Path, var_args: list[str], *, destroy: bool, auto_approve: bool,
@@ -171,6 +212,7 @@ def plan(
                         state_path=state, lock_timeout=lock_timeout, observer=_Messages(),
                         out=out, adopt_found=adopt_found, ignore_backup=ignore_backup)
     view.plan(result, source=str(stack_path))
+    _warn_p12_password(result)
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(2)
 
@@ -204,12 +246,15 @@ def destroy(
     state: Path = STATE,
     lock_timeout: float = LOCK_TIMEOUT,
     ignore_backup: bool = IGNORE_BACKUP,
+    remove_exports: bool = typer.Option(
+        False, "--remove-exports", help="After destroying, delete the client files the stack's "
+        "exports wrote (only those; the state backup stays)."),
 ) -> None:
     """Delete everything the stack created (adopted load balancers stay)."""
     request = _request(stack_path, var, destroy=True, auto_approve=auto_approve,
                        refresh=refresh, state_path=state, lock_timeout=lock_timeout,
                        ignore_backup=ignore_backup)
-    raise typer.Exit(_run_change(request, parallelism))
+    raise typer.Exit(_run_change(request, parallelism, remove_exports=remove_exports))
 
 
 def register(app: typer.Typer) -> None:

@@ -91,6 +91,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "mode": plan.mode,
         "prior_state": {"lineage": plan.prior_lineage, "serial": plan.prior_serial},
         "refreshed": plan.refreshed,
+        # what the configuration was compared with: the cloud, or only the state (no refresh)
+        "compared_with": "cloud" if plan.refreshed else "state",
         "resource_changes": [change_json(c) for c in plan.changes],
         "resource_drift": [drift_json(d) for d in plan.drift],
         "output_changes": {

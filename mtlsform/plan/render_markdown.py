@@ -37,7 +37,14 @@ def _cell(text: str) -> str:
 
 
 def _why(change: ResourceChange) -> str:
-    return change.detail or REASON_TEXT.get(change.reason) or ""
+    """The reason in words; for an update without one, the attributes it changes."""
+    text = change.detail or REASON_TEXT.get(change.reason)
+    if text:
+        return text
+    if change.changed:
+        names = ", ".join(f"`{name}`" for name in change.changed)
+        return f"{names} {'changes' if len(change.changed) == 1 else 'change'}"
+    return ""
 
 
 def _as_diff(text: str) -> str:
@@ -72,10 +79,21 @@ def render_plan_markdown(plan: Plan, *, source: str = "") -> str:
         parts += ["> [!WARNING]", "> A previous run was interrupted during operations on "
                   + ", ".join(f"`{a}`" for a in plan.interrupted_operations)
                   + "; this plan was made from what the cloud holds now.", ""]
-    if not plan.has_changes:
+    if not plan.has_changes and plan.mode == "destroy":
+        parts += ["**No changes.** Nothing is left to destroy"
+                  + ("." if plan.refreshed else " (the cloud was not read: `--refresh=false`)."),
+                  ""]
+    elif not plan.has_changes and not plan.refreshed:
+        parts += ["**No changes.** The state matches the stack (the cloud was not read: "
+                  "`--refresh=false`).", ""]
+    elif not plan.has_changes:
         parts += ["**No changes.** The cloud matches the stack.", ""]
     else:
         parts += [f"**{summary_line(plan)}**", ""]
+        if not plan.refreshed:
+            parts += ["> [!NOTE]", "> The cloud was not read (`--refresh=false`): this plan "
+                      "compares the stack with the state only, so changes made outside "
+                      "mtlsform are not shown.", ""]
     destructive = [c for c in actionable if c.action.deletes]
     if destructive:
         names = ", ".join(f"`{c.address}`" for c in destructive[:10])

@@ -163,6 +163,23 @@ def summary_line(plan: Plan) -> str:
     return text
 
 
+NOT_READ = "the cloud was not read: --refresh=false"
+
+
+def no_changes_line(plan: Plan, source: str = "") -> str:
+    """What a plan without changes compared: the cloud, or (--refresh=false) only the state;
+    for a destroy, that nothing is left to destroy."""
+    if plan.mode == "destroy":
+        where = f" of {source}" if source else ""
+        if not plan.refreshed:
+            return f"No changes. The state records nothing{where} to destroy ({NOT_READ})."
+        return f"No changes. Nothing{where} is left to destroy."
+    if not plan.refreshed:
+        where = f" {source}" if source else " the configuration"
+        return f"No changes. The state matches{where} ({NOT_READ})."
+    return f"No changes. The cloud matches {source}." if source else "No changes."
+
+
 def render_plan(plan: Plan, *, color: bool, source: str = "") -> str:
     parts: list[str] = []
     if plan.interrupted_operations:
@@ -182,9 +199,12 @@ def render_plan(plan: Plan, *, color: bool, source: str = "") -> str:
     actionable = plan.actionable
     outputs = [o for o in plan.outputs if o.after_unknown or o.before != o.after]
     if not actionable and not outputs:
-        where = f" The cloud matches {source}." if source else ""
-        parts.append(f"No changes.{where}")
+        parts.append(no_changes_line(plan, source))
         return "\n".join(parts) + "\n"
+    if not plan.refreshed:
+        note = ("Note: the cloud was not read (--refresh=false): this plan compares the stack "
+                "with the state only, so changes made outside mtlsform are not shown.\n")
+        parts.append(f"[dim]{escape(note)}[/]" if color else note)
     if actionable:
         parts.append("mtlsform will perform the following actions:\n")
         parts.extend(render_change(c, color=color) + "\n" for c in actionable)

@@ -24,9 +24,14 @@ from mtlsform.resources.base import (
     Decision,
     ResourceType,
 )
-from mtlsform.resources.ownership import ADDRESS_TAG, STACK_TAG, owner_tags
+from mtlsform.resources.ownership import ADDRESS_TAG, OWNER_TAG_PREFIX, STACK_TAG, owner_tags
 from mtlsform.resources.shape import map_of, nullable
 from mtlsform.stack.model import Stack
+
+
+def ownership_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The `mtlsform:` tags among a CLB's tags: which stack created it, at which address."""
+    return {key: value for key, value in tags.items() if key.startswith(OWNER_TAG_PREFIX)}
 
 
 def _read(provider: Provider, ids: Sequence[str]) -> Mapping[str, Any]:
@@ -42,10 +47,11 @@ def lb_attributes(info: LoadBalancerInfo, prior: Mapping[str, Any]) -> Attribute
         "name": info.name,
         "network": info.network,
         "vip": info.vips[0] if info.vips else None,
-        # Placement and tags are fixed at creation: carried from the record, not re-read.
+        # Placement and tags are fixed at creation: carried from the record, not re-read;
+        # the ownership tags are the cloud's (a record made before they were shown lacks them).
         "vpc_id": prior.get("vpc_id"),
         "subnet_id": prior.get("subnet_id"),
-        "tags": prior.get("tags", {}),
+        "tags": dict(sorted({**prior.get("tags", {}), **ownership_tags(info.tags)}.items())),
         "adopted": bool(prior.get("adopted")),
     }
 
@@ -76,7 +82,8 @@ class LoadBalancerType(ResourceType):
             "network": lb.network,
             "vpc_id": lb.vpc_id,
             "subnet_id": lb.subnet_id,
-            "tags": dict(sorted(lb.tags.items())),
+            # the stack's tags and the ownership tags create adds, so a plan shows them all
+            "tags": dict(sorted({**lb.tags, **self.found_by(stack, address)}.items())),
         }
 
     def find(self, provider: Provider, stack: Stack,

@@ -166,6 +166,24 @@ def assemble(parts: Parts, path: FilePath, root: MapNode) -> Stack:
     )
 
 
+def certificates_only(parts: Parts, path: FilePath, root: MapNode,
+                      leave_out: Iterable[str] = ()) -> Stack:
+    """A Stack of only the certificates that could be built (but those in `leave_out`), for
+    the checks of each certificate on its own when other parts have errors."""
+    left_out = set(leave_out)
+    return Stack(
+        version=parts.version or 1,
+        name=parts.name or "",
+        path=path,
+        provider=parts.provider or ProviderConfig(),
+        variables=dict(sorted(parts.variables.items())),
+        certificates={name: cert for name, cert in parts.certificates.items()
+                      if name not in left_out},
+        load_balancers={}, backends={}, listeners={}, outputs={},
+        positions=Positions(root.pos, flatten_positions(root, depth=2)),
+    )
+
+
 def _positions(node: Node, own: Position | None = None) -> Positions:
     return Positions(own or node.pos, flatten_positions(node))
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mtlsform.diagnostics import Diagnostic, has_errors, sort_diagnostics
-from mtlsform.stack.build import assemble, build_parts
+from mtlsform.stack.build import assemble, build_parts, certificates_only
 from mtlsform.stack.checks import run_checks
 from mtlsform.stack.compose import compose
 from mtlsform.stack.invisible import check_tree
@@ -45,13 +45,21 @@ def load_stack(path: Path, cli_vars: Mapping[str, str] | None = None,
     diagnostics += found
     parts = build_parts(root, [*bad_paths, *poisoned], variables.values)
     diagnostics += run_checks(parts)
-    if has_errors(diagnostics):
-        return None, sort_diagnostics(diagnostics)
-
-    stack = assemble(parts, path, root)
     from mtlsform.stack.checks.contents import check_certificates
     from mtlsform.stack.checks.exports import check_exports
 
+    if has_errors(diagnostics):
+        # Every phase that can still run does: each built certificate's own checks (its
+        # export directory, its files), so one error elsewhere hides none of them.
+        # A certificate with an error of its own is left out: its checks would repeat it.
+        erring = {d.path.split(".")[1] for d in diagnostics
+                  if d.severity == "error" and d.path.startswith("certificates.")
+                  and d.path.count(".") >= 1}
+        partial = certificates_only(parts, path, root, leave_out=erring)
+        diagnostics += check_exports(partial) + check_certificates(partial, cross_checks=False)
+        return None, sort_diagnostics(diagnostics)
+
+    stack = assemble(parts, path, root)
     diagnostics += check_exports(stack) + check_certificates(stack)
     if has_errors(diagnostics):
         return None, sort_diagnostics(diagnostics)

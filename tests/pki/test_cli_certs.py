@@ -137,7 +137,7 @@ def test_export_command_needs_a_stack(tmp_path: Path, capsys: pytest.CaptureFixt
     for flag in ("--out", "--pkcs12", "--legacy-pkcs12"):
         assert flag in out
     code, _, err = cli(capsys, "certs", "export", str(tmp_path / "stack.yaml"), "client")
-    assert code == 1 and "Missing option '--out'" in err
+    assert code == 1 and "cannot read" in err and "stack.yaml" in err  # --out is optional
 
 
 STACK_YAML = """\

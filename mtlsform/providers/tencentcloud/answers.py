@@ -247,6 +247,17 @@ def _request_secrets(response: Any) -> tuple[str, ...]:
 
 def _network_failure(exc: Any, timeout: float, endpoint: str,
                      sdk_error: type[Exception]) -> Exception:
+    """`_network_words`, keeping the library's own text as `raw_detail` (errors.translate puts
+    it where only --debug shows it)."""
+    failure = _network_words(exc, timeout, endpoint, sdk_error)
+    cause = exc.__context__
+    if failure is not exc and cause is not None:
+        failure.raw_detail = _short(cause)  # type: ignore[attr-defined]
+    return failure
+
+
+def _network_words(exc: Any, timeout: float, endpoint: str,
+                   sdk_error: type[Exception]) -> Exception:
     """The SDK's ClientNetworkError (it wraps whatever `requests` raised) in our own words:
     what happened, where, and for a timeout the setting that bounds it."""
     import requests

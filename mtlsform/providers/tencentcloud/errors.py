@@ -119,8 +119,12 @@ def translate(exc: Exception, action: str, secrets: Iterable[str] = ()) -> Provi
     kind = QuotaError if is_quota(code) else ProviderError
     # No answer of the API came back: a write may have landed all the same.
     unknown = is_network(code) or code == NOT_THE_API
-    return kind(message, code=code, request_id=request_id, action=action, hint=_hint(code),
-                outcome_unknown=unknown)
+    error = kind(message, code=code, request_id=request_id, action=action, hint=_hint(code),
+                 outcome_unknown=unknown)
+    raw_detail = getattr(exc, "raw_detail", None)
+    if raw_detail:  # the library's own text: in the --debug traceback, never in the message
+        error.add_note(f"raw detail: {scrub(str(raw_detail), secrets)}")
+    return error
 
 
 def _hint(code: str) -> str | None:

@@ -44,8 +44,11 @@ def _tls_uses(stack: Stack) -> Iterator[tuple[str, str, Tls]]:
 
 
 def check_certificates(stack: Stack, *, now: datetime | None = None,
-                       environ: Mapping[str, str] | None = None) -> list[Diagnostic]:
-    """Content checks of the stack's certificates (generated specs and imported files)."""
+                       environ: Mapping[str, str] | None = None,
+                       cross_checks: bool = True) -> list[Diagnostic]:
+    """Content checks of the stack's certificates (generated specs and imported files).
+    Without `cross_checks` only each certificate's own (for a stack with other errors: the
+    checks between certificates and listeners could report what those errors caused)."""
     from mtlsform.pki.facts import facts_of
     from mtlsform.pki.importing import issued_by, read_imported
 
@@ -80,8 +83,9 @@ def check_certificates(stack: Stack, *, now: datetime | None = None,
             if chain_facts[0].self_issued and issued_by(leaf, leaf):
                 self_signed.add(name)
             diags += _content_checks(spec, chain_facts, result.chain_fields, now)
-    diags += _common_name_clashes(stack, facts, self_signed)
-    diags += _listener_checks(stack, facts)
+    if cross_checks:
+        diags += _common_name_clashes(stack, facts, self_signed)
+        diags += _listener_checks(stack, facts)
     return diags
 
 
