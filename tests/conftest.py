@@ -22,6 +22,7 @@ SLOW = (
     "emulator/test_property.py",
     "emulator/test_rules.py",
     "emulator/test_targets.py",
+    "cli_progress/test_slow_runs.py",
     "engine/test_changes.py",
     "engine/test_compatibility.py",
     "engine/test_encrypt_on_next_run.py",

@@ -33,6 +33,10 @@ from mtlsform.state.model import OutputValue, State
 class ApplyHooks(Protocol):
     """Progress events for the CLI; the executor never prints."""
 
+    def planned(self, operations: Mapping[Operation, ResourceChange]) -> None:
+        """Every operation the apply will walk, before the first starts."""
+        ...
+
     def started(self, operation: Operation, change: ResourceChange) -> None: ...
     def finished(self, operation: Operation, change: ResourceChange, seconds: float) -> None: ...
     def failed(self, operation: Operation, change: ResourceChange,
@@ -113,6 +117,8 @@ class Executor:
         self._operations = graph.operations
         self._cascaded = graph.cascaded
         result = ApplyResult(changes=graph.operations)
+        if self.hooks is not None:
+            self.hooks.planned(graph.operations)
         try:
             walked = walk(graph.operations, graph.dependencies, self._visit,
                           parallelism=self.parallelism,

@@ -7,6 +7,7 @@ flags, the question at the terminal, Ctrl-C, and the exit code.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -23,14 +24,18 @@ from mtlsform.cli.options import ADOPT_FOUND, IGNORE_BACKUP, JSON, STACK, STATE,
 
 if TYPE_CHECKING:
     from mtlsform.apply.executor import ApplyResult
+    from mtlsform.apply.operations import Operation
+    from mtlsform.cli.progress import ProgressPrinter
     from mtlsform.plan.model import Plan
-    from mtlsform.runs import Approval, ChangeRequest, ChangeRun
+    from mtlsform.runs import Approval, ChangeRequest, ChangeRun, Source
     from mtlsform.state.model import State
 
 LOCK_TIMEOUT = typer.Option(0.0, "--lock-timeout", help="Seconds to wait for the state lock.")
 REFRESH = typer.Option("true", "--refresh", help="Read the cloud first (--refresh=false: trust "
                        "the state).")
-PARALLELISM = typer.Option(10, "--parallelism", min=1, max=64,
+DEFAULT_PARALLELISM = 10
+INTERRUPTED_EXIT = 130  # the second Ctrl-C: 128 + SIGINT, as shells report it
+PARALLELISM = typer.Option(DEFAULT_PARALLELISM, "--parallelism", min=1, max=64,
                            help="How many operations run at once.")
 AUTO_APPROVE = typer.Option(False, "--auto-approve", help="Apply without asking.")
 
@@ -76,19 +81,49 @@ def _confirm(approval: Approval, operation: str) -> None:
         raise typer.Exit(1)
 
 
+def command_to_continue(request: ChangeRequest, source: Source, parallelism: int) -> str:
+    """The command line that carries on an interrupted run: the same command on the same stack
+    and variables (a saved plan is used up once the state moved on: its stack is planned
+    again), with the options that shape the run."""
+    words = ["mtlsform", request.operation]
+    if request.auto_approve:
+        words.append("--auto-approve")
+    if parallelism != DEFAULT_PARALLELISM:
+        words += ["--parallelism", str(parallelism)]
+    if not request.refresh:
+        words.append("--refresh=false")
+    if request.state_path is not None:
+        words += ["--state", str(request.state_path)]
+    if request.lock_timeout:
+        words += ["--lock-timeout", f"{request.lock_timeout:g}"]
+    for assignment in source.var_args:
+        words += ["--var", assignment]
+    words.append(str(source.stack_path))
+    return shlex.join(words)
+
+
+def _some_operations(count: int) -> str:
+    return f"{count} operation{'' if count == 1 else 's'}"
+
+
 @contextmanager
-def _interrupts_stop(stop: threading.Event) -> Iterator[None]:
-    """First Ctrl-C: finish what is running, start nothing new. Second: stop at once."""
+def _interrupts(stop: threading.Event, printer: ProgressPrinter, again: str) -> Iterator[None]:
+    """First Ctrl-C: finish what is running, start nothing new (the summary says the rest).
+    Second: say what is abandoned and how the next run recovers it, and stop at once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        console.err().print("\nInterrupt received: finishing the operations in flight, "
-                            "starting no new ones (Ctrl-C again to stop at once).", markup=False)
+        flying = printer.in_flight()
+        if not stop.is_set():
+            stop.set()
+            printer.post("\n" + interrupt_text(len(flying)))
+            return
+        printer.last_words("\n" + abandon_text(flying, again))
+        # Stop now: the state already records every finished operation and an intent for each
+        # one in flight (written before its cloud call); both locks are released by the kernel.
+        os._exit(INTERRUPTED_EXIT)
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
@@ -97,12 +132,38 @@ def _interrupts_stop(stop: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _report(result: ApplyResult, state: State, plan: Plan) -> int:
+def interrupt_text(in_flight: int) -> str:
+    """What the first Ctrl-C says at once (the summary at the end says the rest)."""
+    if not in_flight:
+        return "Interrupt received: starting no new operations (Ctrl-C again to stop at once)."
+    return (f"Interrupt received: finishing the {_some_operations(in_flight)} in flight, "
+            "starting no new ones (Ctrl-C again to stop at once).")
+
+
+def abandon_text(flying: list[tuple[Operation, str]], again: str) -> str:
+    """What the second Ctrl-C says before it stops the run at once."""
+    from mtlsform.cli.progress import VERBS
+
+    if not flying:
+        lines = ["Interrupted again: stopping now (no operation was in flight)."]
+    else:
+        lines = [f"Interrupted again: stopping now, abandoning the "
+                 f"{_some_operations(len(flying))} in flight:"]
+        lines += [f"  {op}: {VERBS[what][0][:-3].lower()}" for op, what in flying]
+        them = "it" if len(flying) == 1 else "them"
+        lines.append(f"The cloud may still finish {them}. The state records every operation "
+                     f"that finished and marks {them} as in flight; the next run reads the "
+                     f"cloud and recovers {them}.")
+    lines.append(f"To continue, run: {again}")
+    return "\n".join(lines)
+
+
+def _report(result: ApplyResult, state: State, plan: Plan, again: str) -> int:
     from mtlsform.cli.renderers import render_apply_summary
     from mtlsform.cli.views import TextView
 
     err = console.err()
-    text, ok = render_apply_summary(result, plan, color=console.color_enabled())
+    text, ok = render_apply_summary(result, plan, color=console.color_enabled(), again=again)
     err.print(text, markup=console.color_enabled(), highlight=False)
     if ok and state.outputs:
         TextView().outputs(state.outputs)
@@ -153,10 +214,11 @@ def _run_change(request: ChangeRequest, parallelism: int, *,
             if run.needs_p12_password else None
         _confirm(run.approval, run.operation)
         stop = threading.Event()
-        with _interrupts_stop(stop):
-            result, state = run.apply(parallelism=parallelism, hooks=ProgressPrinter(),
+        again = command_to_continue(request, run.source, parallelism)
+        with ProgressPrinter() as printer, _interrupts(stop, printer, again):
+            result, state = run.apply(parallelism=parallelism, hooks=printer,
                                       p12_password=password, stop=stop)
-        code = _report(result, state, run.plan)
+        code = _report(result, state, run.plan, again)
         if request.destroy and code == 0:  # a failed destroy removes nothing
             _leftovers(run, remove_exports=remove_exports)
         return code

@@ -67,9 +67,11 @@ def _some(ops: list[Operation]) -> str:
     return f"{len(ops)} operation{'s' if len(ops) > 1 else ''}: {names}{more}"
 
 
-def render_apply_summary(result: ApplyResult, plan: Plan, *,
-                         color: bool) -> tuple[str, bool]:
-    """The closing lines of an apply: counts, and what failed or was skipped and why."""
+def render_apply_summary(result: ApplyResult, plan: Plan, *, color: bool,
+                         again: str | None = None) -> tuple[str, bool]:
+    """The closing lines of an apply: counts, and what failed or was skipped and why; for a run
+    interrupted before everything started, that the state is saved and `again`, the command
+    that carries it on."""
     tally = count_steps(_steps_done(result))
     added, changed, destroyed = tally["add"], tally["change"], tally["destroy"]
     counts = f"Resources: {added} added, {changed} changed, {destroyed} destroyed."
@@ -79,7 +81,9 @@ def render_apply_summary(result: ApplyResult, plan: Plan, *,
         head = "Apply complete!" if plan.mode == "normal" else "Destroy complete!"
         text = f"\n{head} {counts}"
         return (f"[bold green]{escape(text)}[/]" if color else text), True
-    lines = [f"\n{'Apply' if plan.mode == 'normal' else 'Destroy'} failed. {counts}"]
+    interrupted = bool(result.not_started)
+    head = "interrupted" if interrupted else "failed"
+    lines = [f"\n{'Apply' if plan.mode == 'normal' else 'Destroy'} {head}. {counts}"]
     for op in sorted(result.succeeded):
         lines.append(f"  done:    {op}")
     for op, error in sorted(result.failed.items()):
@@ -103,10 +107,31 @@ def render_apply_summary(result: ApplyResult, plan: Plan, *,
         lines.append(f"  skipped: {_some(after_held)} (depending on operations not started)")
     for op in result.not_started:
         lines.append(f"  not started: {op} (interrupted)")
-    lines.append("The state records everything that succeeded; fix the problem and run "
-                 "apply again.")
+    if interrupted:
+        lines += _interrupted_ending(result, again)
+    else:
+        lines.append("The state records everything that succeeded; fix the problem and run "
+                     "apply again.")
     text = "\n".join(lines)
     return (f"[red]{escape(text)}[/]" if color else text), False
+
+
+def _count(ops: int) -> str:
+    return f"{ops} operation{'' if ops == 1 else 's'}"
+
+
+def _interrupted_ending(result: ApplyResult, again: str | None) -> list[str]:
+    """What an interrupted run says last: what finished, what did not start, how to go on."""
+    finished = len(result.succeeded)
+    waiting = len(result.not_started) + len(result.skipped) + len(result.held)
+    lines = [f"The run was interrupted: {_count(finished)} finished, {_count(waiting)} did "
+             "not start. The state is saved and records everything that finished."]
+    fix = "fix the failures above, then " if result.failed else ""
+    if again:
+        lines.append(f"To continue, {fix}run: {again}")
+    else:
+        lines.append(f"To continue, {fix}run the same command again.")
+    return lines
 
 
 def outputs_json(outputs: Mapping[str, OutputValue]) -> dict[str, Any]:

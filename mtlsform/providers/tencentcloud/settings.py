@@ -161,9 +161,10 @@ def emulator_settings(region: str | None, endpoint: str, environ: Mapping[str, s
                       task_delay: float = 0.05) -> ProviderSettings:
     """Numbers for the in-process emulator: tasks take `task_delay` (tens of milliseconds).
 
-    The first poll comes just after a task is due, so most writes need a single poll.
+    The first poll comes just after a task is due (a fifth of the delay later, half a second
+    at most), so most writes need a single poll.
     """
-    first_poll = max(0.005, task_delay * 1.2)
+    first_poll = max(0.005, task_delay + min(task_delay * 0.2, 0.5))
     return ProviderSettings(
         kind="emulator",
         region=resolve_region("emulator", region, environ),
