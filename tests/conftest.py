@@ -16,6 +16,7 @@ TESTS = Path(__file__).resolve().parent
 
 SLOW = (
     "e2e/",
+    "e2e/test_tour.py",
     "dataplane/",
     "emulator/test_faults.py",
     "emulator/test_listeners.py",
