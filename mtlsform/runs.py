@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Protocol
@@ -102,6 +103,7 @@ class ChangeRequest:
     lock_timeout: float = 0.0
     adopt_found: bool = False  # take over objects found by their tags that the state lacks
     ignore_backup: bool = False  # plan although the state file is missing beside its backup
+    at: datetime | None = None  # plan as of this instant (renewals); the emulator only
 
     @property
     def operation(self) -> str:
@@ -178,6 +180,9 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
     if source.saved is not None and request.adopt_found:
         raise InputError("--adopt-found cannot be given with a saved plan: it records what it "
                          "adopts", hint="pass --adopt-found to `mtlsform plan --out`")
+    if source.saved is not None and request.at is not None:
+        raise InputError("--at cannot be given with a saved plan: it was planned at its own "
+                         "instant", hint="pass --at to `mtlsform plan --out`")
     stack = load_stack(source.stack_path, list(source.var_args))
     with open_session(stack, operation=request.operation, state_path=request.state_path,
                       lock_timeout=request.lock_timeout,
@@ -185,6 +190,11 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
                       on_note=observer.note,
                       ignore_backup=request.ignore_backup) as session:
         _note_sharing(session, observer)
+        if request.at is not None and session.provider_context.kind != "emulator":
+            raise InputError(
+                f"{request.operation} --at runs against the emulator only: on the cloud it "
+                "would renew certificates before they are due",
+                hint="use `mtlsform plan --at DATE` to see what a later run will do")
         if source.saved is not None:
             # the signature first: nothing of a changed file is trusted, not even its shape
             check_signature(source.saved, session.state, session.state_path)
@@ -193,7 +203,7 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
             plan = saved.plan
         else:
             plan = session.plan(refresh_first=request.refresh, destroy=request.destroy,
-                                adopt_found=request.adopt_found)
+                                adopt_found=request.adopt_found, now=request.at)
         needs = plan_requirements(plan)
         if request.destroy:
             needs -= {NEEDS_P12_PASSWORD}  # nothing is exported by a destroy
@@ -206,7 +216,7 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
 def plan_stack(stack: Stack, *, destroy: bool = False, refresh: bool = True,
                state_path: Path | None = None, lock_timeout: float = 0.0,
                observer: RunObserver, out: Path | None = None, adopt_found: bool = False,
-               ignore_backup: bool = False) -> Plan:
+               ignore_backup: bool = False, at: datetime | None = None) -> Plan:
     """The plan for the stack against its state (locked while planning), as `plan` shows it;
     with `out`, also saved there, signed with the state's plan key (see `plan_key`)."""
     with open_session(stack, operation="plan", state_path=state_path,
@@ -215,7 +225,8 @@ def plan_stack(stack: Stack, *, destroy: bool = False, refresh: bool = True,
                       on_note=observer.note, ignore_backup=ignore_backup) as session:
         _note_sharing(session, observer)
         key = plan_key(session, observer) if out is not None else None
-        plan = session.plan(refresh_first=refresh, destroy=destroy, adopt_found=adopt_found)
+        plan = session.plan(refresh_first=refresh, destroy=destroy, adopt_found=adopt_found,
+                            now=at)
         if out is not None and key is not None:
             write_plan(out, plan, stack, key)
         return plan

@@ -12,13 +12,14 @@ def renewal_reason(material: CertificateMaterial, renew_before_days: int,
                    now: datetime) -> str | None:
     """Why the certificate must be renewed now (the plan's action_reason text), else None."""
     if now >= material.not_after:
-        return f"certificate expired on {iso_utc(material.not_after)}"
+        return (f"expired on {iso_utc(material.not_after)} "
+                f"(renew_before_days {renew_before_days})")
     if now < material.not_before:
-        return f"certificate is not valid before {iso_utc(material.not_before)}"
+        return f"not valid before {iso_utc(material.not_before)}"
     if now >= material.not_after - timedelta(days=renew_before_days):
         days = (material.not_after - now).days
-        return (f"certificate expires on {iso_utc(material.not_after)} ({days} days left), "
-                f"within renew_before_days ({renew_before_days})")
+        return (f"expires on {iso_utc(material.not_after)} ({days} days left, "
+                f"renew_before_days {renew_before_days})")
     return None
 
 

@@ -73,6 +73,10 @@ class Parts:
     rules: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
     rule_indexes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     incomplete: set[str] = field(default_factory=set)  # listeners not built, or with rules left out
+    # Of a listener that could not be built, the references that could (its tls block, its
+    # load balancer's name and position), so a problem elsewhere in it hides none of them.
+    partial_tls: dict[str, Tls] = field(default_factory=dict)
+    partial_load_balancers: dict[str, tuple[str, Position | None]] = field(default_factory=dict)
 
     def rule_path(self, listener: str, i: int) -> str:
         """Where the i-th built rule of a listener is: `listeners.https.rules[3]`."""
@@ -134,7 +138,23 @@ def build_parts(root: MapNode, bad_paths: Iterable[Path],
                 built[item_name] = builders[section](item_name, item, node.keys[item_name])
             elif section == "listeners":
                 parts.incomplete.add(item_name)
+                _listener_references(parts, item_name, item, ok)
     return parts
+
+
+def _listener_references(parts: Parts, name: str, node: Node, ok: _Clean) -> None:
+    """What a listener that could not be built refers to, where that part is free of shape
+    problems."""
+    if not isinstance(node, MapNode):
+        return
+    if ok("listeners", name, "tls"):
+        tls = _tls(node, "tls")
+        if tls is not None:
+            parts.partial_tls[name] = tls
+    lb = node.values.get("load_balancer")
+    if ok("listeners", name, "load_balancer") and isinstance(lb, Scalar) \
+            and isinstance(lb.value, str):
+        parts.partial_load_balancers[name] = (lb.value, _positions(node).at("load_balancer"))
 
 
 def _rules(parts: Parts, listener: str, node: Node, ok: _Clean) -> None:

@@ -51,7 +51,13 @@ def schema_diagnostics(root: MapNode, poisoned: Sequence[Path] = ()) -> tuple[
             found = _translate(root, leaf, path)
             if leaf.validator == "type":
                 found = _retype(root, leaf, path, found)
-            bad_paths.update(path for d in found if d.severity == "error")
+            if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
+                # The unknown keys are wrong, not their siblings: what those refer to is
+                # still checked.
+                known = leaf.schema.get("properties", {})
+                bad_paths.update((*path, key) for key in leaf.instance if key not in known)
+            else:
+                bad_paths.update(path for d in found if d.severity == "error")
             diagnostics.extend(found)
     return diagnostics, bad_paths
 

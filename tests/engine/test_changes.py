@@ -94,7 +94,7 @@ def test_certificate_in_its_renewal_window_is_replaced(workdir, cli):
     server = changes["certificate.server"]
     assert server.action is Action.REPLACE_CREATE_FIRST
     assert server.reason is Reason.EXPIRING
-    assert "within renew_before_days (10)" in server.detail
+    assert server.detail.endswith(" days left, renew_before_days 10)"), server.detail
     assert changes["ssl_certificate.server"].action is Action.REPLACE_CREATE_FIRST
     assert changes["listener.https"].action is Action.UPDATE
     assert "certificate.ca" not in changes

@@ -85,11 +85,10 @@ def test_renewal(p256: CertSet) -> None:
     assert not needs_renewal(material, 30, NOW)
     assert renewal_reason(material, 30, NOW + timedelta(days=59)) is None
     assert renewal_reason(material, 30, NOW + timedelta(days=60)) == (
-        "certificate expires on 2026-05-30T12:00:00Z (30 days left), within "
-        "renew_before_days (30)")
+        "expires on 2026-05-30T12:00:00Z (30 days left, renew_before_days 30)")
     assert needs_renewal(material, 30, NOW + timedelta(days=60))
     assert renewal_reason(material, 30, NOW + timedelta(days=90)) == \
-        "certificate expired on 2026-05-30T12:00:00Z"
+        "expired on 2026-05-30T12:00:00Z (renew_before_days 30)"
     assert renewal_reason(material, 30, NOW - timedelta(days=1)) == \
-        "certificate is not valid before 2026-03-01T11:55:00Z"
+        "not valid before 2026-03-01T11:55:00Z"
     assert not needs_renewal(material, 0, NOW + timedelta(days=89))

@@ -31,6 +31,20 @@ def check(parts: Parts) -> list[Diagnostic]:
                 position=listener.positions.at("rules"),
                 hint="ask Tencent Cloud to raise the quota, or split the rules"))
     found += _ports(parts)
+    found += _partial_references(parts)
+    return found
+
+
+def _partial_references(parts: Parts) -> list[Diagnostic]:
+    """The names a listener that could not be built refers to (its other problems are
+    reported already; these would otherwise wait until those are fixed)."""
+    found: list[Diagnostic] = []
+    for name, (lb, position) in sorted(parts.partial_load_balancers.items()):
+        if not exists(parts, "load_balancers", lb):
+            found.append(unknown(parts, "load_balancers", lb,
+                                 path=f"listeners.{name}.load_balancer", position=position))
+    for name, tls in sorted(parts.partial_tls.items()):
+        found += check_tls(tls, f"listeners.{name}.tls", parts, needs_certificate=None)
     return found
 
 
