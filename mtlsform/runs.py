@@ -128,6 +128,7 @@ class ChangeRun:
     plan: Plan
     needs: frozenset[str]
     approval: Approval
+    at: datetime | None = None  # the instant planned at (and new certificates dated from)
 
     @property
     def needs_p12_password(self) -> bool:
@@ -138,7 +139,7 @@ class ChangeRun:
               stop: threading.Event | None = None) -> tuple[ApplyResult, State]:
         """Carries out the plan (with no changes: records the refreshed state and outputs)."""
         return self.session.apply(self.plan, parallelism=parallelism, hooks=hooks,
-                                  p12_password=p12_password, stop=stop)
+                                  p12_password=p12_password, stop=stop, now=self.at)
 
 
 def p12_password_users(plan: Plan) -> tuple[str, ...]:
@@ -210,7 +211,8 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
         approval = approval_for(has_changes=plan.has_changes, saved_plan=source.saved is not None,
                                 auto_approve=request.auto_approve,
                                 interactive=request.interactive)
-        yield ChangeRun(session, source, request.operation, plan, needs, approval)
+        yield ChangeRun(session, source, request.operation, plan, needs, approval,
+                        at=request.at)
 
 
 def plan_stack(stack: Stack, *, destroy: bool = False, refresh: bool = True,

@@ -74,7 +74,8 @@ class Session:
 
     def apply(self, plan: Plan, *, parallelism: int = 10, hooks: ApplyHooks | None = None,
               p12_password: Sensitive[str] | None = None,
-              stop: threading.Event | None = None) -> tuple[ApplyResult, State]:
+              stop: threading.Event | None = None,
+              now: datetime | None = None) -> tuple[ApplyResult, State]:
         if NEEDS_STATE_SECRETS in plan_requirements(plan) and not self.store.can_store_secrets:
             raise StateError(
                 f"{self.state_path} holds private keys encrypted with {PASSPHRASE_ENV}, "
@@ -90,7 +91,7 @@ class Session:
                              "protects them (keep it: the state cannot be used without it).")
         writer = StateWriter(self.store, self.state)
         executor = Executor(plan, self.stack, writer, self.provider, parallelism=parallelism,
-                            hooks=hooks, p12_password=p12_password, stop=stop)
+                            hooks=hooks, p12_password=p12_password, stop=stop, now=now)
         try:
             result = executor.run()
         finally:

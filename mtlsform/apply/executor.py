@@ -96,7 +96,7 @@ class Executor:
     def __init__(self, plan: Plan, stack: Stack, writer: StateWriter, provider: Provider, *,
                  parallelism: int = 10, hooks: ApplyHooks | None = None,
                  p12_password: Sensitive[str] | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, now: datetime | None = None) -> None:
         self.plan = plan
         self.stack = stack
         self.writer = writer
@@ -105,7 +105,7 @@ class Executor:
         self.hooks = hooks
         self.p12_password = p12_password
         self.stop = stop
-        self.now = datetime.now(UTC)
+        self.now = now or datetime.now(UTC)  # what new certificates are dated from
         self._deposed: dict[Address, str] = {}
         self._lock = threading.Lock()
 

@@ -38,6 +38,9 @@ INTERRUPTED_EXIT = 130  # the second Ctrl-C: 128 + SIGINT, as shells report it
 PARALLELISM = typer.Option(DEFAULT_PARALLELISM, "--parallelism", min=1, max=64,
                            help="How many operations run at once.")
 AUTO_APPROVE = typer.Option(False, "--auto-approve", help="Apply without asking.")
+AT = typer.Option(None, "--at", metavar="DATE",
+                  help="Plan as of this date (2027-01-15, or an ISO date and time, UTC) "
+                       "instead of now: which certificates are due for renewal then.")
 
 
 def _bool(value: str, flag: str) -> bool:
@@ -237,13 +240,16 @@ def _warn_p12_password(plan: Plan) -> None:
 
 def _request(target: Path, var_args: list[str], *, destroy: bool, auto_approve: bool,
              refresh: str, state_path: Path | None, lock_timeout: float,
-             adopt_found: bool = False, ignore_backup: bool = False) -> ChangeRequest:
+             adopt_found: bool = False, ignore_backup: bool = False,
+             at: str | None = None) -> ChangeRequest:
+    from mtlsform.instants import parse_instant
     from mtlsform.runs import ChangeRequest
 
     return ChangeRequest(target, tuple(var_args), destroy=destroy, auto_approve=auto_approve,
                          refresh=_bool(refresh, "--refresh"), interactive=sys.stdin.isatty(),
                          state_path=state_path, lock_timeout=lock_timeout,
-                         adopt_found=adopt_found, ignore_backup=ignore_backup)
+                         adopt_found=adopt_found, ignore_backup=ignore_backup,
+                         at=parse_instant(at) if at is not None else None)
 
 
 def plan(
@@ -262,17 +268,21 @@ def plan(
     lock_timeout: float = LOCK_TIMEOUT,
     adopt_found: bool = ADOPT_FOUND,
     ignore_backup: bool = IGNORE_BACKUP,
+    at: str | None = AT,
 ) -> None:
     """Show what apply would change, without changing anything."""
     from mtlsform.cli.stackload import load_stack_or_exit
     from mtlsform.cli.views import choose_view
+    from mtlsform.instants import parse_instant
     from mtlsform.runs import plan_stack
 
     view = choose_view(output_format, json_output=json_output)
+    instant = parse_instant(at) if at is not None else None
     stack = load_stack_or_exit(stack_path, var, json_output=view.name == "json")
     result = plan_stack(stack, destroy=destroy, refresh=_bool(refresh, "--refresh"),
                         state_path=state, lock_timeout=lock_timeout, observer=_Messages(),
-                        out=out, adopt_found=adopt_found, ignore_backup=ignore_backup)
+                        out=out, adopt_found=adopt_found, ignore_backup=ignore_backup,
+                        at=instant)
     view.plan(result, source=str(stack_path))
     _warn_p12_password(result)
     if detailed_exitcode and result.has_changes:
@@ -291,11 +301,14 @@ def apply(
     lock_timeout: float = LOCK_TIMEOUT,
     adopt_found: bool = ADOPT_FOUND,
     ignore_backup: bool = IGNORE_BACKUP,
+    at: str | None = typer.Option(None, "--at", metavar="DATE",
+                                  help="Apply as of this date instead of now (the emulator "
+                                       "only): renew what is due then."),
 ) -> None:
     """Make the cloud match the stack (shows the plan and asks first)."""
     request = _request(stack_path, var, destroy=False, auto_approve=auto_approve,
                        refresh=refresh, state_path=state, lock_timeout=lock_timeout,
-                       adopt_found=adopt_found, ignore_backup=ignore_backup)
+                       adopt_found=adopt_found, ignore_backup=ignore_backup, at=at)
     raise typer.Exit(_run_change(request, parallelism))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from mtlsform.actions import Action, Reason
 from mtlsform.addresses import Address
 from mtlsform.dag import Dag
+from mtlsform.diagnostics import Diagnostic, warning
 from mtlsform.errors import PlanError
 from mtlsform.plan.lost_state import adoption_detail, found_objects
 from mtlsform.plan.model import Drift, OutputChange, Plan, ResourceChange
@@ -41,6 +42,7 @@ class _Planner:
         self.current: dict[Address, dict[str, Any] | None] = {}
         self.changes: list[ResourceChange] = []
         self.drift: list[Drift] = []
+        self.warnings: list[Diagnostic] = []
         # Found by their tags with no record and no intent: refused unless adoption was asked.
         self.adopting = {f.address: f for f in found_objects(cloud, state, stack)
                          if not f.interrupted} if cloud is not None else {}
@@ -69,6 +71,8 @@ class _Planner:
         current = self.read(rtype, address, prior_attrs, desired)
         self.current[address] = current
         decision = rtype.diff(desired, current, now=self.now, stack=self.stack, address=address)
+        self.warnings += [warning(text, path=str(address)) for text in rtype.plan_warnings(
+            current, now=self.now, stack=self.stack, address=address)]
         reason, detail = decision.reason, decision.detail
         replaced_by = _replaced_dependencies(config, desired, decision.replace_paths)
         if decision.action.is_replace and replaced_by:
@@ -199,5 +203,6 @@ def make_plan(stack: Stack, graph: Dag[Address], state: State | None,
         prior_lineage=state.lineage if state is not None else None,
         prior_serial=state.serial if state is not None else None,
         refreshed=cloud is not None,
+        warnings=tuple(planner.warnings),
         interrupted_operations=pending,
     )

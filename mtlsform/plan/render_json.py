@@ -106,6 +106,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             for o in plan.outputs
         },
         "interrupted_operations": list(plan.interrupted_operations),
+        "warnings": [{"address": w.path, "message": w.message} for w in plan.warnings],
         "summary": counts,
         "has_changes": plan.has_changes,
     }

@@ -79,6 +79,8 @@ def render_plan_markdown(plan: Plan, *, source: str = "") -> str:
         parts += ["> [!WARNING]", "> A previous run was interrupted during operations on "
                   + ", ".join(f"`{a}`" for a in plan.interrupted_operations)
                   + "; this plan was made from what the cloud holds now.", ""]
+    for found in plan.warnings:
+        parts += ["> [!WARNING]", f"> `{found.path}`: {_cell(found.message)}", ""]
     if not plan.has_changes and plan.mode == "destroy":
         parts += ["**No changes.** Nothing is left to destroy"
                   + ("." if plan.refreshed else " (the cloud was not read: `--refresh=false`)."),

@@ -187,6 +187,9 @@ def render_plan(plan: Plan, *, color: bool, source: str = "") -> str:
         warn = (f"Warning: a previous run was interrupted during operations on {names}; "
                 "this plan was made from what the cloud holds now.")
         parts.append(f"[yellow]{escape(warn)}[/]" if color else warn)
+    for found in plan.warnings:
+        warn = f"Warning: {found.path}: {found.message}"
+        parts.append(f"[yellow]{escape(warn)}[/]" if color else warn)
     adopted = [c for c in plan.changes if c.reason is Reason.FOUND]
     if adopted:  # taken over from the cloud: said even when nothing else changes about them
         parts.append("Objects found in the cloud that the state does not record:\n")

@@ -175,6 +175,12 @@ class ResourceType:
         (removing it forgets it). Default: owned."""
         return True
 
+    def plan_warnings(self, current: Mapping[str, Any] | None, *, now: datetime, stack: Stack,
+                      address: Address) -> list[str]:
+        """What a reviewer must know about this object that no change of the plan says (e.g.
+        a certificate mtlsform cannot renew, inside its window). Default: nothing."""
+        return []
+
     def left_in_place(self, attrs: Mapping[str, Any]) -> Reason:
         """Why an object the stack does not own is forgotten rather than deleted."""
         return Reason.ADOPTED

@@ -155,6 +155,22 @@ class CertificateType(ResourceType):
                         replace_paths=("not_after",),
                         changed=tuple(sorted({*decision.changed, "not_after"})))
 
+    def plan_warnings(self, current: Mapping[str, Any] | None, *, now: datetime, stack: Stack,
+                      address: Address) -> list[str]:
+        """An imported certificate inside its window or expired: mtlsform cannot renew it."""
+        spec = stack.certificates[address.name]
+        if current is None or not spec.imported:
+            return []
+        from mtlsform.pki import CertificateMaterial, renewal_reason
+
+        why = renewal_reason(CertificateMaterial.from_state(current), spec.renew_before_days,
+                             now)
+        if why is None:
+            return []
+        shown = spec.files.certificate if spec.files is not None else "its files"
+        return [f"imported from {shown}, so mtlsform cannot renew it: it {why}; replace the "
+                "files with a renewed certificate"]
+
     def create(self, ctx: ApplyContext, address: Address,
                values: Mapping[str, Any]) -> Attributes:
         from mtlsform.pki import CertificateMaterial, generate_certificate, load_imported
