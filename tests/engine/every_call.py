@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from mtlsform.emulator import environment
-from tests.engine.conftest import Result, edit, stack_at
+from tests.engine.conftest import Result, edit
 
 CRASH_EXIT = 137  # mtlsform.emulator.dispatch.CRASH_EXIT_CODE
 # A saved plan made this far ahead finds the 365-day certificates (renew_before_days 30) due.
@@ -55,16 +55,6 @@ NEW_CLIENT_CA: tuple[Edit, ...] = (
      "issuer: clients-ca\n    subject: {common_name: client-1}"),
     ("client_ca: ca}", "client_ca: clients-ca}"),
 )
-
-
-class _Quiet:
-    """A run observer that keeps its notes to itself."""
-
-    def note(self, text: str) -> None:
-        pass
-
-    def waiting_for_lock(self, holder: str) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -165,18 +155,12 @@ class Bench:
         return calls
 
     def _save_renewal_plan(self) -> None:
-        """The plan `apply` would make RENEWAL_AHEAD from now, saved as a plan file (until
-        the CLI can plan at another instant, issue 11)."""
-        from mtlsform.plan.planfile import write_plan
-        from mtlsform.runs import plan_key
-        from mtlsform.session import open_session
-
-        stack = stack_at(self.workdir / self.stack)
-        with open_session(stack, operation="plan") as session:
-            key = plan_key(session, _Quiet())  # saved plans are signed with the state's key
-            plan = session.plan(now=datetime.now(UTC) + RENEWAL_AHEAD)
-        assert any(c.action.is_replace for c in plan.changes), "nothing is due for renewal"
-        write_plan(self.saved_plan, plan, stack, key)
+        """The plan `apply` would make RENEWAL_AHEAD from now, saved as a plan file."""
+        at = (datetime.now(UTC) + RENEWAL_AHEAD).strftime("%Y-%m-%dT%H:%M:%SZ")
+        planned = self.cli("plan", self.stack, "--at", at, "--out", self.saved_plan, "--json")
+        assert planned.code == 0, planned.text
+        assert any(c["action_reason"] == "replace_because_expiring"
+                   for c in json.loads(planned.out)["resource_changes"]), "nothing is due"
 
     def _take_snapshot(self) -> None:
         for source in (self.data, self._outputs()):
