@@ -8,13 +8,14 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mtlsform.apply.executor import ApplyHooks, ApplyResult, Executor
 from mtlsform.apply.statewriter import StateWriter
+from mtlsform.diagnostics import warning
 from mtlsform.errors import StateError
 from mtlsform.plan.lost_state import found_objects, refuse_found, refuse_missing_state
 from mtlsform.plan.model import Plan
@@ -69,8 +70,9 @@ class Session:
         if cloud is not None:
             refuse_found(found_objects(cloud, self.state, self.stack), self.stack,
                          self.state_path, adopt=adopt_found, destroy=destroy)
-        return make_plan(self.stack, resource_graph(self.stack), self.state, cloud,
+        plan = make_plan(self.stack, resource_graph(self.stack), self.state, cloud,
                          now=now or datetime.now(UTC), destroy=destroy)
+        return with_consequences(plan, self.provider, self.state) if cloud is not None else plan
 
     def apply(self, plan: Plan, *, parallelism: int = 10, hooks: ApplyHooks | None = None,
               p12_password: Sensitive[str] | None = None,
@@ -215,3 +217,15 @@ def open_session(stack: Stack, *, operation: str, state_path: Path | None = None
                         f"{PASSPHRASE_ENV} is set: the next apply encrypts them.")
             yield Session(stack, path, store, state, provider, context, on_note,
                           tuple(healed))
+
+
+def with_consequences(plan: Plan, provider: Provider, state: State) -> Plan:
+    """The plan with what its changes do beyond the stack, as the types read it from the
+    cloud (e.g. load balancers outside the stack bound to an upload it replaces)."""
+    owned = frozenset(str(r.attributes["id"]) for r in state.resources
+                      if isinstance(r.attributes.get("id"), str))
+    found = [warning(text, path=str(change.address))
+             for change in plan.actionable
+             for text in RESOURCE_TYPES[change.address.type].consequences(
+                 provider, change.action, change.before, owned)]
+    return replace(plan, warnings=(*plan.warnings, *found)) if found else plan

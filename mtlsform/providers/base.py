@@ -200,6 +200,9 @@ class Provider(Protocol):
         it carries all of `tags`."""
 
     def rename_certificate(self, certificate_id: str, alias: str) -> None: ...
+    def certificate_bindings(self, certificate_id: str) -> list[str]:
+        """The load balancers an upload is bound to (DescribeLoadBalancerListByCertId), as
+        `lb-x (name)`."""
     def delete_certificate(self, certificate_id: str) -> None:
         """Deletes an upload once it is bound nowhere (CertificateInUse if it still is)."""
 

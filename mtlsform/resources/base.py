@@ -181,6 +181,13 @@ class ResourceType:
         a certificate mtlsform cannot renew, inside its window). Default: nothing."""
         return []
 
+    def consequences(self, provider: Provider, action: Action,
+                     before: Mapping[str, Any] | None, owned_ids: frozenset[str]) -> list[str]:
+        """What a planned `action` on this object does beyond the stack (read from the cloud
+        after planning: e.g. load balancers outside the stack that still use it); `owned_ids`
+        are the IDs the state records. Default: nothing."""
+        return []
+
     def left_in_place(self, attrs: Mapping[str, Any]) -> Reason:
         """Why an object the stack does not own is forgotten rather than deleted."""
         return Reason.ADOPTED

@@ -108,6 +108,21 @@ class SslCertificateType(ResourceType):
     def owned(self, attrs: Mapping[str, Any]) -> bool:
         return not attrs.get("borrowed")
 
+    def consequences(self, provider: Provider, action: Action,
+                     before: Mapping[str, Any] | None, owned_ids: frozenset[str]) -> list[str]:
+        """The blast radius of replacing or deleting an upload: load balancers outside the
+        stack still bound to it keep it (and are not moved to the new one)."""
+        if not (action.is_replace or action is Action.DELETE) or not before \
+                or before.get("borrowed") or not before.get("id"):
+            return []
+        outside = [lb for lb in provider.certificate_bindings(str(before["id"]))
+                   if lb.split(" ", 1)[0] not in owned_ids]
+        if not outside:
+            return []
+        return [f"upload {before['id']} is also bound to {', '.join(outside)}, outside this "
+                "stack: those are not moved to the new certificate, and the old upload is kept "
+                "until nothing uses it"]
+
     def left_in_place(self, attrs: Mapping[str, Any]) -> Reason:
         return Reason.BORROWED
 

@@ -150,3 +150,22 @@ def test_a_rotated_out_upload_bound_outside_waits_until_it_is_unbound(workdir, c
 
     assert cli("destroy", EXAMPLE, "--auto-approve").code == 1  # still bound: still kept
     assert old in _world(workdir)["certificates"]
+
+
+def test_a_replacement_shows_the_load_balancers_outside_the_stack_as_its_blast_radius(
+        workdir, cli):
+    assert cli("apply", EXAMPLE, "--auto-approve").code == 0
+    old = _record(workdir, "example", "ssl_certificate.server")["id"]
+    outside = clb_made_by_hand(workdir, EXAMPLE)
+    _listener_by_hand(workdir, EXAMPLE, outside, old)
+    message = (f"upload {old} is also bound to {outside} (made-by-hand), outside this stack: "
+               "those are not moved to the new certificate, and the old upload is kept until "
+               "nothing uses it")
+    assert cli("plan", EXAMPLE, "--detailed-exitcode").code == 0  # nothing replaced: no word
+    edit(workdir / EXAMPLE, 'dns_names: ["${var.domain}"]',
+         'dns_names: ["${var.domain}", "api.example.com"]')
+    planned = cli("plan", EXAMPLE)
+    assert f"Warning: ssl_certificate.server: {message}" in planned.out.splitlines(), planned.out
+    doc = json.loads(cli("plan", EXAMPLE, "--json").out)
+    assert doc["warnings"] == [{"address": "ssl_certificate.server", "message": message}]
+    assert "ssl_certificate.ca" not in json.dumps(doc["warnings"])  # the CA is not replaced

@@ -173,6 +173,9 @@ class TencentCloudProvider:
         held = dict(existing.tags) if existing is not None else {}
         return Upload(certificate_id, borrowed=any(held.get(k) != v for k, v in wanted.items()))
 
+    def certificate_bindings(self, certificate_id: str) -> list[str]:
+        return self._reader.certificate_bindings(certificate_id)
+
     def rename_certificate(self, certificate_id: str, alias: str) -> None:
         from tencentcloud.ssl.v20191205 import models
 
