@@ -28,11 +28,22 @@ class ParsedCertificate:
 
     @property
     def is_ca(self) -> bool:
-        try:
-            constraints = self.leaf.extensions.get_extension_for_class(x509.BasicConstraints)
-        except x509.ExtensionNotFound:
-            return False
-        return bool(constraints.value.ca)
+        return is_ca_certificate(self.leaf)
+
+    def first_not_ca(self) -> int | None:
+        """The 1-based place of the first certificate of the upload that is not a CA."""
+        for place, cert in enumerate(self.chain, start=1):
+            if not is_ca_certificate(cert):
+                return place
+        return None
+
+
+def is_ca_certificate(cert: x509.Certificate) -> bool:
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints)
+    except x509.ExtensionNotFound:
+        return False
+    return bool(constraints.value.ca)
 
 
 def normalise_pem(text: str) -> str:

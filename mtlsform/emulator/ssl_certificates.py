@@ -13,7 +13,7 @@ from mtlsform.emulator import certparse
 from mtlsform.emulator.apierror import ApiError
 from mtlsform.emulator.cloudids import new_cert_id
 from mtlsform.emulator.params import Bool, Int, List, Model, Str
-from mtlsform.emulator.world import Certificate, WorldState
+from mtlsform.emulator.world import Certificate, WorldState, cloud_time
 
 OWNER_UIN = "100000000001"
 TAGS = {"TagKey": Str(True, length=(1, 127)), "TagValue": Str(True, length=(0, 255))}
@@ -68,10 +68,15 @@ def new_certificate(state: WorldState, cert_type: str, public_pem: str, private_
                        "and mind extra spaces.") from None
     key_pem = None
     if cert_type == "CA":
-        if not parsed.is_ca:
+        # A CA upload may hold several CA certificates (a bundle: every one is trusted to
+        # verify clients); each of them must be a CA.
+        place = parsed.first_not_ca()
+        if place is not None:
+            which = "" if len(parsed.chain) == 1 else \
+                f" (certificate {place} of the {len(parsed.chain)} in the upload)"
             raise ApiError("FailedOperation.CertificateCaError",
-                           "The uploaded content is not a CA certificate (no basicConstraints "
-                           "CA:TRUE); check the certificate type.")
+                           f"The uploaded content is not a CA certificate{which} (no "
+                           "basicConstraints CA:TRUE); check the certificate type.")
     else:
         if not private_pem:
             raise ApiError("MissingParameter", "The request is missing a required parameter "
@@ -106,7 +111,11 @@ def upload_certificate(call: Any, state: WorldState, p: dict[str, Any]) -> dict[
         tags=p.get("Tags"))
     if p.get("Repeatable") is False:
         for existing in state.certificates.values():
-            if existing.fingerprint == cert.fingerprint and existing.cert_type == cert.cert_type:
+            if existing.fingerprint == cert.fingerprint and existing.cert_type == cert.cert_type \
+                    and (cert.cert_type != "CA"
+                         or existing.certificate_pem == cert.certificate_pem):
+                # A CA bundle is the same upload only with the same certificates: one holding
+                # another root beside the first is a different trust.
                 return {"CertificateId": existing.cert_id, "RepeatCertId": existing.cert_id}
     state.certificates[cert.cert_id] = cert
     return {"CertificateId": cert.cert_id, "RepeatCertId": ""}
@@ -190,9 +199,9 @@ def _list_item(cert: Certificate) -> dict[str, Any]:
                         "ProjectId": str(cert.project_id)},
         "BoundResource": [], "Deployable": True, "Tags": [dict(tag) for tag in cert.tags],
         "IsIgnore": False, "IsSM": False, "EncryptAlgorithm": cert.key_algorithm,
-        "CAEncryptAlgorithms": [cert.key_algorithm] if ca else None,
-        "CAEndTimes": [cert.not_after] if ca else None,
-        "CACommonNames": [cert.domain] if ca else None,
+        "CAEncryptAlgorithms": [c["algorithm"] for c in _ca_members(cert)] if ca else None,
+        "CAEndTimes": [c["end"] for c in _ca_members(cert)] if ca else None,
+        "CACommonNames": [c["name"] for c in _ca_members(cert)] if ca else None,
         "PreAuditInfo": None, "AutoRenewFlag": 0, "HostingStatus": -1,
         "HostingCompleteTime": None, "HostingRenewCertId": None, "HasRenewOrder": None,
         "ReplaceOriCertIsDelete": False,
@@ -205,6 +214,16 @@ def _list_item(cert: Certificate) -> dict[str, Any]:
         "CertServiceBeginTime": None, "CertServiceEndTime": None,
         "CertServiceShareEnabled": False, "CertServiceValidCertificateCount": 0,
     }
+
+
+def _ca_members(cert: Certificate) -> list[dict[str, str]]:
+    """Each certificate of a CA upload (a bundle holds several): name, expiry, algorithm."""
+    members = []
+    for member in certparse.parse_certificate(cert.certificate_pem).chain:
+        members.append({"name": certparse.names(member)[0],
+                        "end": cloud_time(member.not_valid_after_utc.timestamp()),
+                        "algorithm": certparse.key_algorithm(member)})
+    return members
 
 
 def _matches(cert: Certificate, p: dict[str, Any]) -> bool:

@@ -144,3 +144,22 @@ def test_optional_verification_accepts_no_certificate_but_refuses_a_bad_one(site
                     cert_files=pki.files("other_client"))
     assert intruder.returncode == 56
     assert [r.reason for r in plane.handshake_failures()] == ["unknown-ca"]
+
+
+def test_a_client_ca_bundle_trusts_the_clients_of_each_of_its_roots(site, pki, start_plane):
+    """The trust of a rollover's middle stage: a CA upload holding the old and the new root."""
+    from dataclasses import replace
+
+    both = replace(policy(pki.server, pki.ca),
+                   client_ca_pem=pki.ca.cert_pem.strip() + "\n" + pki.other_ca.cert_pem)
+    plane = start_plane(site.config(both))
+    endpoint = plane.endpoint("lbl-main")
+    for client, subject in (("client", "CN=client-1"), ("other_client", "CN=intruder")):
+        context = client_context(pki.ca.cert_pem, pki.files(client))
+        reply = https_request(endpoint.host, endpoint.bound_port, context=context)
+        assert reply.status == 200 and subject in reply.body, (client, reply)
+    plane.update(site.config(policy(pki.server, pki.other_ca)))  # the old root retired
+    with pytest.raises(ssl.SSLError) as refused:
+        https_request(endpoint.host, endpoint.bound_port,
+                      context=client_context(pki.ca.cert_pem, pki.files("client")))
+    assert refused.value.reason == "TLSV1_ALERT_UNKNOWN_CA"

@@ -140,3 +140,28 @@ def test_a_running_task_holds_its_certificates(tmp_path: Path, pki: dict) -> Non
         emu.wait_for_tasks()
         assert wait(clb, task.RequestId).Status == 0
         assert call(clb, "DescribeListeners", LoadBalancerId=lb).TotalCount == 1
+
+
+def test_a_ca_upload_may_hold_several_roots_each_a_ca(ssl: Any, pki: dict) -> None:
+    """A CA bundle (the way a listener trusts two client CAs during a rollover): every
+    certificate of it is listed, each must be a CA, and it is not a repeat of its first root."""
+    single = call(ssl, "UploadCertificate", CertificatePublicKey=pki["ca"].cert,
+                  CertificateType="CA", Repeatable=False).CertificateId
+    bundle_pem = pki["ca"].cert.strip() + "\n" + pki["other_ca"].cert.strip() + "\n"
+    bundle = call(ssl, "UploadCertificate", CertificatePublicKey=bundle_pem,
+                  CertificateType="CA", Repeatable=False)
+    assert bundle.RepeatCertId == "" and bundle.CertificateId != single
+    again = call(ssl, "UploadCertificate", CertificatePublicKey=bundle_pem,
+                 CertificateType="CA", Repeatable=False)
+    assert again.RepeatCertId == bundle.CertificateId  # the same bundle is a repeat
+    listed = {c.CertificateId: c for c in call(
+        ssl, "DescribeCertificates", CertificateType="CA").Certificates}
+    assert listed[bundle.CertificateId].CACommonNames == ["Test Root CA", "Other CA"]
+    assert len(listed[bundle.CertificateId].CAEndTimes) == 2
+    assert listed[single].CACommonNames == ["Test Root CA"]
+
+    with_a_leaf = pki["ca"].cert.strip() + "\n" + pki["server"].cert.strip() + "\n"
+    refused = error_of(ssl, "UploadCertificate", CertificatePublicKey=with_a_leaf,
+                       CertificateType="CA")
+    assert _code(refused) == "FailedOperation.CertificateCaError"
+    assert "certificate 2 of the 2 in the upload" in str(refused)
