@@ -111,14 +111,18 @@ class _Planner:
                     self.drift.append(Drift(address, rtype.shown(attrs) or {}, None))
                     continue  # already gone: apply drops it from the state
                 attrs = current
+            detail = None
             if not rtype.owned(attrs):
                 action, reason = Action.FORGET, rtype.left_in_place(attrs)
             else:
                 action = Action.DELETE
                 reason = Reason.DEPOSED if deposed else (
                     Reason.DESTROY if destroy else Reason.NO_CONFIG)
+                if reason is Reason.NO_CONFIG:
+                    detail = rtype.removal_detail(attrs)
             self.changes.append(ResourceChange(
-                address=address, action=action, reason=reason, before=rtype.shown(attrs),
+                address=address, action=action, reason=reason, detail=detail,
+                before=rtype.shown(attrs),
                 sensitive=rtype.sensitive, dependencies=tuple(record.dependencies),
                 deposed=deposed,
             ))

@@ -188,6 +188,12 @@ class ResourceType:
         are the IDs the state records. Default: nothing."""
         return []
 
+    def removal_detail(self, attrs: Mapping[str, Any]) -> str | None:
+        """What deleting this object, because the stack no longer declares it, leaves true
+        that a reviewer must read in the plan (a client certificate still valid). Default:
+        nothing."""
+        return None
+
     def left_in_place(self, attrs: Mapping[str, Any]) -> Reason:
         """Why an object the stack does not own is forgotten rather than deleted."""
         return Reason.ADOPTED

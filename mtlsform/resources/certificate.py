@@ -171,6 +171,15 @@ class CertificateType(ResourceType):
         return [f"imported from {shown}, so mtlsform cannot renew it: it {why}; replace the "
                 "files with a renewed certificate"]
 
+    def removal_detail(self, attrs: Mapping[str, Any]) -> str | None:
+        """A client certificate removed from the stack still opens every listener that trusts
+        its CA until it expires: CLB checks no revocation list."""
+        if attrs.get("type") != "client" or not attrs.get("not_after"):
+            return None
+        return (f"its certificate stays valid until {attrs['not_after']}: CLB checks no "
+                "revocation list; to cut it off now, run a client-CA rollover that reissues "
+                "the others")
+
     def create(self, ctx: ApplyContext, address: Address,
                values: Mapping[str, Any]) -> Attributes:
         from mtlsform.pki import CertificateMaterial, generate_certificate, load_imported

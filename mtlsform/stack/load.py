@@ -9,6 +9,7 @@ from mtlsform.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from mtlsform.stack.build import assemble, build_parts, certificates_only
 from mtlsform.stack.checks import run_checks
 from mtlsform.stack.compose import compose
+from mtlsform.stack.fleets import expand_fleets
 from mtlsform.stack.invisible import check_tree
 from mtlsform.stack.model import Stack
 from mtlsform.stack.schema_errors import schema_diagnostics
@@ -44,6 +45,8 @@ def load_stack(path: Path, cli_vars: Mapping[str, str] | None = None,
     found, bad_paths = schema_diagnostics(root, poisoned)
     diagnostics += found
     parts = build_parts(root, [*bad_paths, *poisoned], variables.values)
+    diagnostics += expand_fleets(parts.certificates, parts.names.setdefault("certificates", {}),
+                                 root, path)
     diagnostics += run_checks(parts)
     from mtlsform.stack.checks.contents import check_certificates
     from mtlsform.stack.checks.exports import check_exports
