@@ -104,6 +104,7 @@ class ChangeRequest:
     adopt_found: bool = False  # take over objects found by their tags that the state lacks
     ignore_backup: bool = False  # plan although the state file is missing beside its backup
     at: datetime | None = None  # plan as of this instant (renewals); the emulator only
+    verify_rotation: bool = False  # confirm switched certificates by handshakes on the cloud too
 
     @property
     def operation(self) -> str:
@@ -129,6 +130,7 @@ class ChangeRun:
     needs: frozenset[str]
     approval: Approval
     at: datetime | None = None  # the instant planned at (and new certificates dated from)
+    verify_rotation: bool = False
 
     @property
     def needs_p12_password(self) -> bool:
@@ -139,7 +141,8 @@ class ChangeRun:
               stop: threading.Event | None = None) -> tuple[ApplyResult, State]:
         """Carries out the plan (with no changes: records the refreshed state and outputs)."""
         return self.session.apply(self.plan, parallelism=parallelism, hooks=hooks,
-                                  p12_password=p12_password, stop=stop, now=self.at)
+                                  p12_password=p12_password, stop=stop, now=self.at,
+                                  verify_rotation=self.verify_rotation)
 
 
 def p12_password_users(plan: Plan) -> tuple[str, ...]:
@@ -212,7 +215,7 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
                                 auto_approve=request.auto_approve,
                                 interactive=request.interactive)
         yield ChangeRun(session, source, request.operation, plan, needs, approval,
-                        at=request.at)
+                        at=request.at, verify_rotation=request.verify_rotation)
 
 
 def plan_stack(stack: Stack, *, destroy: bool = False, refresh: bool = True,

@@ -22,7 +22,7 @@ from mtlsform.plan.model import Plan
 from mtlsform.plan.planner import make_plan
 from mtlsform.plan.refresh import refresh
 from mtlsform.resources import RESOURCE_TYPES, unknown_types
-from mtlsform.resources.base import NEEDS_STATE_SECRETS
+from mtlsform.resources.base import NEEDS_STATE_SECRETS, RotationCheck
 from mtlsform.resources.graph import resource_graph
 from mtlsform.resources.shape import Damage, check
 from mtlsform.sensitive import Sensitive
@@ -77,7 +77,11 @@ class Session:
     def apply(self, plan: Plan, *, parallelism: int = 10, hooks: ApplyHooks | None = None,
               p12_password: Sensitive[str] | None = None,
               stop: threading.Event | None = None,
-              now: datetime | None = None) -> tuple[ApplyResult, State]:
+              now: datetime | None = None,
+              verify_rotation: bool = False) -> tuple[ApplyResult, State]:
+        """Carries out `plan`. A certificate switched in place is confirmed by a handshake
+        against the emulator always (where its data plane can be reached), against the cloud
+        with `verify_rotation`."""
         if NEEDS_STATE_SECRETS in plan_requirements(plan) and not self.store.can_store_secrets:
             raise StateError(
                 f"{self.state_path} holds private keys encrypted with {PASSPHRASE_ENV}, "
@@ -93,12 +97,19 @@ class Session:
                              "protects them (keep it: the state cannot be used without it).")
         writer = StateWriter(self.store, self.state)
         executor = Executor(plan, self.stack, writer, self.provider, parallelism=parallelism,
-                            hooks=hooks, p12_password=p12_password, stop=stop, now=now)
+                            hooks=hooks, p12_password=p12_password, stop=stop, now=now,
+                            verify_rotation=self._rotation_check(verify_rotation),
+                            note=self.on_note)
         try:
             result = executor.run()
         finally:
             self.state = writer.state
         return result, self.state
+
+    def _rotation_check(self, asked: bool) -> RotationCheck:
+        if asked:
+            return "required"
+        return "reachable" if self.provider_context.kind == "emulator" else "off"
 
 
 def plan_requirements(plan: Plan) -> frozenset[str]:

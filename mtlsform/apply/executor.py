@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -24,7 +24,7 @@ from mtlsform.plan.outputs import resolve_output
 from mtlsform.providers.base import Provider
 from mtlsform.references import Ref, contains_unknown, evaluate
 from mtlsform.resources import RESOURCE_TYPES
-from mtlsform.resources.base import ApplyContext
+from mtlsform.resources.base import ApplyContext, RotationCheck
 from mtlsform.sensitive import Sensitive
 from mtlsform.stack.model import Stack
 from mtlsform.state.model import OutputValue, State
@@ -96,8 +96,12 @@ class Executor:
     def __init__(self, plan: Plan, stack: Stack, writer: StateWriter, provider: Provider, *,
                  parallelism: int = 10, hooks: ApplyHooks | None = None,
                  p12_password: Sensitive[str] | None = None,
-                 stop: threading.Event | None = None, now: datetime | None = None) -> None:
+                 stop: threading.Event | None = None, now: datetime | None = None,
+                 verify_rotation: RotationCheck = "off",
+                 note: Callable[[str], None] | None = None) -> None:
         self.plan = plan
+        self.verify_rotation = verify_rotation
+        self.note = note
         self.stack = stack
         self.writer = writer
         self.provider = provider
@@ -190,6 +194,7 @@ class Executor:
             provider=self.provider, stack=self.stack, now=self.now,
             lookup=self._lookup,
             p12_password=self.p12_password, op_id=op_id,
+            verify_rotation=self.verify_rotation, note=self.note,
         )
 
     def _lookup(self, address: Address) -> Mapping[str, Any] | None:

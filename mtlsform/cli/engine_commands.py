@@ -241,7 +241,7 @@ def _warn_p12_password(plan: Plan) -> None:
 def _request(target: Path, var_args: list[str], *, destroy: bool, auto_approve: bool,
              refresh: str, state_path: Path | None, lock_timeout: float,
              adopt_found: bool = False, ignore_backup: bool = False,
-             at: str | None = None) -> ChangeRequest:
+             at: str | None = None, verify_rotation: bool = False) -> ChangeRequest:
     from mtlsform.instants import parse_instant
     from mtlsform.runs import ChangeRequest
 
@@ -249,7 +249,8 @@ def _request(target: Path, var_args: list[str], *, destroy: bool, auto_approve: 
                          refresh=_bool(refresh, "--refresh"), interactive=sys.stdin.isatty(),
                          state_path=state_path, lock_timeout=lock_timeout,
                          adopt_found=adopt_found, ignore_backup=ignore_backup,
-                         at=parse_instant(at) if at is not None else None)
+                         at=parse_instant(at) if at is not None else None,
+                         verify_rotation=verify_rotation)
 
 
 def plan(
@@ -304,11 +305,16 @@ def apply(
     at: str | None = typer.Option(None, "--at", metavar="DATE",
                                   help="Apply as of this date instead of now (the emulator "
                                        "only): renew what is due then."),
+    verify_rotation: bool = typer.Option(
+        False, "--verify-rotation", help="After switching a listener or domain to a new "
+        "certificate, confirm by a TLS handshake to the VIP that it presents it (always done "
+        "against the emulator); if not, switch back and stop."),
 ) -> None:
     """Make the cloud match the stack (shows the plan and asks first)."""
     request = _request(stack_path, var, destroy=False, auto_approve=auto_approve,
                        refresh=refresh, state_path=state, lock_timeout=lock_timeout,
-                       adopt_found=adopt_found, ignore_backup=ignore_backup, at=at)
+                       adopt_found=adopt_found, ignore_backup=ignore_backup, at=at,
+                       verify_rotation=verify_rotation)
     raise typer.Exit(_run_change(request, parallelism))
 
 

@@ -31,10 +31,13 @@ FAIL_CALL = "MTLSFORM_EMULATOR_FAIL_CALL"
 CALL_LOG = "MTLSFORM_EMULATOR_CALL_LOG"
 SEED = "MTLSFORM_EMULATOR_SEED"
 INSTANCES = "MTLSFORM_EMULATOR_INSTANCES"
+# `1`: the data plane of `emulator serve --data-plane` serves the world as it was when it
+# started and follows none of its changes (a data plane lagging behind the API).
+DATA_PLANE_FROZEN = "MTLSFORM_EMULATOR_DATA_PLANE_FROZEN"
 
 ALL = (DATA_DIR, HOST, PORT, TLS, SECRET_ID, SECRET_KEY, SESSION_TOKEN, TASK_DELAY, RATE_LIMIT,
        FAULTS, LATENCY, TASK_FAILURES, CRASH_AFTER, CRASH_BEFORE_APPLY, FAIL_CALL, CALL_LOG, SEED,
-       INSTANCES)
+       INSTANCES, DATA_PLANE_FROZEN)
 
 
 T = TypeVar("T", int, float, str)

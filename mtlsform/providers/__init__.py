@@ -119,7 +119,7 @@ def open_provider(config: ProviderConfig, *, emulator_data_dir: Path | None,
 
         settings = cloud_settings(config.region, config.endpoint, environ)
         credentials = find_credentials(environ)
-        provider = connect(settings, credentials)
+        provider = connect(settings, credentials, data_plane_offset=0)
         try:
             yield provider, _context(settings, credentials)
         finally:
@@ -136,7 +136,10 @@ def open_provider(config: ProviderConfig, *, emulator_data_dir: Path | None,
     from mtlsform.providers.tencentcloud.emulated import running_emulator
 
     with running_emulator(config, emulator_data_dir, environ) as target:
-        provider = connect(target.settings, target.credentials)
+        # Handshakes reach the data plane of the `emulator serve --data-plane` serving the
+        # world; the embedded emulator runs none (apply does not bring one up).
+        offset = target.shared.data_plane_port_offset if target.shared is not None else None
+        provider = connect(target.settings, target.credentials, data_plane_offset=offset)
         try:
             yield provider, _context(target.settings, target.credentials, target=target)
         finally:

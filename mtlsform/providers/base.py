@@ -225,6 +225,13 @@ class Provider(Protocol):
 
     def delete_rule(self, load_balancer_id: str, listener_id: str, rule_id: str) -> None: ...
 
+    # What the data plane serves
+    def presented_certificate(self, load_balancer_id: str, listener_id: str, port: int,
+                              server_name: str | None) -> str | None:
+        """The SHA-256 (lowercase hex) of the leaf certificate a real TLS handshake to the
+        listener (at the CLB's VIP and `port`, sending `server_name`) gets; None when the entry
+        cannot be reached, or no data plane can be reached from here at all."""
+
     # Targets (at most 20 per call: the provider splits larger lists)
     def register_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
                          targets: Sequence[TargetSpec]) -> None: ...

@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from mtlsform.actions import Action, Reason
 from mtlsform.addresses import Address
@@ -73,6 +73,12 @@ class CloudSnapshot:
         return self.collections.get(collection, {}).get(ident)
 
 
+# How a certificate switched in place is confirmed: not at all; where the provider can reach
+# the entry (the emulator: when a data plane serves its world); or always (`--verify-rotation`:
+# an entry no handshake reaches counts as not presenting it).
+RotationCheck = Literal["off", "reachable", "required"]
+
+
 @dataclass
 class ApplyContext:
     """What a resource needs while apply runs: the provider and the live state."""
@@ -83,6 +89,10 @@ class ApplyContext:
     lookup: Callable[[Address], Mapping[str, Any] | None]  # live attributes in state
     p12_password: Sensitive[str] | None = None
     op_id: str = ""
+    # Whether a certificate switched in place is confirmed by a handshake (see RotationCheck),
+    # and where a type's notes for people go.
+    verify_rotation: RotationCheck = "off"
+    note: Callable[[str], None] | None = None
 
 
 def differs(desired: Any, current: Any) -> bool:

@@ -20,6 +20,7 @@ from mtlsform.resources.base import (
     ResourceType,
 )
 from mtlsform.resources.load_balancer import LOAD_BALANCER, LOAD_BALANCERS
+from mtlsform.resources.presenting import confirm_presented, server_name_for
 from mtlsform.resources.tls import (
     TLS_RECORDED,
     binding,
@@ -118,11 +119,24 @@ class ListenerType(ResourceType):
                values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
         name_changed = "name" in changed
         cert = binding(values) if tls_changed(changed) else None
+        lb_id = values["load_balancer_id"]
         if name_changed or cert is not None:
             ctx.provider.modify_listener(
-                values["load_balancer_id"], prior["id"],
+                lb_id, prior["id"],
                 name=values["name"] if name_changed else None, certificate=cert,
             )
+        if cert is not None:
+            old = binding(prior)
+            listener = ctx.stack.listeners[address.name]
+            domains = (server_name_for(rule.domain) for rule in listener.rules)
+
+            def switch_back() -> None:
+                ctx.provider.modify_listener(lb_id, prior["id"], certificate=old)
+
+            confirm_presented(ctx, address, tls=listener.tls, load_balancer_id=lb_id,
+                              listener_id=prior["id"], port=values["port"],
+                              server_name=next((d for d in domains if d), None),
+                              prior=prior, values=values, switch_back=switch_back)
         return {**values, "id": prior["id"]}
 
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:

@@ -13,6 +13,7 @@ from mtlsform.references import Ref
 from mtlsform.resources.base import ApplyContext, Attributes, CloudSnapshot, ResourceType
 from mtlsform.resources.listener import LISTENER, LISTENERS, find_listener
 from mtlsform.resources.load_balancer import LOAD_BALANCER
+from mtlsform.resources.presenting import confirm_presented, server_name_for
 from mtlsform.resources.shape import nullable, optional
 from mtlsform.resources.tls import (
     TLS_ATTRIBUTES,
@@ -193,7 +194,24 @@ class RuleType(ResourceType):
             cert = binding(values)
             if cert is not None:
                 ctx.provider.modify_domain_certificate(lb_id, listener_id, values["domain"], cert)
+                self._confirm(ctx, address, prior, values)
         return {**values, "id": prior["id"]}
+
+    def _confirm(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
+                 values: Mapping[str, Any]) -> None:
+        """The domain presents its new certificate, else it is switched back (presenting.py)."""
+        lb_id, listener_id = values["load_balancer_id"], values["listener_id"]
+        old = binding(prior)
+
+        def switch_back() -> None:
+            if old is not None:
+                ctx.provider.modify_domain_certificate(lb_id, listener_id, values["domain"], old)
+
+        confirm_presented(ctx, address, tls=find_rule(ctx.stack, address).tls,
+                          load_balancer_id=lb_id, listener_id=listener_id,
+                          port=ctx.stack.listeners[address.name].port,
+                          server_name=server_name_for(values["domain"]),
+                          prior=prior, values=values, switch_back=switch_back)
 
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
         ctx.provider.delete_rule(prior["load_balancer_id"], prior["listener_id"], prior["id"])

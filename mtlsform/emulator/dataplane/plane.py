@@ -70,11 +70,12 @@ class DataPlane:
     def __init__(self, source: DataPlaneConfig | World, *, port_offset: int = 0,
                  host_override: str | None = None,
                  on_health_change: Callable[[HealthKey, str], None] | None = None,
-                 timeouts: Timeouts | None = None) -> None:
-        """`source` is the emulator's world (followed on every change, health reported back)
-        or a fixed `DataPlaneConfig` (changed with `update`); `timeouts` how long clients are
-        waited for."""
+                 timeouts: Timeouts | None = None, frozen: bool = False) -> None:
+        """`source` is the emulator's world (followed on every change, health reported back;
+        `frozen`: served as it was at start, no change followed) or a fixed `DataPlaneConfig`
+        (changed with `update`); `timeouts` how long clients are waited for."""
         self.port_offset = port_offset
+        self.frozen = frozen
         self.host_override = host_override
         if isinstance(source, DataPlaneConfig):
             self._link: WorldLink | None = None
@@ -109,10 +110,12 @@ class DataPlane:
         self._apply_lock = asyncio.Lock()
         self._runner.start()
         log.info("started: listeners on their VIPs at port + %d%s", self.port_offset,
-                 ", following the world" if self._link is not None else "")
+                 "" if self._link is None else ", frozen (following no change of the world)"
+                 if self.frozen else ", following the world")
         try:
             if self._link is not None:
-                self._call(self._start_following())  # first, so no change slips in between
+                if not self.frozen:  # first, so no change slips in between
+                    self._call(self._start_following())
                 self._call(self._refresh())
             else:
                 self._call(self._apply(self._config))
@@ -157,7 +160,7 @@ class DataPlane:
         """Applies the world as it is now and returns its version (changes are otherwise
         applied shortly after each change notification). Once stopped, or while stopping,
         it applies nothing and returns the version last applied."""
-        if self._link is not None and self._runner.running:
+        if self._link is not None and self._runner.running and not self.frozen:
             with contextlib.suppress(DataPlaneStopped):
                 self._call(self._refresh())
         return self.applied_version

@@ -15,9 +15,12 @@ from mtlsform.providers.tencentcloud.session import ApiSession
 from mtlsform.providers.tencentcloud.settings import ProviderSettings
 
 
-def connect(settings: ProviderSettings, credentials: ApiCredentials) -> TencentCloudProvider:
-    """A provider talking to `settings.endpoint`; call `close()` when done."""
-    return TencentCloudProvider(ApiSession(settings, credentials))
+def connect(settings: ProviderSettings, credentials: ApiCredentials, *,
+            data_plane_offset: int | None = None) -> TencentCloudProvider:
+    """A provider talking to `settings.endpoint`; call `close()` when done. Handshakes go to
+    each listener's VIP at its port plus `data_plane_offset` (None: none are made)."""
+    return TencentCloudProvider(ApiSession(settings, credentials),
+                                data_plane_offset=data_plane_offset)
 
 
 __all__ = ["ApiCredentials", "ProviderSettings", "TencentCloudProvider", "connect"]

@@ -29,6 +29,7 @@ from mtlsform.providers.base import (
 )
 from mtlsform.providers.tencentcloud import mapping
 from mtlsform.providers.tencentcloud.errors import is_gone
+from mtlsform.providers.tencentcloud.presented import presented_fingerprint
 from mtlsform.providers.tencentcloud.reads import Reader
 from mtlsform.providers.tencentcloud.session import ApiSession
 from mtlsform.providers.tencentcloud.settings import ENV_TASK_TIMEOUT
@@ -50,8 +51,11 @@ def _clb() -> Any:
 class TencentCloudProvider:
     """Implements mtlsform.providers.base.Provider; safe to call from many threads."""
 
-    def __init__(self, session: ApiSession) -> None:
+    def __init__(self, session: ApiSession, *, data_plane_offset: int | None = None) -> None:
+        """`data_plane_offset`: where the data plane listens, at each listener's port plus
+        it (0 for the cloud; None: no data plane can be reached from here)."""
         self._session = session
+        self._data_plane_offset = data_plane_offset
         self._reader = Reader(session)
         self._targets = TargetWriter(session, self._reader)
 
@@ -71,6 +75,15 @@ class TencentCloudProvider:
 
     def read_certificates(self, ids: Sequence[str]) -> dict[str, CertificateInfo]:
         return self._reader.certificates(ids)
+
+    def presented_certificate(self, load_balancer_id: str, listener_id: str, port: int,
+                              server_name: str | None) -> str | None:
+        if self._data_plane_offset is None:
+            return None
+        found = self._reader.load_balancers([load_balancer_id]).get(load_balancer_id)
+        if found is None or not found.vips:
+            return None
+        return presented_fingerprint(found.vips[0], port + self._data_plane_offset, server_name)
 
     # --- helpers ------------------------------------------------------------------------------
 
