@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from mtlsform.cli import console
-from mtlsform.cli.options import STATE, VARS
+from mtlsform.cli.helptext import HelpCommand, HelpGroup
+from mtlsform.cli.options import STACK, STATE, VARS
 from mtlsform.errors import CertificateError, InputError
 
 if TYPE_CHECKING:
@@ -54,8 +55,11 @@ def inspect_command(
 
 
 def export_command(
-    stack: Path = typer.Argument(..., metavar="STACK", help="The stack file."),
-    name: str = typer.Argument(..., metavar="NAME", help="The certificate's name in the stack."),
+    stack_arg: str | None = typer.Argument(None, metavar="[STACK]", show_default=False,
+                                           help=STACK.help),
+    name: str = typer.Argument(None, metavar="NAME", show_default=False,
+                               help="The certificate's name in the stack (alone: in the "
+                               "default stack)."),
     out_dir: Path = typer.Option(None, "--out", metavar="DIR",
                                  help="Directory for the files (created 0700 if new); default: "
                                  "the certificate's export.dir in the stack."),
@@ -74,9 +78,16 @@ def export_command(
     Where and which files follow the certificate's `export:` in the stack; flags override it.
     The PKCS#12 password comes from MTLSFORM_P12_PASSWORD, or is asked for on a terminal.
     """
+    from mtlsform.cli.defaultstack import looks_like_stack, stack_or_default
     from mtlsform.pki.export import export_client_files, p12_password
 
-    material, ca_material, loaded = _load_from_state(stack, var, state, name)
+    if name is None:
+        if stack_arg is None or looks_like_stack(stack_arg):
+            raise InputError("missing argument NAME",
+                             hint="the certificate's name in the stack, e.g. client")
+        stack_arg, name = None, stack_arg
+    material, ca_material, loaded = _load_from_state(stack_or_default(stack_arg), var, state,
+                                                     name)
     choice = export_choice(loaded.certificates[name], loaded.directory, out_dir, pkcs12,
                            legacy_pkcs12)
     password = None
@@ -155,10 +166,10 @@ def _load_from_state(stack_path: Path, var_args: list[str], state_path: Path | N
 def register(app: typer.Typer) -> None:
     """Adds the `certs` command group to the app."""
     certs = typer.Typer(name="certs", help="Inspect certificate files; export client files.",
-                        no_args_is_help=True, rich_markup_mode=None)
-    certs.command("inspect")(inspect_command)
-    certs.command("export")(export_command)
+                        no_args_is_help=True, rich_markup_mode=None, cls=HelpGroup)
+    certs.command("inspect", cls=HelpCommand)(inspect_command)
+    certs.command("export", cls=HelpCommand)(export_command)
     from mtlsform.cli.certs_status import status_command
 
-    certs.command("status")(status_command)
+    certs.command("status", cls=HelpCommand)(status_command)
     app.add_typer(certs, name="certs")

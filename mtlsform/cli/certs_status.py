@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from mtlsform.cli import console
-from mtlsform.cli.options import STATE, VARS
+from mtlsform.cli.options import STACK, STATE, VARS
 from mtlsform.errors import InputError
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ FORMATS = ("text", "json", "prometheus")
 
 
 def status_command(
-    stack_path: Path = typer.Argument(..., metavar="STACK", help="The stack file."),
+    stack_path: Path | None = STACK,
     as_json: bool = typer.Option(False, "--json", help="The same as --format json."),
     output_format: str = typer.Option("text", "--format", metavar="text|json|prometheus",
                                       help="text, json, or prometheus (the text format of "
@@ -40,6 +40,7 @@ def status_command(
     """Certificates of a stack with expiry and days left. Exit 0: all outside their windows,
     2: any inside its window, expired, not applied or missing in the cloud, 1: error."""
     from mtlsform import certstatus
+    from mtlsform.cli.defaultstack import stack_or_default
     from mtlsform.cli.stackload import load_stack_or_raise
     from mtlsform.instants import parse_instant
     from mtlsform.session import open_session, read_recorded_state
@@ -50,7 +51,7 @@ def status_command(
         raise InputError("--json and --format prometheus ask for two outputs: give one")
     chosen = "json" if as_json else output_format
     moment = parse_instant(at) if at is not None else datetime.now(UTC)
-    stack = load_stack_or_raise(stack_path, var)
+    stack = load_stack_or_raise(stack_or_default(stack_path), var)
     seen: dict[str, bool] | None = None
     recorded: State | None
     if refresh:

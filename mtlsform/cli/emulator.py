@@ -150,18 +150,23 @@ def data_plane_companion(port_offset: int) -> Callable[[Emulator], Companion]:
 
 def register(app: typer.Typer) -> None:
     """Adds `emulator serve` to the app."""
-    emulator_app = typer.Typer(name="emulator", no_args_is_help=True,
+    from mtlsform.cli.helptext import HelpCommand, HelpGroup
+
+    emulator_app = typer.Typer(name="emulator", no_args_is_help=True, cls=HelpGroup,
+                               rich_markup_mode=None,
                                help="The bundled Tencent Cloud API emulator (CLB + SSL).")
 
-    @emulator_app.command("serve")
+    @emulator_app.command("serve", cls=HelpCommand)
     def serve(
-        host: str = typer.Option(None, "--host", help="Address to listen on [127.0.0.1]."),
-        port: int = typer.Option(None, "--port", help="Port; 0 picks a free one [9000]."),
-        data_dir: Path = typer.Option(None, "--data-dir",
+        host: str = typer.Option(None, "--host", metavar="HOST",
+                                 help="Address to listen on [127.0.0.1]."),
+        port: int = typer.Option(None, "--port", metavar="PORT",
+                                 help="Port; 0 picks a free one [9000]."),
+        data_dir: Path = typer.Option(None, "--data-dir", metavar="DIR",
                                       help="Where the world is kept [.mtlsform/emulator]."),
         tls: bool = typer.Option(None, "--tls/--no-tls",
                                  help="Serve HTTPS with a generated certificate."),
-        task_delay: float = typer.Option(None, "--task-delay",
+        task_delay: float = typer.Option(None, "--task-delay", metavar="SECONDS",
                                          help="Seconds an async CLB task takes [0.2]."),
         rate_limit: str = typer.Option(None, "--rate-limit", metavar="N|off",
                                        help="Requests/s per action, or `off` [20]."),
@@ -173,34 +178,42 @@ def register(app: typer.Typer) -> None:
         task_failure: list[str] = typer.Option([], "--task-failure", metavar="[ACTION:]RATE",
                                                help="[ACTION:]RATE of tasks ending in failure "
                                                "(repeatable)."),
-        crash_after: int = typer.Option(None, "--crash-after",
+        crash_after: int = typer.Option(None, "--crash-after", metavar="N",
                                         help="Exit at once after N mutating calls."),
         crash_before_apply: bool = typer.Option(None, "--crash-before-apply",
                                                 help="With --crash-after: die on the next call "
                                                 "before it takes effect."),
-        seed: int = typer.Option(None, "--seed", help="Seed of the fault randomness."),
+        seed: int = typer.Option(None, "--seed", metavar="N", help="Seed of the fault randomness."),
         instance: list[str] = typer.Option([], "--instance", metavar="ID=NAME[@IP]",
                                            help="Extra CVM instance ID=NAME[@IP] (repeatable)."),
-        instances: Path = typer.Option(None, "--instances",
+        instances: Path = typer.Option(None, "--instances", metavar="FILE",
                                        help="JSON file of extra CVM instances."),
-        secret_id: str = typer.Option(None, "--secret-id",
+        secret_id: str = typer.Option(None, "--secret-id", metavar="ID",
                                       help="SecretId clients must use [AKIDmtlsformEmulator0000]."),
-        secret_key: str = typer.Option(None, "--secret-key",
+        secret_key: str = typer.Option(None, "--secret-key", metavar="KEY",
                                        help=f"SecretKey (prefer {emulator_env.SECRET_KEY})."),
         data_plane: bool = typer.Option(False, "--data-plane",
                                         help="Also serve the HTTPS listeners on their VIPs "
                                         "(mTLS data plane, docs/data-plane.md)."),
-        port_offset: int = typer.Option(0, "--port-offset", min=0, max=64000,
+        port_offset: int = typer.Option(0, "--port-offset", metavar="N", min=0, max=64000,
                                         help="With --data-plane: listeners and demo instances "
                                         "listen at port + N (e.g. 8000: 443 -> 8443)."),
     ) -> None:
         """Run the emulator in the foreground until Ctrl-C."""
+        from mtlsform.cli.conflicts import refuse_without
+
+        refuse_without(("--port-offset", port_offset != 0), ("--data-plane", data_plane),
+                       why="the offset moves the ports of the data plane's listeners")
         config = build_config(
             data_dir=data_dir, host=host, port=port, tls=tls, task_delay=task_delay,
             rate_limit=rate_limit, faults=fault, latency=latency, task_failures=task_failure,
             crash_after=crash_after, crash_before_apply=crash_before_apply, seed=seed,
             instances=instance, instances_file=instances, secret_id=secret_id,
             secret_key=secret_key)
+        refuse_without(("--crash-before-apply", config.faults.crash_before_apply),
+                        ("--crash-after", config.faults.crash_after is not None),
+                        why=f"it changes the crash that --crash-after N (or "
+                        f"{emulator_env.CRASH_AFTER}) sets up")
         raise typer.Exit(run_foreground(
             config, [data_plane_companion(port_offset)] if data_plane else None))
 

@@ -20,7 +20,21 @@ from typing import TYPE_CHECKING
 import typer
 
 from mtlsform.cli import console
-from mtlsform.cli.options import ADOPT_FOUND, IGNORE_BACKUP, JSON, STACK, STATE, VARS
+from mtlsform.cli.options import (
+    ADOPT_FOUND,
+    AUTO_APPROVE,
+    DEFAULT_PARALLELISM,
+    DEFAULT_STACK_HELP,
+    IGNORE_BACKUP,
+    JSON,
+    LOCK_TIMEOUT,
+    OUTPUT_FORMAT,
+    PARALLELISM,
+    REFRESH,
+    STACK,
+    STATE,
+    VARS,
+)
 
 if TYPE_CHECKING:
     from mtlsform.apply.executor import ApplyResult
@@ -30,20 +44,15 @@ if TYPE_CHECKING:
     from mtlsform.runs import Approval, ChangeRequest, ChangeRun, Source
     from mtlsform.state.model import State
 
-LOCK_TIMEOUT = typer.Option(0.0, "--lock-timeout", help="Seconds to wait for the state lock.")
-REFRESH = typer.Option("true", "--refresh", help="Read the cloud first (--refresh=false: trust "
-                       "the state).")
-DEFAULT_PARALLELISM = 10
 INTERRUPTED_EXIT = 130  # the second Ctrl-C: 128 + SIGINT, as shells report it
-PARALLELISM = typer.Option(DEFAULT_PARALLELISM, "--parallelism", min=1, max=64,
-                           help="How many operations run at once.")
-AUTO_APPROVE = typer.Option(False, "--auto-approve", help="Apply without asking.")
 AT = typer.Option(None, "--at", metavar="DATE",
                   help="Plan as of this date (2027-01-15, or an ISO date and time, UTC) "
                        "instead of now: which certificates are due for renewal then.")
 
 
-def _bool(value: str, flag: str) -> bool:
+def _bool(value: str | None, flag: str) -> bool:
+    if value is None:
+        return True
     lowered = value.strip().lower()
     if lowered in ("true", "yes", "1", "on"):
         return True
@@ -238,13 +247,37 @@ def _warn_p12_password(plan: Plan) -> None:
         err.print(f"  hint: {missing.hint}", markup=False, highlight=False)
 
 
-def _request(target: Path, var_args: list[str], *, destroy: bool, auto_approve: bool,
-             refresh: str, state_path: Path | None, lock_timeout: float,
+def _refuse_adopting(adopt_found: bool, *, destroy: bool, refresh: str | None) -> None:
+    from mtlsform.cli.conflicts import refuse_together
+
+    refuse_together(("--adopt-found", adopt_found), ("--destroy", destroy),
+                    why="a destroy deletes only what the state records; adopt first with "
+                    "`mtlsform apply --adopt-found`, then destroy")
+    refuse_together(("--adopt-found", adopt_found),
+                    ("--refresh=false", refresh is not None and not _bool(refresh, "--refresh")),
+                    why="objects to adopt are found by reading the cloud")
+
+
+def _request(target: Path | None, var_args: list[str], *, destroy: bool, auto_approve: bool,
+             refresh: str | None, state_path: Path | None, lock_timeout: float,
              adopt_found: bool = False, ignore_backup: bool = False,
              at: str | None = None, verify_rotation: bool = False) -> ChangeRequest:
+    from mtlsform.cli.conflicts import refuse_together
+    from mtlsform.cli.defaultstack import stack_or_default
+    from mtlsform.errors import InputError
     from mtlsform.instants import parse_instant
+    from mtlsform.plan.planfile import is_plan_file
     from mtlsform.runs import ChangeRequest
 
+    target = stack_or_default(target)
+    if destroy and is_plan_file(target):
+        raise InputError(f"{target} is a saved plan; destroy takes the stack file",
+                         hint="a plan made with `plan --destroy --out FILE` is carried out by "
+                         "`mtlsform apply FILE`")
+    refuse_together(("a saved plan", not destroy and is_plan_file(target)),
+                    ("--refresh", refresh is not None),
+                    why="the plan was made with its own --refresh; apply it as it is, or plan "
+                    "again")
     return ChangeRequest(target, tuple(var_args), destroy=destroy, auto_approve=auto_approve,
                          refresh=_bool(refresh, "--refresh"), interactive=sys.stdin.isatty(),
                          state_path=state_path, lock_timeout=lock_timeout,
@@ -254,17 +287,17 @@ def _request(target: Path, var_args: list[str], *, destroy: bool, auto_approve: 
 
 
 def plan(
-    stack_path: Path = STACK,
+    stack_path: Path | None = STACK,
     var: list[str] = VARS,
     destroy: bool = typer.Option(False, "--destroy", help="Plan to destroy everything."),
-    refresh: str = REFRESH,
+    refresh: str | None = REFRESH,
     detailed_exitcode: bool = typer.Option(
         False, "--detailed-exitcode", help="Exit 0: no changes, 2: changes, 1: error."),
     json_output: bool = JSON,
-    output_format: str = typer.Option(
-        "text", "--format", help="text (default), json, or markdown (a pull-request comment)."),
-    out: Path = typer.Option(None, "--out", help="Save the plan to FILE; `mtlsform apply FILE` "
-                             "then applies exactly it (refused if the stack or state changed)."),
+    output_format: str | None = OUTPUT_FORMAT,
+    out: Path = typer.Option(None, "--out", metavar="FILE",
+                             help="Save the plan to FILE; `mtlsform apply FILE` then applies "
+                             "exactly it (refused if the stack or state changed)."),
     state: Path = STATE,
     lock_timeout: float = LOCK_TIMEOUT,
     adopt_found: bool = ADOPT_FOUND,
@@ -272,12 +305,16 @@ def plan(
     at: str | None = AT,
 ) -> None:
     """Show what apply would change, without changing anything."""
+    from mtlsform.cli.conflicts import output_format as chosen_format
+    from mtlsform.cli.defaultstack import stack_or_default
     from mtlsform.cli.stackload import load_stack_or_exit
     from mtlsform.cli.views import choose_view
     from mtlsform.instants import parse_instant
     from mtlsform.runs import plan_stack
 
-    view = choose_view(output_format, json_output=json_output)
+    view = choose_view(chosen_format(output_format, json_output=json_output))
+    _refuse_adopting(adopt_found, destroy=destroy, refresh=refresh)
+    stack_path = stack_or_default(stack_path)
     instant = parse_instant(at) if at is not None else None
     stack = load_stack_or_exit(stack_path, var, json_output=view.name == "json")
     result = plan_stack(stack, destroy=destroy, refresh=_bool(refresh, "--refresh"),
@@ -291,13 +328,14 @@ def plan(
 
 
 def apply(
-    stack_path: Path = typer.Argument(..., metavar="STACK|PLAN",
-                                      help="The stack file, or a plan file saved by "
-                                      "`plan --out` (applied as it is, without asking)."),
+    stack_path: Path | None = typer.Argument(
+        None, metavar="[STACK|PLAN]", show_default=False,
+        help="The stack file, or a plan file saved by `plan --out` (applied as it is, without "
+        f"asking; {DEFAULT_STACK_HELP})."),
     var: list[str] = VARS,
     auto_approve: bool = AUTO_APPROVE,
     parallelism: int = PARALLELISM,
-    refresh: str = REFRESH,
+    refresh: str | None = REFRESH,
     state: Path = STATE,
     lock_timeout: float = LOCK_TIMEOUT,
     adopt_found: bool = ADOPT_FOUND,
@@ -311,6 +349,7 @@ def apply(
         "against the emulator); if not, switch back and stop."),
 ) -> None:
     """Make the cloud match the stack (shows the plan and asks first)."""
+    _refuse_adopting(adopt_found, destroy=False, refresh=refresh)
     request = _request(stack_path, var, destroy=False, auto_approve=auto_approve,
                        refresh=refresh, state_path=state, lock_timeout=lock_timeout,
                        adopt_found=adopt_found, ignore_backup=ignore_backup, at=at,
@@ -319,11 +358,11 @@ def apply(
 
 
 def destroy(
-    stack_path: Path = STACK,
+    stack_path: Path | None = STACK,
     var: list[str] = VARS,
     auto_approve: bool = AUTO_APPROVE,
     parallelism: int = PARALLELISM,
-    refresh: str = REFRESH,
+    refresh: str | None = REFRESH,
     state: Path = STATE,
     lock_timeout: float = LOCK_TIMEOUT,
     ignore_backup: bool = IGNORE_BACKUP,
@@ -340,6 +379,8 @@ def destroy(
 
 def register(app: typer.Typer) -> None:
     """Adds plan, apply and destroy to the app."""
-    app.command()(plan)
-    app.command()(apply)
-    app.command()(destroy)
+    from mtlsform.cli.helptext import HelpCommand
+
+    app.command(cls=HelpCommand)(plan)
+    app.command(cls=HelpCommand)(apply)
+    app.command(cls=HelpCommand)(destroy)

@@ -13,9 +13,12 @@ import traceback
 from importlib import import_module
 
 import typer
+from typer._click.core import Command
 
 from mtlsform import __version__
 from mtlsform.cli import console
+from mtlsform.cli.helptext import HelpGroup
+from mtlsform.cli.options import GLOBAL_OPTIONS
 from mtlsform.errors import MtlsformError
 
 # Modules that add commands to the app; each has `register(app: typer.Typer) -> None`.
@@ -26,9 +29,10 @@ COMMAND_MODULES = (
     "mtlsform.cli.certs",  # certs export, certs inspect
     "mtlsform.cli.verify",  # verify
     "mtlsform.cli.emulator",  # emulator serve
+    "mtlsform.cli.completion",  # completion bash|zsh|fish
 )
 
-GLOBAL_FLAGS = ("--debug", "--no-color")
+GLOBAL_FLAGS = tuple(flag for flag, _ in GLOBAL_OPTIONS)
 DEBUG_ENV = "MTLSFORM_DEBUG"  # "1": tracebacks as with --debug
 
 
@@ -43,16 +47,20 @@ def build_app() -> typer.Typer:
     app = typer.Typer(
         name="mtlsform",
         help="Declarative mutual-TLS HTTPS entry points on Tencent Cloud Load Balancer.",
+        epilog="Without STACK, a command uses $MTLSFORM_STACK, else the default_stack named in "
+        "./mtlsform.yaml. Shell completion: mtlsform completion bash|zsh|fish. See docs/cli.md.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
+        cls=HelpGroup,
     )
+    help_of = dict(GLOBAL_OPTIONS)
 
     @app.callback()
     def root(
-        debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors."),
-        no_color: bool = typer.Option(False, "--no-color", help="Never colour the output."),
+        debug: bool = typer.Option(False, "--debug", help=help_of["--debug"]),
+        no_color: bool = typer.Option(False, "--no-color", help=help_of["--no-color"]),
         version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                      help="Print the version and exit."),
     ) -> None:
@@ -92,10 +100,16 @@ def _print_error(message: str, hint: str | None = None) -> None:
         err.print(f"  hint: {hint}", markup=False, highlight=False)
 
 
-def _show_usage_error(exc: typer.TyperException) -> None:
-    show = getattr(exc, "show", None)  # Click's exceptions (usage errors) print themselves
-    if callable(show):
-        show()
+def _show_usage_error(exc: typer.TyperException, argv: list[str],
+                      root: Command | None) -> None:
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+    from mtlsform.cli.usage import describe
+
+    if isinstance(exc, NoArgsIsHelpError):
+        exc.show()  # the help, on stderr
+    elif isinstance(exc, UsageError) and root is not None:
+        _print_error(*describe(exc, argv, root))
     else:
         _print_error(exc.format_message())
 
@@ -106,6 +120,11 @@ def run(argv: list[str] | None = None) -> int:
     argv, flags = _split_global_flags(argv)
     debug = "--debug" in flags or os.environ.get(DEBUG_ENV) == "1"
     console.configure(no_color="--no-color" in flags)
+    from mtlsform.cli.completion import completion_requested, prepare_completion
+
+    if completion_requested():
+        prepare_completion()  # the shell asks; Click answers and exits below
+    command: Command | None = None
     try:
         command = typer.main.get_command(build_app())
         result = command.main(args=argv, prog_name="mtlsform", standalone_mode=False)
@@ -115,7 +134,7 @@ def run(argv: list[str] | None = None) -> int:
         console.err().print("Aborted.", markup=False)
         return 1
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument...
-        _show_usage_error(exc)
+        _show_usage_error(exc, argv, command)
         return 0 if type(exc).__name__ == "NoArgsIsHelpError" else 1
     except MtlsformError as exc:
         if debug:

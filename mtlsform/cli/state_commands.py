@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 import typer
 
 from mtlsform.cli import console
-from mtlsform.cli.options import JSON, STACK, STATE, VARS
+from mtlsform.cli.helptext import HelpCommand, HelpGroup
+from mtlsform.cli.options import (
+    JSON,
+    OUTPUT_FORMAT,
+    STACK,
+    STACK_OR_PLAN_HELP,
+    STATE,
+    VARS,
+)
 
 if TYPE_CHECKING:
     from mtlsform.state.model import State
@@ -29,33 +37,46 @@ def recorded_state(stack_path: Path, var_args: list[str], state_path: Path | Non
     return state
 
 
-def show(stack_path: Path = typer.Argument(..., metavar="STACK|PLAN",
-                                           help="A stack file (shows its state) or a "
-                                           "plan file saved by `plan --out`."),
+def show(stack_path: Path | None = typer.Argument(None, metavar="[STACK|PLAN]",
+                                                  show_default=False, help=STACK_OR_PLAN_HELP),
          var: list[str] = VARS, json_output: bool = JSON,
-         output_format: str = typer.Option("text", "--format", help="For a plan file: text, "
-                                           "json or markdown."),
+         output_format: str | None = OUTPUT_FORMAT,
          state: Path = STATE) -> None:
     """Show what the state records (secrets hidden), or a saved plan."""
+    from mtlsform.cli.conflicts import output_format as chosen_format
+    from mtlsform.cli.conflicts import refuse_together
+    from mtlsform.cli.defaultstack import stack_or_default
     from mtlsform.cli.views import choose_view
     from mtlsform.plan.planfile import is_plan_file, read_plan
 
-    view = choose_view(output_format, json_output=json_output)
-    if is_plan_file(stack_path):
+    view = choose_view(chosen_format(output_format, json_output=json_output))
+    stack_path = stack_or_default(stack_path)
+    saved_plan = is_plan_file(stack_path)
+    for flag, given in (("--var", bool(var)), ("--state", state is not None)):
+        refuse_together(("a saved plan", saved_plan), (flag, given),
+                        why="the plan file records its stack, variables and state")
+    if saved_plan:
         saved = read_plan(stack_path)
         view.plan(saved.plan, source=str(saved.stack_path))
     else:
         view.state(recorded_state(stack_path, var, state))
 
 
-def output(stack_path: Path = STACK,
-           name: str = typer.Argument(None, metavar="[NAME]", help="One output."),
+def output(stack_arg: str | None = typer.Argument(None, metavar="[STACK]", show_default=False,
+                                                 help=STACK.help),
+           name: str = typer.Argument(None, metavar="[NAME]",
+                                      help="One output (a lone argument that is not a .yaml "
+                                      "file is a NAME of the default stack)."),
            var: list[str] = VARS, json_output: bool = JSON, state: Path = STATE) -> None:
     """Print the stack's outputs (one, raw, when NAME is given: handy in scripts)."""
+    from mtlsform.cli.defaultstack import looks_like_stack, stack_or_default
     from mtlsform.cli.views import choose_view
     from mtlsform.errors import InputError
 
     view = choose_view(json_output=json_output)
+    if name is None and stack_arg is not None and not looks_like_stack(stack_arg):
+        stack_arg, name = None, stack_arg
+    stack_path = stack_or_default(stack_arg)
     recorded = recorded_state(stack_path, var, state)
     if name is None:
         view.outputs(recorded.outputs)
@@ -68,30 +89,44 @@ def output(stack_path: Path = STACK,
 
 state_app = typer.Typer(help="Look at the state (list resources, show one) and "
                         "restore its backup.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, cls=HelpGroup, rich_markup_mode=None)
 
 
-@state_app.command("list")
-def state_list(stack_path: Path = STACK, var: list[str] = VARS, state: Path = STATE) -> None:
+@state_app.command("list", cls=HelpCommand)
+def state_list(stack_path: Path | None = STACK, var: list[str] = VARS,
+               state: Path = STATE) -> None:
     """List the addresses the state records."""
+    from mtlsform.cli.defaultstack import stack_or_default
+
+    stack_path = stack_or_default(stack_path)
     for resource in recorded_state(stack_path, var, state).resources:
         suffix = f" (deposed {resource.deposed})" if resource.deposed else ""
         console.out().print(f"{resource.address}{suffix}", markup=False, highlight=False)
 
 
-@state_app.command("show")
-def state_show(stack_path: Path = STACK,
-               address: str = typer.Argument(..., metavar="ADDRESS",
+@state_app.command("show", cls=HelpCommand)
+def state_show(stack_arg: str | None = typer.Argument(None, metavar="[STACK]",
+                                                     show_default=False, help=STACK.help),
+               address: str = typer.Argument(None, metavar="ADDRESS", show_default=False,
                                              help='e.g. listener.https or '
-                                             'rule.https["www.example.com/"]'),
+                                             'rule.https["www.example.com/"] (alone: an '
+                                             'address in the default stack)'),
                var: list[str] = VARS, json_output: bool = JSON, state: Path = STATE) -> None:
     """Show one resource of the state (secrets hidden)."""
     from mtlsform.addresses import AddressError
+    from mtlsform.cli.defaultstack import looks_like_stack, stack_or_default
     from mtlsform.cli.views import choose_view
     from mtlsform.errors import InputError
     from mtlsform.resources import parse_address
 
     view = choose_view(json_output=json_output)
+    if address is None:
+        if stack_arg is None or looks_like_stack(stack_arg):
+            raise InputError("missing argument ADDRESS",
+                             hint=f"`mtlsform state list {stack_arg or '[STACK]'}` lists the "
+                             "addresses")
+        stack_arg, address = None, stack_arg
+    stack_path = stack_or_default(stack_arg)
     try:
         wanted = parse_address(address)
     except AddressError as exc:
@@ -103,16 +138,18 @@ def state_show(stack_path: Path = STACK,
     view.resource(resource)
 
 
-@state_app.command("restore")
-def state_restore(stack_path: Path = STACK, var: list[str] = VARS, state: Path = STATE,
+@state_app.command("restore", cls=HelpCommand)
+def state_restore(stack_path: Path | None = STACK, var: list[str] = VARS, state: Path = STATE,
                   force: bool = typer.Option(False, "--force", help="Restore even over a "
                                              "readable state file (it is kept as .replaced).")
                   ) -> None:
     """Put the state's backup back (the state before the last run that changed it)."""
+    from mtlsform.cli.defaultstack import stack_or_default
     from mtlsform.cli.stackload import load_stack_or_exit
     from mtlsform.session import state_path_for
     from mtlsform.state.restore import restore_backup
 
+    stack_path = stack_or_default(stack_path)
     stack = load_stack_or_exit(stack_path, var)
     done = restore_backup(state_path_for(stack, state), stack.name, force=force)
     kept = f"; the file it replaced is kept as {done.kept}" if done.kept else ""
@@ -125,6 +162,6 @@ def state_restore(stack_path: Path = STACK, var: list[str] = VARS, state: Path =
 
 def register(app: typer.Typer) -> None:
     """Adds show, output and state to the app."""
-    app.command()(show)
-    app.command()(output)
+    app.command(cls=HelpCommand)(show)
+    app.command(cls=HelpCommand)(output)
     app.add_typer(state_app, name="state")

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from mtlsform.cli import console
+from mtlsform.cli.helptext import HelpCommand
+from mtlsform.cli.options import STACK, STATE, VARS
 
 if TYPE_CHECKING:
     from mtlsform.verification import Report
@@ -79,24 +81,24 @@ def _print_rich(report: Report) -> None:
 
 
 def verify(
-    stack_path: Path = typer.Argument(..., metavar="STACK",
-                                      help="The stack file, e.g. stacks/example.yaml."),
-    requests: int = typer.Option(20, "--requests", min=1, max=100000,
+    stack_path: Path | None = STACK,
+    requests: int = typer.Option(20, "--requests", metavar="N", min=1, max=100000,
                                  help="Requests per rule for the spread check."),
     address: str = typer.Option(None, "--address", metavar="HOST:PORT",
                                 help="Connect here for every listener instead of the VIP."),
-    var: list[str] = typer.Option([], "--var", help="Set a variable: NAME=VALUE (repeatable)."),
+    var: list[str] = VARS,
     json_output: bool = typer.Option(False, "--json", help="The results as JSON on stdout."),
-    state: Path = typer.Option(None, "--state", help="State file (default: .mtlsform/<stack>"
-                               ".state.json beside the stack file)."),
+    state: Path = STATE,
 ) -> None:
     """Check a deployed stack with real mTLS requests (exit 1 if a check fails)."""
+    from mtlsform.cli.defaultstack import stack_or_default
     from mtlsform.cli.stackload import load_stack_or_exit, write_out
     from mtlsform.session import passphrase_from, state_path_for
     from mtlsform.state.local import read_state
     from mtlsform.verification import verify_stack
 
     where = parse_address(address)
+    stack_path = stack_or_default(stack_path)
     stack = load_stack_or_exit(stack_path, var, json_output=json_output)
     path = state_path_for(stack, state)
     recorded = read_state(path, passphrase_from(os.environ))
@@ -112,4 +114,4 @@ def verify(
 
 def register(app: typer.Typer) -> None:
     """Adds `verify` to the app."""
-    app.command()(verify)
+    app.command(cls=HelpCommand)(verify)
