@@ -104,6 +104,7 @@ class ChangeRequest:
     adopt_found: bool = False  # take over objects found by their tags that the state lacks
     ignore_backup: bool = False  # plan although the state file is missing beside its backup
     at: datetime | None = None  # plan as of this instant (renewals); the emulator only
+    refresh_only: bool = False  # record what changed outside mtlsform; change nothing
     verify_rotation: bool = False  # confirm switched certificates by handshakes on the cloud too
 
     @property
@@ -184,6 +185,9 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
     if source.saved is not None and request.adopt_found:
         raise InputError("--adopt-found cannot be given with a saved plan: it records what it "
                          "adopts", hint="pass --adopt-found to `mtlsform plan --out`")
+    if request.refresh_only:
+        _check_refresh_only(destroy=request.destroy, refresh=request.refresh,
+                            saved=source.saved is not None)
     if source.saved is not None and request.at is not None:
         raise InputError("--at cannot be given with a saved plan: it was planned at its own "
                          "instant", hint="pass --at to `mtlsform plan --out`")
@@ -207,7 +211,8 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
             plan = saved.plan
         else:
             plan = session.plan(refresh_first=request.refresh, destroy=request.destroy,
-                                adopt_found=request.adopt_found, now=request.at)
+                                adopt_found=request.adopt_found, now=request.at,
+                                only_refresh=request.refresh_only)
         needs = plan_requirements(plan)
         if request.destroy:
             needs -= {NEEDS_P12_PASSWORD}  # nothing is exported by a destroy
@@ -221,9 +226,15 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
 def plan_stack(stack: Stack, *, destroy: bool = False, refresh: bool = True,
                state_path: Path | None = None, lock_timeout: float = 0.0,
                observer: RunObserver, out: Path | None = None, adopt_found: bool = False,
-               ignore_backup: bool = False, at: datetime | None = None) -> Plan:
+               ignore_backup: bool = False, at: datetime | None = None,
+               refresh_only: bool = False) -> Plan:
     """The plan for the stack against its state (locked while planning), as `plan` shows it;
     with `out`, also saved there, signed with the state's plan key (see `plan_key`)."""
+    if refresh_only:
+        _check_refresh_only(destroy=destroy, refresh=refresh, saved=False)
+        if out is not None:
+            raise InputError("--refresh-only plans are not saved: --out cannot be given with it",
+                             hint="run `mtlsform apply --refresh-only STACK` to record them")
     with open_session(stack, operation="plan", state_path=state_path,
                       lock_timeout=lock_timeout,
                       on_lock_wait=observer.waiting_for_lock,
@@ -231,7 +242,7 @@ def plan_stack(stack: Stack, *, destroy: bool = False, refresh: bool = True,
         _note_sharing(session, observer)
         key = plan_key(session, observer) if out is not None else None
         plan = session.plan(refresh_first=refresh, destroy=destroy, adopt_found=adopt_found,
-                            now=at)
+                            now=at, only_refresh=refresh_only)
         if out is not None and key is not None:
             write_plan(out, plan, stack, key)
         return plan
@@ -259,3 +270,16 @@ def plan_key(session: Session, observer: RunObserver) -> Sensitive[str]:
                          f"{session.state_path}, which it keeps encrypted",
                          hint=exc.hint) from None
     return key
+
+
+def _check_refresh_only(*, destroy: bool, refresh: bool, saved: bool) -> None:
+    """--refresh-only reads the cloud and records it; nothing else can go with it."""
+    if destroy:
+        raise InputError("--refresh-only and --destroy cannot be given together",
+                         hint="a refresh-only run changes nothing in the cloud")
+    if not refresh:
+        raise InputError("--refresh-only and --refresh=false cannot be given together",
+                         hint="a refresh-only run is the cloud read and recorded")
+    if saved:
+        raise InputError("--refresh-only cannot be given with a saved plan",
+                         hint="give the stack file: `mtlsform apply --refresh-only STACK`")

@@ -21,6 +21,7 @@ from mtlsform.plan.lost_state import found_objects, refuse_found, refuse_missing
 from mtlsform.plan.model import Plan
 from mtlsform.plan.planner import make_plan
 from mtlsform.plan.refresh import refresh
+from mtlsform.plan.refresh_only import refresh_only
 from mtlsform.resources import RESOURCE_TYPES, unknown_types
 from mtlsform.resources.base import NEEDS_STATE_SECRETS, RotationCheck
 from mtlsform.resources.graph import resource_graph
@@ -62,7 +63,8 @@ class Session:
     healed: tuple[str, ...] = ()  # records healed when read: the next apply writes them
 
     def plan(self, *, refresh_first: bool = True, destroy: bool = False,
-             now: datetime | None = None, adopt_found: bool = False) -> Plan:
+             now: datetime | None = None, adopt_found: bool = False,
+             only_refresh: bool = False) -> Plan:
         """The plan; `now` decides which certificates are due for renewal (default: now).
         Objects of the stack found by their tags that the state does not record are refused
         unless `adopt_found` (plan/lost_state.py)."""
@@ -72,6 +74,8 @@ class Session:
                          self.state_path, adopt=adopt_found, destroy=destroy)
         plan = make_plan(self.stack, resource_graph(self.stack), self.state, cloud,
                          now=now or datetime.now(UTC), destroy=destroy)
+        if only_refresh:
+            return refresh_only(plan)  # `only_refresh` needs the cloud read: the CLI says so
         return with_consequences(plan, self.provider, self.state) if cloud is not None else plan
 
     def apply(self, plan: Plan, *, parallelism: int = 10, hooks: ApplyHooks | None = None,

@@ -170,7 +170,7 @@ class Executor:
 
     def _record_outputs(self) -> None:
         values = {}
-        outputs = self.stack.outputs if self.plan.mode == "normal" else {}
+        outputs = self.stack.outputs if self.plan.mode != "destroy" else {}
         for name, output in sorted(outputs.items()):
             value = resolve_output(output, self._lookup)
             if value is not None:

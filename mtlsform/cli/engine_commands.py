@@ -45,6 +45,10 @@ if TYPE_CHECKING:
     from mtlsform.state.model import State
 
 INTERRUPTED_EXIT = 130  # the second Ctrl-C: 128 + SIGINT, as shells report it
+REFRESH_ONLY = typer.Option(False, "--refresh-only",
+                            help="Only what changed outside mtlsform: plan shows it, apply "
+                                 "records it in the state and changes nothing in the cloud "
+                                 "(with --detailed-exitcode, plan exits 2 on drift).")
 AT = typer.Option(None, "--at", metavar="DATE",
                   help="Plan as of this date (2027-01-15, or an ISO date and time, UTC) "
                        "instead of now: which certificates are due for renewal then.")
@@ -261,7 +265,8 @@ def _refuse_adopting(adopt_found: bool, *, destroy: bool, refresh: str | None) -
 def _request(target: Path | None, var_args: list[str], *, destroy: bool, auto_approve: bool,
              refresh: str | None, state_path: Path | None, lock_timeout: float,
              adopt_found: bool = False, ignore_backup: bool = False,
-             at: str | None = None, verify_rotation: bool = False) -> ChangeRequest:
+             at: str | None = None, verify_rotation: bool = False,
+             refresh_only: bool = False) -> ChangeRequest:
     from mtlsform.cli.conflicts import refuse_together
     from mtlsform.cli.defaultstack import stack_or_default
     from mtlsform.errors import InputError
@@ -283,7 +288,7 @@ def _request(target: Path | None, var_args: list[str], *, destroy: bool, auto_ap
                          state_path=state_path, lock_timeout=lock_timeout,
                          adopt_found=adopt_found, ignore_backup=ignore_backup,
                          at=parse_instant(at) if at is not None else None,
-                         verify_rotation=verify_rotation)
+                         verify_rotation=verify_rotation, refresh_only=refresh_only)
 
 
 def plan(
@@ -303,6 +308,7 @@ def plan(
     adopt_found: bool = ADOPT_FOUND,
     ignore_backup: bool = IGNORE_BACKUP,
     at: str | None = AT,
+    refresh_only: bool = REFRESH_ONLY,
 ) -> None:
     """Show what apply would change, without changing anything."""
     from mtlsform.cli.conflicts import output_format as chosen_format
@@ -320,7 +326,7 @@ def plan(
     result = plan_stack(stack, destroy=destroy, refresh=_bool(refresh, "--refresh"),
                         state_path=state, lock_timeout=lock_timeout, observer=_Messages(),
                         out=out, adopt_found=adopt_found, ignore_backup=ignore_backup,
-                        at=instant)
+                        at=instant, refresh_only=refresh_only)
     view.plan(result, source=str(stack_path))
     _warn_p12_password(result)
     if detailed_exitcode and result.has_changes:
@@ -347,13 +353,14 @@ def apply(
         False, "--verify-rotation", help="After switching a listener or domain to a new "
         "certificate, confirm by a TLS handshake to the VIP that it presents it (always done "
         "against the emulator); if not, switch back and stop."),
+    refresh_only: bool = REFRESH_ONLY,
 ) -> None:
     """Make the cloud match the stack (shows the plan and asks first)."""
     _refuse_adopting(adopt_found, destroy=False, refresh=refresh)
     request = _request(stack_path, var, destroy=False, auto_approve=auto_approve,
                        refresh=refresh, state_path=state, lock_timeout=lock_timeout,
                        adopt_found=adopt_found, ignore_backup=ignore_backup, at=at,
-                       verify_rotation=verify_rotation)
+                       verify_rotation=verify_rotation, refresh_only=refresh_only)
     raise typer.Exit(_run_change(request, parallelism))
 
 

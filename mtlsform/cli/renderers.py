@@ -78,7 +78,8 @@ def render_apply_summary(result: ApplyResult, plan: Plan, *, color: bool,
     if tally["forget"]:
         counts = counts[:-1] + f", {tally['forget']} forgotten."
     if result.ok:
-        head = "Apply complete!" if plan.mode == "normal" else "Destroy complete!"
+        head = {"destroy": "Destroy complete!", "refresh-only": "Refresh complete! The state "
+                "records what changed outside mtlsform."}.get(plan.mode, "Apply complete!")
         text = f"\n{head} {counts}"
         return (f"[bold green]{escape(text)}[/]" if color else text), True
     interrupted = bool(result.not_started)

@@ -75,7 +75,7 @@ class OutputChange:
 @dataclass(frozen=True)
 class Plan:
     stack: str
-    mode: str  # "normal" | "destroy"
+    mode: str  # "normal" | "destroy" | "refresh-only"
     changes: tuple[ResourceChange, ...]
     drift: tuple[Drift, ...] = ()
     outputs: tuple[OutputChange, ...] = ()
@@ -91,6 +91,8 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
+        if self.mode == "refresh-only":  # what it records: the drift
+            return bool(self.drift)
         return bool(self.actionable) or any(
             o.after_unknown or o.before != o.after for o in self.outputs
         )

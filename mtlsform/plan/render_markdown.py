@@ -8,7 +8,13 @@ edit its own comment, and stays under GitHub's 65,536-character limit.
 from __future__ import annotations
 
 from mtlsform.plan.model import Action, Plan, ResourceChange
-from mtlsform.plan.render_text import REASON_TEXT, render_drift, render_plan, summary_line
+from mtlsform.plan.render_text import (
+    REASON_TEXT,
+    refresh_only_line,
+    render_drift,
+    render_plan,
+    summary_line,
+)
 
 COMMENT_LIMIT = 65_536
 ACTION_WORDS = {
@@ -81,7 +87,9 @@ def render_plan_markdown(plan: Plan, *, source: str = "") -> str:
                   + "; this plan was made from what the cloud holds now.", ""]
     for found in plan.warnings:
         parts += ["> [!WARNING]", f"> `{found.path}`: {_cell(found.message)}", ""]
-    if not plan.has_changes and plan.mode == "destroy":
+    if plan.mode == "refresh-only":
+        parts += [f"**{refresh_only_line(plan)}**", ""]
+    elif not plan.has_changes and plan.mode == "destroy":
         parts += ["**No changes.** Nothing is left to destroy"
                   + ("." if plan.refreshed else " (the cloud was not read: `--refresh=false`)."),
                   ""]
@@ -123,7 +131,7 @@ def render_plan_markdown(plan: Plan, *, source: str = "") -> str:
         parts += [f"<details><summary>Changed outside mtlsform ({len(plan.drift)})</summary>",
                   "", block, "", "</details>", ""]
         budget -= len(block)
-    if plan.has_changes:
+    if plan.has_changes and plan.mode != "refresh-only":
         full = render_plan(Plan(plan.stack, plan.mode, plan.changes, (), plan.outputs),
                            color=False)
         parts += ["<details><summary>Full plan</summary>", "",

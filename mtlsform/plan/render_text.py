@@ -180,6 +180,17 @@ def no_changes_line(plan: Plan, source: str = "") -> str:
     return f"No changes. The cloud matches {source}." if source else "No changes."
 
 
+def refresh_only_line(plan: Plan, source: str = "") -> str:
+    """The end of a refresh-only plan: whether there is anything to record."""
+    if not plan.drift:
+        where = f" of {source}" if source else ""
+        return f"No changes. The cloud matches the state{where}: there is nothing to record."
+    count = len(plan.drift)
+    return (f"This is a refresh-only plan: `mtlsform apply --refresh-only` records the "
+            f"{count} change{'s' if count > 1 else ''} above in the state and changes nothing "
+            "in the cloud.")
+
+
 def render_plan(plan: Plan, *, color: bool, source: str = "") -> str:
     parts: list[str] = []
     if plan.interrupted_operations:
@@ -199,6 +210,9 @@ def render_plan(plan: Plan, *, color: bool, source: str = "") -> str:
     if plan.drift:
         parts.append("Objects have changed outside of mtlsform:\n")
         parts.extend(render_drift(d, color=color) + "\n" for d in plan.drift)
+    if plan.mode == "refresh-only":
+        parts.append(refresh_only_line(plan, source))
+        return "\n".join(parts) + "\n"
     actionable = plan.actionable
     outputs = [o for o in plan.outputs if o.after_unknown or o.before != o.after]
     if not actionable and not outputs:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 PLAN_OPTIONS = ("--var, --destroy, --refresh, --detailed-exitcode, --json, --format, --out, "
-                "--state, --lock-timeout, --adopt-found, --ignore-backup, --at, --debug, "
+                "--state, --lock-timeout, --adopt-found, --ignore-backup, --at, --refresh-only, --debug, "
                 "--no-color")
 
 CASES = [
