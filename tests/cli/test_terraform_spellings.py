@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 PLAN_OPTIONS = ("--var, --destroy, --refresh, --detailed-exitcode, --json, --format, --out, "
-                "--state, --lock-timeout, --adopt-found, --ignore-backup, --at, --refresh-only, --debug, "
-                "--no-color")
+                "--state, --lock-timeout, --adopt-found, --ignore-backup, --at, --refresh-only, "
+                "--debug, --no-color")
 
 CASES = [
     (("plan", "-out=x.plan"),
