@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from mtlsform.addresses import Address
+from mtlsform.pki.facts import iso_utc, parse_iso_utc
 from mtlsform.resources.certificate import CERTIFICATE
 from mtlsform.resources.ssl_certificate import SSL_CERTIFICATE
 from mtlsform.stack.model import Stack
@@ -44,10 +45,6 @@ class Row:
         return self.status != OK
 
 
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def _uses(stack: Stack) -> dict[str, list[str]]:
@@ -90,7 +87,7 @@ def status_rows(stack: Stack, state: State | None, at: datetime, *,
         upload = state.get(Address(SSL_CERTIFICATE.name, name)) if state is not None else None
         upload_id = str(upload.attributes.get("id")) if upload is not None else None
         attrs = record.attributes if record is not None else {}
-        not_after = _parse_time(attrs.get("not_after"))
+        not_after = parse_iso_utc(attrs["not_after"]) if attrs.get("not_after") else None
         window = spec.renew_before_days if warn_days is None else warn_days
         days = None if not_after is None else int((not_after - at).total_seconds() // 86400)
         if record is None or not_after is None:
@@ -113,7 +110,7 @@ def status_rows(stack: Stack, state: State | None, at: datetime, *,
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else "-"
+    return iso_utc(moment) if moment is not None else "-"
 
 
 def render_text(stack: Stack, rows: Sequence[Row], at: datetime) -> str:

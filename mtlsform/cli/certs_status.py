@@ -11,7 +11,6 @@ import typer
 
 from mtlsform.cli import console
 from mtlsform.cli.options import STACK, STATE, VARS
-from mtlsform.errors import InputError
 
 if TYPE_CHECKING:
     from mtlsform.state.model import State
@@ -22,9 +21,10 @@ FORMATS = ("text", "json", "prometheus")
 def status_command(
     stack_path: Path | None = STACK,
     as_json: bool = typer.Option(False, "--json", help="The same as --format json."),
-    output_format: str = typer.Option("text", "--format", metavar="text|json|prometheus",
-                                      help="text, json, or prometheus (the text format of "
-                                           "node_exporter's textfile collector)."),
+    output_format: str | None = typer.Option(
+        None, "--format", metavar="text|json|prometheus", show_default=False,
+        help="text (default), json, or prometheus (the text format of node_exporter's "
+             "textfile collector)."),
     warn_days: int | None = typer.Option(
         None, "--warn-days", metavar="N", min=0,
         help="Report a certificate within N days of its expiry (default: its "
@@ -40,16 +40,13 @@ def status_command(
     """Certificates of a stack with expiry and days left. Exit 0: all outside their windows,
     2: any inside its window, expired, not applied or missing in the cloud, 1: error."""
     from mtlsform import certstatus
+    from mtlsform.cli.conflicts import output_format as chosen_format
     from mtlsform.cli.defaultstack import stack_or_default
     from mtlsform.cli.stackload import load_stack_or_raise
     from mtlsform.instants import parse_instant
     from mtlsform.session import open_session, read_recorded_state
 
-    if output_format not in FORMATS:
-        raise InputError(f"--format expects text, json or prometheus, not {output_format!r}")
-    if as_json and output_format not in ("text", "json"):
-        raise InputError("--json and --format prometheus ask for two outputs: give one")
-    chosen = "json" if as_json else output_format
+    chosen = chosen_format(output_format, json_output=as_json, formats=FORMATS)
     moment = parse_instant(at) if at is not None else datetime.now(UTC)
     stack = load_stack_or_raise(stack_or_default(stack_path), var)
     seen: dict[str, bool] | None = None

@@ -10,11 +10,13 @@ from mtlsform.errors import InputError
 FORMATS = ("text", "json", "markdown")
 
 
-def output_format(chosen: str | None, *, json_output: bool) -> str:
-    """The output of `--format` and `--json` (an alias of `--format json`); both at once must
-    agree."""
-    if chosen is not None and chosen.lower() not in FORMATS:
-        raise InputError(f"--format {chosen!r} is not text, json or markdown")
+def output_format(chosen: str | None, *, json_output: bool,
+                  formats: tuple[str, ...] = FORMATS) -> str:
+    """The output of `--format` (one of `formats`) and `--json` (an alias of `--format
+    json`); both at once must agree."""
+    if chosen is not None and chosen.lower() not in formats:
+        words = f"{', '.join(formats[:-1])} or {formats[-1]}"
+        raise InputError(f"--format {chosen!r} is not {words}")
     if json_output and chosen is not None and chosen.lower() != "json":
         raise InputError(f"--json and --format {chosen} ask for different outputs",
                          hint="give one of them (--json is --format json)")

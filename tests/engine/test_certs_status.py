@@ -115,10 +115,10 @@ def test_status_refuses_bad_input_with_one_message(workdir, cli):
     for args, message in (
             (("--at", "next tuesday"), "error: --at expects a date like 2027-01-15 or "
                                        "2027-01-15T08:00:00Z, not 'next tuesday'"),
-            (("--format", "yaml"), "error: --format expects text, json or prometheus, not "
-                                   "'yaml'"),
+            (("--format", "yaml"), "error: --format 'yaml' is not text, json or prometheus"),
             (("--json", "--format", "prometheus"),
-             "error: --json and --format prometheus ask for two outputs: give one")):
+             "error: --json and --format prometheus ask for different outputs\n"
+             "  hint: give one of them (--json is --format json)")):
         result = cli("certs", "status", EXAMPLE, *args)
         assert result.code == 1, result.text
         assert result.err.strip() == message, result.err
