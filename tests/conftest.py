@@ -37,6 +37,7 @@ SLOW = (
     "engine/test_refresh.py",
     "engine/test_robustness.py",
     "engine/test_rotation.py",
+    "engine/test_rotation_check_embedded.py",
     "engine/test_walkthrough.py",
     "messages/test_certs_export.py",
     "messages/test_ownership_tags.py",

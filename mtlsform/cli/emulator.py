@@ -142,7 +142,7 @@ def data_plane_companion(port_offset: int) -> Callable[[Emulator], Companion]:
             logger.setLevel(logging.INFO)
             logger.propagate = False
         emu.announce(data_plane_port_offset=port_offset)
-        frozen = os.environ.get(emulator_env.DATA_PLANE_FROZEN, "") not in ("", "0")
+        frozen = emulator_env.data_plane_frozen(os.environ)
         return DataPlane(emu.world, port_offset=port_offset, frozen=frozen)
 
     return make

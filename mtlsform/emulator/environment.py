@@ -32,7 +32,8 @@ CALL_LOG = "MTLSFORM_EMULATOR_CALL_LOG"
 SEED = "MTLSFORM_EMULATOR_SEED"
 INSTANCES = "MTLSFORM_EMULATOR_INSTANCES"
 # `1`: the data plane of `emulator serve --data-plane` serves the world as it was when it
-# started and follows none of its changes (a data plane lagging behind the API).
+# started and follows none of its changes (a data plane lagging behind the API); so does the
+# one the embedded emulator starts for apply's rotation check (the world as the run found it).
 DATA_PLANE_FROZEN = "MTLSFORM_EMULATOR_DATA_PLANE_FROZEN"
 
 ALL = (DATA_DIR, HOST, PORT, TLS, SECRET_ID, SECRET_KEY, SESSION_TOKEN, TASK_DELAY, RATE_LIMIT,
@@ -41,6 +42,11 @@ ALL = (DATA_DIR, HOST, PORT, TLS, SECRET_ID, SECRET_KEY, SESSION_TOKEN, TASK_DEL
 
 
 T = TypeVar("T", int, float, str)
+
+
+def data_plane_frozen(environ: Mapping[str, str]) -> bool:
+    """Whether DATA_PLANE_FROZEN asks for a data plane that follows no change."""
+    return environ.get(DATA_PLANE_FROZEN, "") not in ("", "0")
 
 
 class EnvReader:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mtlsform.providers.base import Provider
     from mtlsform.providers.tencentcloud import ApiCredentials, ProviderSettings
     from mtlsform.providers.tencentcloud.emulated import EmulatorTarget
+    from mtlsform.providers.tencentcloud.presented import Presenter
     from mtlsform.stack.model import ProviderConfig
 
 
@@ -103,6 +104,19 @@ def _context(settings: ProviderSettings, credentials: ApiCredentials, *,
         shared_emulator=target.shared if target else None)
 
 
+def _presenting(target: EmulatorTarget,
+                environ: Mapping[str, str]) -> tuple[Presenter | None, int | None]:
+    """Where the rotation check's handshakes go: a data plane of the embedded emulator's world,
+    started in this process at the first check; or the data plane of the `emulator serve
+    --data-plane` serving the world (none when it serves without one)."""
+    from mtlsform.emulator.environment import data_plane_frozen
+    from mtlsform.providers.tencentcloud.presented import EmbeddedPresenter
+
+    if target.emulator is not None:
+        return EmbeddedPresenter(target.emulator.world, frozen=data_plane_frozen(environ)), None
+    return None, target.shared.data_plane_port_offset if target.shared is not None else None
+
+
 @contextmanager
 def open_provider(config: ProviderConfig, *, emulator_data_dir: Path | None,
                   environ: Mapping[str, str]) -> Iterator[tuple[Provider, ProviderContext]]:
@@ -136,10 +150,9 @@ def open_provider(config: ProviderConfig, *, emulator_data_dir: Path | None,
     from mtlsform.providers.tencentcloud.emulated import running_emulator
 
     with running_emulator(config, emulator_data_dir, environ) as target:
-        # Handshakes reach the data plane of the `emulator serve --data-plane` serving the
-        # world; the embedded emulator runs none (apply does not bring one up).
-        offset = target.shared.data_plane_port_offset if target.shared is not None else None
-        provider = connect(target.settings, target.credentials, data_plane_offset=offset)
+        presenter, offset = _presenting(target, environ)
+        provider = connect(target.settings, target.credentials, data_plane_offset=offset,
+                           presenter=presenter)
         try:
             yield provider, _context(target.settings, target.credentials, target=target)
         finally:

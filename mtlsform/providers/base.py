@@ -232,6 +232,10 @@ class Provider(Protocol):
         listener (at the CLB's VIP and `port`, sending `server_name`) gets; None when the entry
         cannot be reached, or no data plane can be reached from here at all."""
 
+    def presentation_wait(self) -> float:
+        """Seconds a data plane may go on presenting the previous certificate after a switch
+        (presented_certificate is asked again meanwhile); 0 when its answer is final at once."""
+
     # Targets (at most 20 per call: the provider splits larger lists)
     def register_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
                          targets: Sequence[TargetSpec]) -> None: ...

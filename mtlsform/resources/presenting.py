@@ -19,7 +19,6 @@ from mtlsform.resources.base import ApplyContext
 from mtlsform.resources.ssl_certificate import SSL_CERTIFICATE
 from mtlsform.stack.model import Tls
 
-PRESENT_WAIT = 10.0  # seconds a switched entry has to present the new certificate
 PRESENT_POLL = 0.1  # seconds between two handshakes while it still presents another one
 
 
@@ -80,8 +79,8 @@ def _presented(ctx: ApplyContext, load_balancer_id: str, listener_id: str, port:
                server_name: str | None, expected: str, *, retry_unreached: bool) -> str | None:
     """What the entry presents, asked again while it presents another certificate than
     `expected` (a data plane takes a moment to follow; with `retry_unreached`, while it cannot
-    be reached too), until PRESENT_WAIT ends."""
-    deadline = time.monotonic() + PRESENT_WAIT
+    be reached too), for as long as the provider says its data plane may take."""
+    deadline = time.monotonic() + ctx.provider.presentation_wait()
     while True:
         presented = ctx.provider.presented_certificate(load_balancer_id, listener_id, port,
                                                        server_name)

@@ -4,8 +4,10 @@ See docs/data-plane.md. Public names: `open_data_plane` (a started plane that bo
 needs, at a free port offset if asked; else DataPlaneBindError, NoFreePorts), `DataPlane`
 (start/stop/update/sync, target_health, handshake_failures, endpoints,
 bind_errors/instance_bind_errors, stop_instance/start_instance), `DataPlaneStopped` (raised by
-calls made while it is stopped), the configuration values in `config` (`Timeouts` among
-them), the schedulers in `schedulers`, and the header names in `headers`.
+calls made while it is stopped), `PresentingPlane` (chosen listeners of a world served for
+TLS handshakes only, at ephemeral ports: what each presents), the configuration values in
+`config` (`Timeouts` among them), the schedulers in `schedulers`, and the header names in
+`headers`.
 """
 
 from mtlsform.emulator.dataplane.config import (
@@ -23,6 +25,7 @@ from mtlsform.emulator.dataplane.health import ALIVE, CLOSE, DEAD, UNKNOWN
 from mtlsform.emulator.dataplane.loopthread import DataPlaneStopped
 from mtlsform.emulator.dataplane.opening import NoFreePorts, open_data_plane
 from mtlsform.emulator.dataplane.plane import DataPlane, Endpoint
+from mtlsform.emulator.dataplane.presenting import PresentingPlane
 from mtlsform.emulator.errors import DataPlaneBindError
 
 __all__ = [
@@ -40,6 +43,7 @@ __all__ = [
     "InstanceConfig",
     "ListenerConfig",
     "NoFreePorts",
+    "PresentingPlane",
     "RouteConfig",
     "TargetConfig",
     "Timeouts",

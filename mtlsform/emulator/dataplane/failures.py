@@ -38,7 +38,8 @@ class HandshakeRecord:
 class FailureLog:
     """Thread-safe ring of recent handshake failures."""
 
-    def __init__(self) -> None:
+    def __init__(self, level: int = logging.WARNING) -> None:
+        self._level = level  # what refusals are logged at
         self._records: collections.deque[HandshakeRecord] = collections.deque(maxlen=KEPT)
         self._lock = threading.Lock()
 
@@ -49,8 +50,8 @@ class FailureLog:
         with self._lock:
             self._records.append(entry)
         sni = f" (SNI {server_name})" if server_name else " (no SNI)"
-        log.warning("handshake refused on %s %s from %s%s: %s [%s]", listener_id, listen,
-                    client, sni, failure.message, failure.detail)
+        log.log(self._level, "handshake refused on %s %s from %s%s: %s [%s]", listener_id,
+                listen, client, sni, failure.message, failure.detail)
         return entry
 
     def records(self) -> list[HandshakeRecord]:

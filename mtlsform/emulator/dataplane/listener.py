@@ -52,7 +52,8 @@ class ListenerServer:
 
     def __init__(self, listener: ListenerConfig, bind: tuple[str, int], services: Services,
                  contexts: TlsContextCache, failures: FailureLog) -> None:
-        self.bind = bind
+        self.bind = bind  # as asked (port 0: any free one)
+        self.bound = bind  # where it listens once started (the port the kernel chose)
         self._services = services
         self._contexts = contexts
         self._failures = failures
@@ -65,7 +66,7 @@ class ListenerServer:
 
     @property
     def listen(self) -> str:
-        return f"{self.bind[0]}:{self.bind[1]}"
+        return f"{self.bound[0]}:{self.bound[1]}"
 
     @staticmethod
     def _tls_fingerprints(listener: ListenerConfig) -> tuple[object, ...]:
@@ -86,6 +87,7 @@ class ListenerServer:
 
     async def start(self) -> None:
         sock = listening_socket(*self.bind)
+        self.bound = (self.bind[0], int(sock.getsockname()[1]))
         self._acceptor = Acceptor(sock, self._handle)
         self._acceptor.start()
 

@@ -70,10 +70,13 @@ class DataPlane:
     def __init__(self, source: DataPlaneConfig | World, *, port_offset: int = 0,
                  host_override: str | None = None,
                  on_health_change: Callable[[HealthKey, str], None] | None = None,
-                 timeouts: Timeouts | None = None, frozen: bool = False) -> None:
+                 timeouts: Timeouts | None = None, frozen: bool = False,
+                 refusal_log_level: int = logging.WARNING) -> None:
         """`source` is the emulator's world (followed on every change, health reported back;
         `frozen`: served as it was at start, no change followed) or a fixed `DataPlaneConfig`
-        (changed with `update`); `timeouts` how long clients are waited for."""
+        (changed with `update`); `timeouts` how long clients are waited for;
+        `refusal_log_level` the level refused handshakes are logged at (they are kept in
+        `handshake_failures()` whatever it is)."""
         self.port_offset = port_offset
         self.frozen = frozen
         self.host_override = host_override
@@ -90,7 +93,7 @@ class DataPlane:
         self._runner = LoopThread("mtlsform-dataplane")
         self._servers: dict[str, ListenerServer] = {}
         self._contexts = TlsContextCache()
-        self._failures = FailureLog()
+        self._failures = FailureLog(refusal_log_level)
         self._health = HealthRegistry(on_change=self._health_changed)
         self._balancer = Balancer(self._health)
         self._backends = DemoBackends()
@@ -181,7 +184,7 @@ class DataPlane:
             if server is not None:
                 found.append(Endpoint(listener.listener_id, listener.load_balancer_id,
                                       listener.protocol, listener.vip, listener.port,
-                                      server.bind[0], server.bind[1]))
+                                      server.bound[0], server.bound[1]))
         return found
 
     def endpoint(self, listener_id: str) -> Endpoint | None:

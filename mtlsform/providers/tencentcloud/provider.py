@@ -29,7 +29,11 @@ from mtlsform.providers.base import (
 )
 from mtlsform.providers.tencentcloud import mapping
 from mtlsform.providers.tencentcloud.errors import is_gone
-from mtlsform.providers.tencentcloud.presented import presented_fingerprint
+from mtlsform.providers.tencentcloud.presented import (
+    Presenter,
+    VipPresenter,
+    presented_fingerprint,
+)
 from mtlsform.providers.tencentcloud.reads import Reader
 from mtlsform.providers.tencentcloud.session import ApiSession
 from mtlsform.providers.tencentcloud.settings import ENV_TASK_TIMEOUT
@@ -51,16 +55,24 @@ def _clb() -> Any:
 class TencentCloudProvider:
     """Implements mtlsform.providers.base.Provider; safe to call from many threads."""
 
-    def __init__(self, session: ApiSession, *, data_plane_offset: int | None = None) -> None:
-        """`data_plane_offset`: where the data plane listens, at each listener's port plus
-        it (0 for the cloud; None: no data plane can be reached from here)."""
+    def __init__(self, session: ApiSession, *, data_plane_offset: int | None = None,
+                 presenter: Presenter | None = None) -> None:
+        """Handshakes that check what a listener presents go to `presenter`, else (with
+        `data_plane_offset`) to the VIP at each listener's port plus the offset (0 for the
+        cloud); with neither, no data plane can be reached from here."""
         self._session = session
-        self._data_plane_offset = data_plane_offset
         self._reader = Reader(session)
         self._targets = TargetWriter(session, self._reader)
+        if presenter is None and data_plane_offset is not None:
+            presenter = VipPresenter(self._reader, data_plane_offset)
+        self._presenter = presenter
 
     def close(self) -> None:
-        self._session.close()
+        try:
+            if self._presenter is not None:
+                self._presenter.close()
+        finally:
+            self._session.close()
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -78,12 +90,13 @@ class TencentCloudProvider:
 
     def presented_certificate(self, load_balancer_id: str, listener_id: str, port: int,
                               server_name: str | None) -> str | None:
-        if self._data_plane_offset is None:
+        if self._presenter is None:
             return None
-        found = self._reader.load_balancers([load_balancer_id]).get(load_balancer_id)
-        if found is None or not found.vips:
-            return None
-        return presented_fingerprint(found.vips[0], port + self._data_plane_offset, server_name)
+        where = self._presenter.address(load_balancer_id, listener_id, port)
+        return presented_fingerprint(*where, server_name) if where is not None else None
+
+    def presentation_wait(self) -> float:
+        return self._presenter.follow_wait if self._presenter is not None else 0.0
 
     # --- helpers ------------------------------------------------------------------------------
 
