@@ -4,13 +4,21 @@ minute and leaves out what is marked here.
 `slow`: whole folders and modules that run the CLI, the emulator, data planes, real processes or
 many generated examples (measured: each takes seconds). `network`: needs a package registry.
 Tests may also mark themselves. The lists are checked against the tree by test_markers.py.
+
+The CLI run in the test process builds its command once per session (_one_cli_command), and
+certificates generated in it draw real keys from a session pool
+(tests/keypool.py), except in the tests of generation itself (OWN_KEYS).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests import keypool
 
 TESTS = Path(__file__).resolve().parent
 
@@ -55,6 +63,39 @@ SLOW = (
     "emulator/test_wire_numbers.py",
 )
 NETWORK = ("emulator/test_tccli.py",)
+# Where certificate generation generates every key itself (elsewhere: tests/keypool.py).
+OWN_KEYS = ("pki/",)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_cli_command() -> Iterator[None]:
+    """`mtlsform.cli.main.run` in this process builds the app and its Click command once per
+    session instead of once per run (Typer's building is ~0.3 s of a 0.35 s `validate`); every
+    run still parses its own argv, reads the environment and gets a fresh Click context."""
+    import typer
+
+    from mtlsform.cli import main
+
+    app = main.build_app()
+    command = typer.main.get_command(app)
+    build = typer.main.get_command
+
+    def get_command(given: typer.Typer) -> Any:
+        return command if given is app else build(given)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(main, "build_app", lambda: app)
+        patch.setattr(typer.main, "get_command", get_command)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _pooled_keys(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Certificates generated in this process take their keys from the session's key pool,
+    except in the tests of generation (OWN_KEYS)."""
+    relative = request.node.path.resolve().relative_to(TESTS).as_posix()
+    if not _listed(relative, OWN_KEYS):
+        monkeypatch.setattr("mtlsform.pki.generate.generate_private_key", keypool.draw)
 
 
 def _listed(relative: str, listed: tuple[str, ...]) -> bool:

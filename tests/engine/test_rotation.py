@@ -5,14 +5,12 @@ nothing duplicated, no upload left behind in the SSL service."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.engine.conftest import edit
+from tests.engine.every_call import CRASH_EXIT, run_in_child
 
 EXAMPLE = Path("stacks/example.yaml")
 # The server certificate gains a DNS name: a new certificate, a new upload, the listener moved
@@ -49,11 +47,6 @@ def test_a_failed_upload_during_a_rotation_does_not_wedge_the_stack(workdir, cli
     assert_converged(workdir, cli)
 
 
-def _mtlsform(workdir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mtlsform", *args], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
 @pytest.mark.parametrize("before_apply", [False, True], ids=["after-the-call", "before-it"])
 def test_a_rotation_killed_at_any_mutating_call_converges(workdir, cli, before_apply):
     assert cli("apply", EXAMPLE, "--auto-approve").code == 0
@@ -62,13 +55,15 @@ def test_a_rotation_killed_at_any_mutating_call_converges(workdir, cli, before_a
     # After the call: the Nth mutating call lands and its answer is lost. Before it: N calls
     # land and the next one dies unserved (N = 0: the first).
     for n in range(0 if before_apply else 1, 20):
-        env = {**os.environ, "MTLSFORM_EMULATOR_CRASH_AFTER": str(n)}
+        env = {"MTLSFORM_EMULATOR_CRASH_AFTER": str(n)}
         if before_apply:
             env["MTLSFORM_EMULATOR_CRASH_BEFORE_APPLY"] = "1"
-        run = _mtlsform(workdir, env, "apply", str(EXAMPLE), "--auto-approve")
-        if "simulated crash" not in run.stderr:
-            assert run.returncode == 0, run.stdout + run.stderr
+        # a real process death (os._exit in a forked child), as in a shell
+        run = run_in_child(workdir, ("apply", str(EXAMPLE), "--auto-approve"), env)
+        if "simulated crash" not in run.err:
+            assert run.code == 0, run.text
             break  # the rotation has fewer than n mutating calls: every one was tried
+        assert run.code == CRASH_EXIT, run.text
         crashes += 1
         assert_converged(workdir, cli)
         edit(workdir / EXAMPLE, ROTATE[1], ROTATE[0])  # rotate back, then try the next call
