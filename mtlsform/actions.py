@@ -58,6 +58,7 @@ class Reason(Enum):
     # replace
     CANNOT_UPDATE = "replace_because_cannot_update"
     EXPIRING = "replace_because_expiring"
+    REPLACE_REQUESTED = "replace_by_request"  # --replace
     # delete / forget
     NO_CONFIG = "delete_because_no_resource_config"
     UNMANAGED = "delete_because_unmanaged"
@@ -65,6 +66,8 @@ class Reason(Enum):
     DESTROY = "delete_because_destroy"
     ADOPTED = "forget_because_adopted"
     BORROWED = "forget_because_borrowed"
+    # a record whose cloud object a resource of the stack now finds at another address
+    CLAIMED = "forget_because_claimed"
     # any action on an object found by its tags that the state did not record (--adopt-found)
     FOUND = "adopt_because_found"
 

@@ -14,6 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
+from mtlsform.addresses import Address
 from mtlsform.apply.executor import ApplyHooks, ApplyResult
 from mtlsform.errors import InputError, MtlsformError, StateError
 from mtlsform.plan.model import Plan
@@ -27,6 +28,7 @@ from mtlsform.plan.planfile import (
     require_signed,
     write_plan,
 )
+from mtlsform.plan.targeting import parse_addresses
 from mtlsform.resources.base import NEEDS_P12_PASSWORD, NEEDS_STATE_SECRETS
 from mtlsform.sensitive import Sensitive
 from mtlsform.session import PASSPHRASE_ENV, Session, open_session, plan_requirements
@@ -106,6 +108,8 @@ class ChangeRequest:
     at: datetime | None = None  # plan as of this instant (renewals); the emulator only
     refresh_only: bool = False  # record what changed outside mtlsform; change nothing
     verify_rotation: bool = False  # confirm switched certificates by handshakes on the cloud too
+    targets: tuple[str, ...] = ()  # --target: only these and what they depend on
+    replacing: tuple[str, ...] = ()  # --replace: replaced although nothing forces it
 
     @property
     def operation(self) -> str:
@@ -188,6 +192,9 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
     if request.refresh_only:
         _check_refresh_only(destroy=request.destroy, refresh=request.refresh,
                             saved=source.saved is not None)
+    targets, replacing = _targeting(request.targets, request.replacing,
+                                    destroy=request.destroy, saved=source.saved is not None,
+                                    refresh_only=request.refresh_only)
     if source.saved is not None and request.at is not None:
         raise InputError("--at cannot be given with a saved plan: it was planned at its own "
                          "instant", hint="pass --at to `mtlsform plan --out`")
@@ -212,7 +219,8 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
         else:
             plan = session.plan(refresh_first=request.refresh, destroy=request.destroy,
                                 adopt_found=request.adopt_found, now=request.at,
-                                only_refresh=request.refresh_only)
+                                only_refresh=request.refresh_only, targets=targets,
+                                replacing=replacing)
         needs = plan_requirements(plan)
         if request.destroy:
             needs -= {NEEDS_P12_PASSWORD}  # nothing is exported by a destroy
@@ -227,7 +235,8 @@ def plan_stack(stack: Stack, *, destroy: bool = False, refresh: bool = True,
                state_path: Path | None = None, lock_timeout: float = 0.0,
                observer: RunObserver, out: Path | None = None, adopt_found: bool = False,
                ignore_backup: bool = False, at: datetime | None = None,
-               refresh_only: bool = False) -> Plan:
+               refresh_only: bool = False, targets: Sequence[str] = (),
+               replacing: Sequence[str] = ()) -> Plan:
     """The plan for the stack against its state (locked while planning), as `plan` shows it;
     with `out`, also saved there, signed with the state's plan key (see `plan_key`)."""
     if refresh_only:
@@ -235,6 +244,8 @@ def plan_stack(stack: Stack, *, destroy: bool = False, refresh: bool = True,
         if out is not None:
             raise InputError("--refresh-only plans are not saved: --out cannot be given with it",
                              hint="run `mtlsform apply --refresh-only STACK` to record them")
+    wanted, forced = _targeting(targets, replacing, destroy=destroy, saved=False,
+                                refresh_only=refresh_only)
     with open_session(stack, operation="plan", state_path=state_path,
                       lock_timeout=lock_timeout,
                       on_lock_wait=observer.waiting_for_lock,
@@ -242,7 +253,8 @@ def plan_stack(stack: Stack, *, destroy: bool = False, refresh: bool = True,
         _note_sharing(session, observer)
         key = plan_key(session, observer) if out is not None else None
         plan = session.plan(refresh_first=refresh, destroy=destroy, adopt_found=adopt_found,
-                            now=at, only_refresh=refresh_only)
+                            now=at, only_refresh=refresh_only, targets=wanted,
+                            replacing=forced)
         if out is not None and key is not None:
             write_plan(out, plan, stack, key)
         return plan
@@ -283,3 +295,22 @@ def _check_refresh_only(*, destroy: bool, refresh: bool, saved: bool) -> None:
     if saved:
         raise InputError("--refresh-only cannot be given with a saved plan",
                          hint="give the stack file: `mtlsform apply --refresh-only STACK`")
+
+
+def _targeting(targets: Sequence[str], replacing: Sequence[str], *, destroy: bool, saved: bool,
+               refresh_only: bool) -> tuple[tuple[Address, ...], tuple[Address, ...]]:
+    """The --target and --replace addresses, refused where they cannot go."""
+    for flag, given in (("--target", bool(targets)), ("--replace", bool(replacing))):
+        if not given:
+            continue
+        if saved:
+            raise InputError(f"{flag} cannot be given with a saved plan: it records what it "
+                             "covers", hint=f"pass {flag} to `mtlsform plan --out`")
+        if destroy:
+            raise InputError(f"{flag} and --destroy cannot be given together",
+                             hint="remove the resource from the stack and plan, or use "
+                                  "`mtlsform state rm` to forget it")
+        if refresh_only:
+            raise InputError(f"{flag} and --refresh-only cannot be given together",
+                             hint="a refresh-only run records all drift and changes nothing")
+    return (parse_addresses(targets, "--target"), parse_addresses(replacing, "--replace"))

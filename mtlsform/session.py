@@ -6,22 +6,25 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mtlsform.addresses import Address
 from mtlsform.apply.executor import ApplyHooks, ApplyResult, Executor
 from mtlsform.apply.statewriter import StateWriter
 from mtlsform.diagnostics import warning
 from mtlsform.errors import StateError
 from mtlsform.plan.lost_state import found_objects, refuse_found, refuse_missing_state
 from mtlsform.plan.model import Plan
+from mtlsform.plan.moves import PriorMoves, apply_moves, stack_moves
 from mtlsform.plan.planner import make_plan
 from mtlsform.plan.refresh import refresh
 from mtlsform.plan.refresh_only import refresh_only
+from mtlsform.plan.targeting import check_targets, limited
 from mtlsform.resources import RESOURCE_TYPES, unknown_types
 from mtlsform.resources.base import NEEDS_STATE_SECRETS, RotationCheck
 from mtlsform.resources.graph import resource_graph
@@ -64,16 +67,27 @@ class Session:
 
     def plan(self, *, refresh_first: bool = True, destroy: bool = False,
              now: datetime | None = None, adopt_found: bool = False,
-             only_refresh: bool = False) -> Plan:
+             only_refresh: bool = False, targets: Sequence[Address] = (),
+             replacing: Sequence[Address] = ()) -> Plan:
         """The plan; `now` decides which certificates are due for renewal (default: now).
         Objects of the stack found by their tags that the state does not record are refused
-        unless `adopt_found` (plan/lost_state.py)."""
-        cloud = refresh(self.provider, self.state, self.stack) if refresh_first else None
+        unless `adopt_found` (plan/lost_state.py). The stack's `moved:` entries are made on
+        the prior state first (plan/moves.py); `targets` limit the plan to them and what they
+        depend on, `replacing` forces replacements (plan/targeting.py)."""
+        graph = resource_graph(self.stack)
+        check_targets(targets, replacing, graph, self.state, str(self.stack.path))
+        prior = apply_moves(self.state, stack_moves(self.stack)) if not destroy \
+            else PriorMoves(self.state, {})
+        cloud = refresh(self.provider, prior.state, self.stack) if refresh_first else None
         if cloud is not None:
-            refuse_found(found_objects(cloud, self.state, self.stack), self.stack,
+            refuse_found(found_objects(cloud, prior.state, self.stack), self.stack,
                          self.state_path, adopt=adopt_found, destroy=destroy)
-        plan = make_plan(self.stack, resource_graph(self.stack), self.state, cloud,
-                         now=now or datetime.now(UTC), destroy=destroy)
+        plan = make_plan(self.stack, graph, prior.state, cloud,
+                         now=now or datetime.now(UTC), destroy=destroy,
+                         moved_from=prior.moved_from, replacing=replacing)
+        if prior.warnings:
+            plan = replace(plan, warnings=(*prior.warnings, *plan.warnings))
+        plan = limited(plan, targets, graph)
         if only_refresh:
             return refresh_only(plan)  # `only_refresh` needs the cloud read: the CLI says so
         return with_consequences(plan, self.provider, self.state) if cloud is not None else plan

@@ -42,6 +42,7 @@ SLOW = (
     "engine/test_kill_every_call.py",
     "engine/test_planfile.py",
     "engine/test_quota.py",
+    "engine/test_refactoring.py",
     "engine/test_refresh.py",
     "engine/test_robustness.py",
     "engine/test_rotation.py",

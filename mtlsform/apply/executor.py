@@ -20,6 +20,7 @@ from mtlsform.apply.statewriter import StateWriter
 from mtlsform.apply.walker import WalkHooks, walk
 from mtlsform.errors import MtlsformError, PlanError, QuotaError
 from mtlsform.plan.model import Plan, ResourceChange
+from mtlsform.plan.moves import renamed
 from mtlsform.plan.outputs import resolve_output
 from mtlsform.providers.base import Provider
 from mtlsform.references import Ref, contains_unknown, evaluate
@@ -146,6 +147,11 @@ class Executor:
             # holds now (objects they created are found by their natural keys), so they are done.
             for pending in state.pending_operations:
                 state = state.without_pending(pending.op_id)
+            # Resources the plan moved to new addresses (`moved:`) are recorded there first.
+            moved = {c.moved_from: c.address for c in self.plan.changes
+                     if c.moved_from is not None}
+            if moved:
+                state = renamed(state, moved)
             for drift in self.plan.drift:
                 if drift.after is None:
                     state = state.without_resource(drift.address)

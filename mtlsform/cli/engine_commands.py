@@ -31,8 +31,10 @@ from mtlsform.cli.options import (
     OUTPUT_FORMAT,
     PARALLELISM,
     REFRESH,
+    REPLACE,
     STACK,
     STATE,
+    TARGET,
     VARS,
 )
 
@@ -235,9 +237,19 @@ def _run_change(request: ChangeRequest, parallelism: int, *,
             result, state = run.apply(parallelism=parallelism, hooks=printer,
                                       p12_password=password, stop=stop)
         code = _report(result, state, run.plan, again)
+        if run.plan.partial:
+            console.err().print(partial_apply_text(run.plan), markup=False, highlight=False)
         if request.destroy and code == 0:  # a failed destroy removes nothing
             _leftovers(run, remove_exports=remove_exports)
         return code
+
+
+def partial_apply_text(plan: Plan) -> str:
+    """What an apply of a partial plan (--target) says after its summary."""
+    names = ", ".join(str(t) for t in plan.targets)
+    return (f"This apply was partial: it applied only {names} (--target) and what "
+            f"{'it depends' if len(plan.targets) == 1 else 'they depend'} on; run `mtlsform "
+            "plan` to see what else differs from the stack.")
 
 
 def _warn_p12_password(plan: Plan) -> None:
@@ -266,7 +278,8 @@ def _request(target: Path | None, var_args: list[str], *, destroy: bool, auto_ap
              refresh: str | None, state_path: Path | None, lock_timeout: float,
              adopt_found: bool = False, ignore_backup: bool = False,
              at: str | None = None, verify_rotation: bool = False,
-             refresh_only: bool = False) -> ChangeRequest:
+             refresh_only: bool = False, targets: tuple[str, ...] = (),
+             replacing: tuple[str, ...] = ()) -> ChangeRequest:
     from mtlsform.cli.conflicts import refuse_together
     from mtlsform.cli.defaultstack import stack_or_default
     from mtlsform.errors import InputError
@@ -288,7 +301,8 @@ def _request(target: Path | None, var_args: list[str], *, destroy: bool, auto_ap
                          state_path=state_path, lock_timeout=lock_timeout,
                          adopt_found=adopt_found, ignore_backup=ignore_backup,
                          at=parse_instant(at) if at is not None else None,
-                         verify_rotation=verify_rotation, refresh_only=refresh_only)
+                         verify_rotation=verify_rotation, refresh_only=refresh_only,
+                         targets=targets, replacing=replacing)
 
 
 def plan(
@@ -309,6 +323,8 @@ def plan(
     ignore_backup: bool = IGNORE_BACKUP,
     at: str | None = AT,
     refresh_only: bool = REFRESH_ONLY,
+    target: list[str] = TARGET,
+    replace: list[str] = REPLACE,
 ) -> None:
     """Show what apply would change, without changing anything."""
     from mtlsform.cli.conflicts import output_format as chosen_format
@@ -326,7 +342,8 @@ def plan(
     result = plan_stack(stack, destroy=destroy, refresh=_bool(refresh, "--refresh"),
                         state_path=state, lock_timeout=lock_timeout, observer=_Messages(),
                         out=out, adopt_found=adopt_found, ignore_backup=ignore_backup,
-                        at=instant, refresh_only=refresh_only)
+                        at=instant, refresh_only=refresh_only, targets=tuple(target),
+                        replacing=tuple(replace))
     view.plan(result, source=str(stack_path))
     _warn_p12_password(result)
     if detailed_exitcode and result.has_changes:
@@ -354,13 +371,16 @@ def apply(
         "certificate, confirm by a TLS handshake to the VIP that it presents it (always done "
         "against the emulator); if not, switch back and stop."),
     refresh_only: bool = REFRESH_ONLY,
+    target: list[str] = TARGET,
+    replace: list[str] = REPLACE,
 ) -> None:
     """Make the cloud match the stack (shows the plan and asks first)."""
     _refuse_adopting(adopt_found, destroy=False, refresh=refresh)
     request = _request(stack_path, var, destroy=False, auto_approve=auto_approve,
                        refresh=refresh, state_path=state, lock_timeout=lock_timeout,
                        adopt_found=adopt_found, ignore_backup=ignore_backup, at=at,
-                       verify_rotation=verify_rotation, refresh_only=refresh_only)
+                       verify_rotation=verify_rotation, refresh_only=refresh_only,
+                       targets=tuple(target), replacing=tuple(replace))
     raise typer.Exit(_run_change(request, parallelism))
 
 

@@ -52,3 +52,8 @@ DEFAULT_PARALLELISM = 10
 PARALLELISM = typer.Option(DEFAULT_PARALLELISM, "--parallelism", metavar="N", min=1, max=64,
                            help="How many operations run at once.")
 AUTO_APPROVE = typer.Option(False, "--auto-approve", help="Apply without asking.")
+TARGET = typer.Option([], "--target", metavar="ADDRESS", show_default=False,
+                      help="Plan (and apply) only this resource and what it depends on "
+                      "(repeatable); the plan says it is partial.")
+REPLACE = typer.Option([], "--replace", metavar="ADDRESS", show_default=False,
+                       help="Replace this resource although nothing forces it (repeatable).")

@@ -98,6 +98,13 @@ def load_with_vars(path: Path, var_args: list[str]) -> tuple[Stack | None, list[
     if problems:
         return None, problems
     stack, diagnostics = load_stack(path, cli_vars, os.environ)
+    if stack is not None and stack.moved:
+        from mtlsform.diagnostics import sort_diagnostics
+        from mtlsform.plan.moves import check_moves
+        from mtlsform.resources.graph import resource_graph
+
+        diagnostics = sort_diagnostics(
+            [*diagnostics, *check_moves(stack, resource_graph(stack).nodes)])
     return (stack if not has_errors(diagnostics) else None), diagnostics
 
 

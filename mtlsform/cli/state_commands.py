@@ -12,6 +12,7 @@ from mtlsform.cli import console
 from mtlsform.cli.helptext import HelpCommand, HelpGroup
 from mtlsform.cli.options import (
     JSON,
+    LOCK_TIMEOUT,
     OUTPUT_FORMAT,
     STACK,
     STACK_OR_PLAN_HELP,
@@ -87,8 +88,8 @@ def output(stack_arg: str | None = typer.Argument(None, metavar="[STACK]", show_
         raise InputError(f"no output named {name!r} (outputs: {known})")
 
 
-state_app = typer.Typer(help="Look at the state (list resources, show one) and "
-                        "restore its backup.",
+state_app = typer.Typer(help="Look at the state (list resources, show one), restore its "
+                        "backup, forget (rm) or rename (mv) resources in it.",
                         no_args_is_help=True, cls=HelpGroup, rich_markup_mode=None)
 
 
@@ -158,6 +159,69 @@ def state_restore(stack_path: Path | None = STACK, var: list[str] = VARS, state:
         f"{done.lineage}, {done.resources} resources{kept}.", markup=False, highlight=False)
     console.out().print(f"Run `mtlsform plan {stack_path}` to see how the cloud compares.",
                         markup=False, highlight=False)
+
+
+def _say(text: str) -> None:
+    console.out().print(text, markup=False, highlight=False)
+
+
+@state_app.command("rm", cls=HelpCommand)
+def state_rm(stack_path: Path = typer.Argument(..., metavar="STACK", show_default=False,
+                                               help="The stack file, e.g. stacks/example.yaml."),
+             addresses: list[str] = typer.Argument(..., metavar="ADDRESS...",
+                                                   show_default=False,
+                                                   help="What to forget (with what is nested "
+                                                   "under it: a listener's rules and targets)."),
+             var: list[str] = VARS, state: Path = STATE,
+             lock_timeout: float = LOCK_TIMEOUT) -> None:
+    """Forget resources: the state stops recording them; the cloud is not touched."""
+    from mtlsform.cli.stackload import load_stack_or_exit
+    from mtlsform.refactoring import remove
+
+    stack = load_stack_or_exit(stack_path, var)
+    done = remove(stack, addresses, state_path=state, lock_timeout=lock_timeout)
+    for address in done.changed:
+        _say(f"Removed {address} from the state (the cloud object is left as it is)")
+    count = len(done.changed)
+    _say(f"Forgot {count} resource{'' if count == 1 else 's'}: {done.state_path} is at serial "
+         f"{done.serial}; the state before is kept as {done.backup}.")
+    if done.local:
+        names = ", ".join(str(a) for a in done.local)
+        _say(f"{names} had no cloud object: what the state held of "
+             f"{'it' if len(done.local) == 1 else 'them'} (a private key included) is now only "
+             f"in {done.backup}, until the next run that changes the state.")
+    if done.still_declared:
+        names = ", ".join(str(a) for a in done.still_declared)
+        _say(f"{names} {'is' if len(done.still_declared) == 1 else 'are'} still in "
+             f"{stack_path}: the next plan will create "
+             f"{'it' if len(done.still_declared) == 1 else 'them'} again (or take the cloud "
+             "object back where it is found by what identifies it). Remove "
+             f"{'it' if len(done.still_declared) == 1 else 'them'} from the stack to stop "
+             "managing it.")
+
+
+@state_app.command("mv", cls=HelpCommand)
+def state_mv(stack_path: Path = typer.Argument(..., metavar="STACK", show_default=False,
+                                               help="The stack file, e.g. stacks/example.yaml."),
+             source: str = typer.Argument(..., metavar="FROM", show_default=False,
+                                          help="The address the state records, e.g. "
+                                          "listener.https."),
+             destination: str = typer.Argument(..., metavar="TO", show_default=False,
+                                               help="The new address, of the same kind, "
+                                               "e.g. listener.web."),
+             var: list[str] = VARS, state: Path = STATE,
+             lock_timeout: float = LOCK_TIMEOUT) -> None:
+    """Rename a resource in the state (with what is nested under it); the cloud is not
+    touched."""
+    from mtlsform.cli.stackload import load_stack_or_exit
+    from mtlsform.refactoring import move
+
+    stack = load_stack_or_exit(stack_path, var)
+    done = move(stack, source, destination, state_path=state, lock_timeout=lock_timeout)
+    for old, new in done.changed.items():
+        _say(f"Moved {old} to {new}")
+    _say(f"{done.state_path} is at serial {done.serial}; the state before is kept as "
+         f"{done.backup}.")
 
 
 def register(app: typer.Typer) -> None:

@@ -46,6 +46,7 @@ class ResourceChange:
     dependencies: tuple[Address, ...] = ()
     deposed: str | None = None
     unmanaged: Mapping[str, Any] | None = None
+    moved_from: Address | None = None  # the address the state recorded it at (`moved:`)
 
     @property
     def type(self) -> str:
@@ -84,6 +85,21 @@ class Plan:
     refreshed: bool = True
     warnings: tuple[Diagnostic, ...] = ()
     interrupted_operations: tuple[str, ...] = ()  # pending intents found from a previous run
+    # --target: the plan covers only these and what they depend on (a partial plan)
+    targets: tuple[Address, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.targets)
+
+    @property
+    def moves(self) -> tuple[tuple[Address, Address], ...]:
+        """(from, to) of every resource the plan moves to a new address."""
+        found = []
+        for change in self.changes:
+            if change.moved_from is not None and change.deposed is None:
+                found.append((change.moved_from, change.address))
+        return tuple(found)
 
     @property
     def actionable(self) -> tuple[ResourceChange, ...]:

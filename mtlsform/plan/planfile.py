@@ -101,6 +101,7 @@ class PlanFile:
                 prior_serial=prior["serial"],
                 refreshed=document["refreshed"],
                 interrupted_operations=tuple(document.get("interrupted_operations", ())),
+                targets=tuple(parse_address(t) for t in document.get("targets", ())),
             )
             return SavedPlan(plan, self.stack_path, document["stack"]["digest"],
                              dict(self.variables))
@@ -155,6 +156,7 @@ def _change_json(change: ResourceChange) -> dict[str, Any]:
         "dependencies": [str(d) for d in change.dependencies],
         "deposed": change.deposed,
         "unmanaged": _encode(change.unmanaged),
+        "moved_from": str(change.moved_from) if change.moved_from is not None else None,
     }
 
 
@@ -173,6 +175,7 @@ def _change_from(data: Mapping[str, Any]) -> ResourceChange:
         dependencies=tuple(Address.parse(d) for d in data.get("dependencies", ())),
         deposed=data.get("deposed"),
         unmanaged=_decode(data.get("unmanaged")),
+        moved_from=parse_address(data["moved_from"]) if data.get("moved_from") else None,
     )
 
 
@@ -193,6 +196,7 @@ def encode_plan(plan: Plan, stack: Stack, key: Sensitive[str]) -> str:
         "outputs": [{"name": o.name, "before": _encode(o.before), "after": _encode(o.after),
                      "after_unknown": o.after_unknown} for o in plan.outputs],
         "interrupted_operations": list(plan.interrupted_operations),
+        "targets": [str(t) for t in plan.targets],
     }
     body = json.dumps(document, indent=2, ensure_ascii=False).removesuffix("\n}")
     signature = _sign(bytes.fromhex(key.reveal()), body.encode("utf-8"))

@@ -26,15 +26,18 @@ from mtlsform.plan.model import Drift, OutputChange, Plan, ResourceChange
 from mtlsform.plan.outputs import resolve_output
 from mtlsform.references import UNKNOWN, Ref, evaluate, references
 from mtlsform.resources import RESOURCE_TYPES
-from mtlsform.resources.base import CloudSnapshot, ResourceType
+from mtlsform.resources.base import CloudSnapshot, Decision, ResourceType
 from mtlsform.stack.model import Stack
 from mtlsform.state.model import State
 
 
 class _Planner:
     def __init__(self, stack: Stack, state: State | None, cloud: CloudSnapshot | None,
-                 now: datetime) -> None:
+                 now: datetime, moved_from: Mapping[Address, Address],
+                 replacing: frozenset[Address]) -> None:
         self.stack = stack
+        self.moved_from = moved_from
+        self.replacing = replacing
         self.cloud = cloud
         self.now = now
         self.prior = {(r.address, r.deposed): r for r in (state.resources if state else ())}
@@ -43,6 +46,8 @@ class _Planner:
         self.changes: list[ResourceChange] = []
         self.drift: list[Drift] = []
         self.warnings: list[Diagnostic] = []
+        # cloud objects found (by natural key) for addresses the state does not record
+        self.claimed: dict[tuple[str, Hashable], Address] = {}
         # Found by their tags with no record and no intent: refused unless adoption was asked.
         self.adopting = {f.address: f for f in found_objects(cloud, state, stack)
                          if not f.interrupted} if cloud is not None else {}
@@ -70,7 +75,14 @@ class _Planner:
         prior_attrs = record.attributes if record is not None else None
         current = self.read(rtype, address, prior_attrs, desired)
         self.current[address] = current
+        if prior_attrs is None and current is not None:
+            identity = rtype.identity(current)
+            if identity is not None:
+                self.claimed[(address.type, identity)] = address
         decision = rtype.diff(desired, current, now=self.now, stack=self.stack, address=address)
+        if address in self.replacing and current is not None and not decision.action.creates:
+            decision = Decision(rtype.replace_action, Reason.REPLACE_REQUESTED,
+                                "replace requested (--replace)", changed=decision.changed)
         self.warnings += [warning(text, path=str(address)) for text in rtype.plan_warnings(
             current, now=self.now, stack=self.stack, address=address)]
         reason, detail = decision.reason, decision.detail
@@ -95,6 +107,7 @@ class _Planner:
             replace_paths=decision.replace_paths,
             sensitive=rtype.sensitive,
             dependencies=tuple(sorted({r.address for r in references(config)})),
+            moved_from=self.moved_from.get(address),
         ))
 
     def plan_removals(self, desired: set[Address], destroy: bool) -> None:
@@ -112,7 +125,14 @@ class _Planner:
                     continue  # already gone: apply drops it from the state
                 attrs = current
             detail = None
-            if not rtype.owned(attrs):
+            claimer = self.claimed.get((address.type, rtype.identity(attrs))) \
+                if deposed is None and not destroy else None
+            if claimer is not None:
+                # Deleting it would delete what `claimer` now holds: only the record goes.
+                action, reason = Action.FORGET, Reason.CLAIMED
+                detail = (f"{claimer} finds the same cloud object by what identifies it: "
+                          "only this record is dropped (a moved: entry says so in the stack)")
+            elif not rtype.owned(attrs):
                 action, reason = Action.FORGET, rtype.left_in_place(attrs)
             else:
                 action = Action.DELETE
@@ -124,7 +144,7 @@ class _Planner:
                 address=address, action=action, reason=reason, detail=detail,
                 before=rtype.shown(attrs),
                 sensitive=rtype.sensitive, dependencies=tuple(record.dependencies),
-                deposed=deposed,
+                deposed=deposed, moved_from=self.moved_from.get(address),
             ))
 
     def plan_unmanaged(self) -> None:
@@ -187,10 +207,14 @@ def _replaced_dependencies(config: Mapping[str, Any], desired: Mapping[str, Any]
 
 
 def make_plan(stack: Stack, graph: Dag[Address], state: State | None,
-              cloud: CloudSnapshot | None, *, now: datetime, destroy: bool = False) -> Plan:
+              cloud: CloudSnapshot | None, *, now: datetime, destroy: bool = False,
+              moved_from: Mapping[Address, Address] | None = None,
+              replacing: Iterable[Address] = ()) -> Plan:
     """The plan for `stack` (whose resource graph is `graph`) against the prior `state` and
-    what `cloud` holds (None: no refresh)."""
-    planner = _Planner(stack, state, cloud, now)
+    what `cloud` holds (None: no refresh). `state` has the stack's moves made already
+    (plan/moves.py), and `moved_from` says where each moved address was; `replacing` are
+    the resources to replace although nothing forces it (`--replace`)."""
+    planner = _Planner(stack, state, cloud, now, moved_from or {}, frozenset(replacing))
     if not destroy:
         for address in graph.topological_order():
             planner.plan_resource(address)

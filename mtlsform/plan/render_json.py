@@ -58,6 +58,8 @@ def change_json(change: ResourceChange) -> dict[str, Any]:
             "replace_paths": [[p] for p in change.replace_paths],
         },
     }
+    if change.moved_from is not None:  # as Terraform's plan JSON says it
+        entry["previous_address"] = str(change.moved_from)
     if address.key is not None:
         entry["index"] = address.key
     if address.sub is not None:
@@ -93,6 +95,9 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "refreshed": plan.refreshed,
         # what the configuration was compared with: the cloud, or only the state (no refresh)
         "compared_with": "cloud" if plan.refreshed else "state",
+        # --target: the plan covers only the targets and what they depend on
+        "partial": plan.partial,
+        "targets": [str(t) for t in plan.targets],
         "resource_changes": [change_json(c) for c in plan.changes],
         "resource_drift": [drift_json(d) for d in plan.drift],
         "output_changes": {

@@ -10,6 +10,8 @@ from __future__ import annotations
 from mtlsform.plan.model import Action, Plan, ResourceChange
 from mtlsform.plan.render_text import (
     REASON_TEXT,
+    moved_line,
+    partial_banner,
     refresh_only_line,
     render_drift,
     render_plan,
@@ -44,6 +46,11 @@ def _cell(text: str) -> str:
 
 def _why(change: ResourceChange) -> str:
     """The reason in words; for an update without one, the attributes it changes."""
+    moved = moved_line(change) if change.moved_from is not None else ""
+    return "; ".join(text for text in (moved, _because(change)) if text)
+
+
+def _because(change: ResourceChange) -> str:
     text = change.detail or REASON_TEXT.get(change.reason)
     if text:
         return text
@@ -81,6 +88,9 @@ def render_plan_markdown(plan: Plan, *, source: str = "") -> str:
     where = f" for `{source}`" if source else f" for stack `{plan.stack}`"
     parts = [marker(plan.stack), f"### mtlsform plan{where}", ""]
     actionable = sorted(plan.actionable, key=lambda c: (ORDER[c.action], c.sort_key()))
+    if plan.partial:
+        parts += ["> [!WARNING]", "> " + _cell(partial_banner(plan).removeprefix("Warning: "))
+                  .replace("this plan is partial", "**This plan is partial**", 1), ""]
     if plan.interrupted_operations:
         parts += ["> [!WARNING]", "> A previous run was interrupted during operations on "
                   + ", ".join(f"`{a}`" for a in plan.interrupted_operations)
@@ -104,6 +114,12 @@ def render_plan_markdown(plan: Plan, *, source: str = "") -> str:
             parts += ["> [!NOTE]", "> The cloud was not read (`--refresh=false`): this plan "
                       "compares the stack with the state only, so changes made outside "
                       "mtlsform are not shown.", ""]
+    moved = [c for c in plan.changes if c.moved_from is not None and c.deposed is None
+             and c.action is Action.NOOP]
+    if moved:
+        parts += ["Moved to new addresses (nothing changes in the cloud): "
+                  + ", ".join(f"`{c.address}` (moved from `{c.moved_from}`)" for c in moved),
+                  ""]
     destructive = [c for c in actionable if c.action.deletes]
     if destructive:
         names = ", ".join(f"`{c.address}`" for c in destructive[:10])

@@ -81,6 +81,20 @@ def _reason(change: ResourceChange) -> str | None:
     return REASON_TEXT.get(change.reason)
 
 
+def moved_line(change: ResourceChange) -> str:
+    """`moved from X`, for a change whose resource the state recorded at another address."""
+    return f"moved from {change.moved_from}"
+
+
+def partial_banner(plan: Plan) -> str:
+    """What a plan made with --target says first: it is partial."""
+    names = ", ".join(str(t) for t in plan.targets)
+    return (f"Warning: this plan is partial: it covers only {names} (--target) and what "
+            f"{'it depends' if len(plan.targets) == 1 else 'they depend'} on; the rest of the "
+            "stack is not shown and is left as it is. Plan without --target "
+            "to see everything.")
+
+
 def _attribute_lines(change: ResourceChange, color: bool) -> list[str]:
     before, after = flatten(change.before), flatten(change.after)
     names = sorted(set(before) | set(after))
@@ -131,6 +145,9 @@ def render_change(change: ResourceChange, *, color: bool) -> str:
     symbol, style = SYMBOLS[change.action]
     header = _header(change)
     lines = [f"  [bold]{escape(header)}[/]" if color else f"  {header}"]
+    if change.moved_from is not None:
+        moved = f"# ({moved_line(change)})"
+        lines.append(f"  [dim]{escape(moved)}[/]" if color else f"  {moved}")
     reason = _reason(change)
     if reason:
         lines.append(f"  [dim]# ({escape(reason)})[/]" if color else f"  # ({reason})")
@@ -193,6 +210,9 @@ def refresh_only_line(plan: Plan, source: str = "") -> str:
 
 def render_plan(plan: Plan, *, color: bool, source: str = "") -> str:
     parts: list[str] = []
+    if plan.partial:
+        banner = partial_banner(plan)
+        parts.append(f"[yellow]{escape(banner)}[/]\n" if color else banner + "\n")
     if plan.interrupted_operations:
         names = ", ".join(plan.interrupted_operations)
         warn = (f"Warning: a previous run was interrupted during operations on {names}; "
@@ -207,6 +227,12 @@ def render_plan(plan: Plan, *, color: bool, source: str = "") -> str:
         for c in adopted:
             line = f"  # {c.address} will be adopted: {c.detail}\n"
             parts.append(escape(line) if color else line)
+    moved = [c for c in plan.changes if c.moved_from is not None and c.deposed is None
+             and c.action is Action.NOOP]
+    if moved:  # moved with nothing else to do: said, since apply records the new address
+        lines = "".join(f"  # {c.address} {moved_line(c)}\n" for c in moved)
+        parts.append("Resources moved to new addresses (nothing changes in the cloud):\n\n"
+                     + (escape(lines) if color else lines))
     if plan.drift:
         parts.append("Objects have changed outside of mtlsform:\n")
         parts.extend(render_drift(d, color=color) + "\n" for d in plan.drift)

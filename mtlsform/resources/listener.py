@@ -78,7 +78,7 @@ class ListenerType(ResourceType):
         listener = stack.listeners[address.name]
         return {
             "load_balancer_id": Ref(Address(LOAD_BALANCER.name, listener.load_balancer), "id"),
-            "name": listener.name,
+            "name": listener.cloud_name,
             "protocol": listener.protocol,
             "port": listener.port,
             "sni": listener.sni,

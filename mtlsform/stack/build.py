@@ -21,6 +21,7 @@ from mtlsform.stack.model import (
     HealthCheck,
     Listener,
     LoadBalancer,
+    Moved,
     Output,
     Positions,
     ProviderConfig,
@@ -77,6 +78,7 @@ class Parts:
     # load balancer's name and position), so a problem elsewhere in it hides none of them.
     partial_tls: dict[str, Tls] = field(default_factory=dict)
     partial_load_balancers: dict[str, tuple[str, Position | None]] = field(default_factory=dict)
+    moved: list[Moved] = field(default_factory=list)
 
     def rule_path(self, listener: str, i: int) -> str:
         """Where the i-th built rule of a listener is: `listeners.https.rules[3]`."""
@@ -125,6 +127,9 @@ def build_parts(root: MapNode, bad_paths: Iterable[Path],
         "listeners": lambda n, node, pos: _listener(n, node, pos, parts.rules[n]),
         "outputs": _output,
     }
+    moved = root.values.get("moved")
+    if ok("moved") and isinstance(moved, SeqNode):
+        parts.moved = [_moved(item) for item in moved.items]
     for section in SECTIONS:
         node = root.values.get(section)
         if not isinstance(node, MapNode):
@@ -183,7 +188,15 @@ def assemble(parts: Parts, path: FilePath, root: MapNode) -> Stack:
         listeners=parts.listeners,
         outputs=parts.outputs,
         positions=Positions(root.pos, flatten_positions(root, depth=2)),
+        moved=tuple(parts.moved),
     )
+
+
+def _moved(node: Node) -> Moved:
+    assert isinstance(node, MapNode)  # the schema found no problem in it
+    data = to_plain(node)
+    return Moved(source=str(data["from"]), destination=str(data["to"]),
+                 positions=_positions(node))
 
 
 def certificates_only(parts: Parts, path: FilePath, root: MapNode,
@@ -280,6 +293,7 @@ def _listener(name: str, node: Node, own: Position, rules: tuple[Rule, ...]) -> 
         tls=_tls(node, "tls"),
         rules=rules,
         positions=_positions(node, own),
+        display_name=data.get("name"),
     )
 
 

@@ -185,7 +185,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class Listener:
-    name: str  # the stack's key, e.g. "https"; also the ListenerName in the cloud
+    name: str  # the stack's key, e.g. "https"
     load_balancer: str
     port: int
     protocol: ListenerProtocol = "HTTPS"
@@ -193,6 +193,21 @@ class Listener:
     tls: Tls | None = None  # SNI off: the listener's certificate
     rules: tuple[Rule, ...] = ()
     positions: Positions = field(default_factory=Positions)
+    display_name: str | None = None  # `name:`: the ListenerName in the cloud (default: name)
+
+    @property
+    def cloud_name(self) -> str:
+        return self.display_name or self.name
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A `moved:` entry: the address a resource had (`source`) and the one it has now
+    (`destination`), as written; the engine parses and checks them (plan/moves.py)."""
+
+    source: str
+    destination: str
+    positions: Positions = field(default_factory=Positions)  # "from" and "to"
 
 
 @dataclass(frozen=True)
@@ -246,6 +261,7 @@ class Stack:
     listeners: Mapping[str, Listener]
     outputs: Mapping[str, Output]
     positions: Positions = field(default_factory=Positions)
+    moved: tuple[Moved, ...] = ()  # renames: prior addresses and the ones they now have
 
     @property
     def directory(self) -> Path:

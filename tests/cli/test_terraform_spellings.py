@@ -6,7 +6,7 @@ import pytest
 
 PLAN_OPTIONS = ("--var, --destroy, --refresh, --detailed-exitcode, --json, --format, --out, "
                 "--state, --lock-timeout, --adopt-found, --ignore-backup, --at, --refresh-only, "
-                "--debug, --no-color")
+                "--target, --replace, --debug, --no-color")
 
 CASES = [
     (("plan", "-out=x.plan"),
@@ -20,7 +20,10 @@ CASES = [
      "  hint: did you mean --var?\n"),
     (("plan", "-replace=listener.https"),
      "error: mtlsform plan has no option -replace (options start with two dashes)\n"
-     f"  hint: its options: {PLAN_OPTIONS}\n"),
+     "  hint: did you mean --replace?\n"),
+    (("apply", "-target=listener.https"),
+     "error: mtlsform apply has no option -target (options start with two dashes)\n"
+     "  hint: did you mean --target?\n"),
     (("destroy", "-parallelism=4"),
      "error: mtlsform destroy has no option -parallelism (options start with two dashes)\n"
      "  hint: did you mean --parallelism?\n"),
