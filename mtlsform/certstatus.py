@@ -31,7 +31,7 @@ OK, DUE, EXPIRED, NOT_APPLIED, UPLOAD_MISSING = (
 class Row:
     name: str
     kind: str  # ca | server | client
-    source: str  # generated | imported
+    source: str  # generated | imported | existing (referenced by its certificate ID)
     subject: str
     not_after: datetime | None
     days_left: int | None
@@ -86,6 +86,8 @@ def status_rows(stack: Stack, state: State | None, at: datetime, *,
         record = state.get(Address(CERTIFICATE.name, name)) if state is not None else None
         upload = state.get(Address(SSL_CERTIFICATE.name, name)) if state is not None else None
         upload_id = str(upload.attributes.get("id")) if upload is not None else None
+        if spec.existing:  # referenced by its ID: its upload records the expiry it was read
+            record = upload
         attrs = record.attributes if record is not None else {}
         not_after = parse_iso_utc(attrs["not_after"]) if attrs.get("not_after") else None
         window = spec.renew_before_days if warn_days is None else warn_days
@@ -102,8 +104,9 @@ def status_rows(stack: Stack, state: State | None, at: datetime, *,
             status = OK
         subject = str(attrs.get("subject_cn") or (spec.subject.common_name if spec.subject
                                                    else ""))
-        rows.append(Row(name=name, kind=spec.type, source="imported" if spec.imported
-                        else "generated", subject=subject, not_after=not_after,
+        source = "existing" if spec.existing else "imported" if spec.imported else "generated"
+        rows.append(Row(name=name, kind=spec.type, source=source, subject=subject,
+                        not_after=not_after,
                         days_left=days, window_days=window, status=status,
                         used_by=tuple(uses[name]), upload_id=upload_id))
     return rows

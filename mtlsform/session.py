@@ -24,6 +24,7 @@ from mtlsform.plan.moves import PriorMoves, apply_moves, stack_moves
 from mtlsform.plan.planner import make_plan
 from mtlsform.plan.refresh import refresh
 from mtlsform.plan.refresh_only import refresh_only
+from mtlsform.plan.takeover import refuse_takeover
 from mtlsform.plan.targeting import check_targets, limited
 from mtlsform.resources import RESOURCE_TYPES, unknown_types
 from mtlsform.resources.base import NEEDS_STATE_SECRETS, RotationCheck
@@ -87,6 +88,8 @@ class Session:
                          moved_from=prior.moved_from, replacing=replacing)
         if prior.warnings:
             plan = replace(plan, warnings=(*prior.warnings, *plan.warnings))
+        if cloud is not None:
+            refuse_takeover(plan, self.provider, self.stack)
         plan = limited(plan, targets, graph)
         if only_refresh:
             return refresh_only(plan)  # `only_refresh` needs the cloud read: the CLI says so

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "mtlsform.cli.stack_commands",  # validate, graph
     "mtlsform.cli.engine_commands",  # plan, apply, destroy
     "mtlsform.cli.state_commands",  # show, output, state
+    "mtlsform.cli.import_command",  # import, import --generate
     "mtlsform.cli.certs",  # certs export, certs inspect
     "mtlsform.cli.verify",  # verify
     "mtlsform.cli.emulator",  # emulator serve

@@ -28,9 +28,10 @@ class ResourceChange:
     references still unresolved: apply evaluates it against the state as it is at that moment.
     `changed` lists the attributes an update or replacement changes: `update()` acts on exactly
     these. `unmanaged` holds the attributes of an object the cloud has under a managed parent
-    but no stack declares (a target bound by hand), which the change deletes. `reason` only
-    explains. Sensitive attributes never appear in `before`/`after` (their names are in
-    `sensitive`).
+    but no stack declares (a target bound by hand), which the change deletes. `importing` is
+    the import ID of an object found in the cloud that the change starts managing (apply
+    records it). `reason` only explains. Sensitive attributes never appear in
+    `before`/`after` (their names are in `sensitive`).
     """
 
     address: Address
@@ -47,6 +48,9 @@ class ResourceChange:
     deposed: str | None = None
     unmanaged: Mapping[str, Any] | None = None
     moved_from: Address | None = None  # the address the state recorded it at (`moved:`)
+    # The import ID of an object the cloud holds with no record in the state, found by its
+    # natural key, that this change starts managing ("will be imported"); None otherwise.
+    importing: str | None = None
 
     @property
     def type(self) -> str:
@@ -106,10 +110,15 @@ class Plan:
         return tuple(c for c in self.changes if c.action is not Action.NOOP)
 
     @property
+    def importing(self) -> tuple[ResourceChange, ...]:
+        """The changes that start managing an object found in the cloud."""
+        return tuple(c for c in self.changes if c.importing is not None)
+
+    @property
     def has_changes(self) -> bool:
         if self.mode == "refresh-only":  # what it records: the drift
             return bool(self.drift)
-        return bool(self.actionable) or any(
+        return bool(self.actionable) or bool(self.importing) or any(
             o.after_unknown or o.before != o.after for o in self.outputs
         )
 

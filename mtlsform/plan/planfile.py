@@ -157,6 +157,7 @@ def _change_json(change: ResourceChange) -> dict[str, Any]:
         "deposed": change.deposed,
         "unmanaged": _encode(change.unmanaged),
         "moved_from": str(change.moved_from) if change.moved_from is not None else None,
+        "importing": change.importing,
     }
 
 
@@ -176,6 +177,7 @@ def _change_from(data: Mapping[str, Any]) -> ResourceChange:
         deposed=data.get("deposed"),
         unmanaged=_decode(data.get("unmanaged")),
         moved_from=parse_address(data["moved_from"]) if data.get("moved_from") else None,
+        importing=data.get("importing"),
     )
 
 

@@ -51,6 +51,8 @@ class _Planner:
         # Found by their tags with no record and no intent: refused unless adoption was asked.
         self.adopting = {f.address: f for f in found_objects(cloud, state, stack)
                          if not f.interrupted} if cloud is not None else {}
+        # Addresses an interrupted run holds an intent for: an object found there is its create.
+        self.pending = {op.address for op in (state.pending_operations if state else ())}
 
     def lookup(self, ref: Ref) -> Any:
         attrs = self.planned.get(ref.address)
@@ -95,6 +97,15 @@ class _Planner:
         if address in self.adopting and current is not None and prior_attrs is None:
             reason, detail = Reason.FOUND, adoption_detail(self.adopting[address])
         self.planned[address] = rtype.planned(desired, current, decision.action)
+        importing = None
+        # Found by its natural key: taken over, unless it is the create of an interrupted run
+        # or part of what --adopt-found takes back (under an object found by its tags).
+        adopted = address in self.adopting or any(
+            ref.address in self.adopting for ref in references(config))
+        if (current is not None and prior_attrs is None and not rtype.local and not adopted
+                and address not in self.pending and rtype.owned(self.planned[address])
+                and not self.recorded_elsewhere(address, rtype.identity(current))):
+            importing = rtype.import_id(current)
         self.changes.append(ResourceChange(
             address=address,
             action=decision.action,
@@ -108,7 +119,17 @@ class _Planner:
             sensitive=rtype.sensitive,
             dependencies=tuple(sorted({r.address for r in references(config)})),
             moved_from=self.moved_from.get(address),
+            importing=importing,
         ))
+
+    def recorded_elsewhere(self, address: Address, identity: Hashable | None) -> bool:
+        """Whether the state records the object `identity` names at another address (a key
+        renamed without a moved: entry): the stack manages it already, so it is no import."""
+        if identity is None:
+            return False
+        return any(other.type == address.type and other != address and deposed is None
+                   and RESOURCE_TYPES[other.type].identity(record.attributes) == identity
+                   for (other, deposed), record in self.prior.items())
 
     def plan_removals(self, desired: set[Address], destroy: bool) -> None:
         """State entries the stack no longer declares (or all of them, for destroy)."""

@@ -64,6 +64,8 @@ def change_json(change: ResourceChange) -> dict[str, Any]:
         entry["index"] = address.key
     if address.sub is not None:
         entry["sub"] = address.sub
+    if change.importing is not None:  # as Terraform's `change.importing`
+        entry["change"]["importing"] = {"id": change.importing}
     if change.deposed:
         entry["deposed"] = change.deposed
     entry["action_reason"] = change.reason.code

@@ -127,6 +127,11 @@ def render_plan_markdown(plan: Plan, *, source: str = "") -> str:
         parts += ["> [!CAUTION]",
                   f"> This plan destroys or replaces {len(destructive)} "
                   f"resource{'s' if len(destructive) > 1 else ''}: {names}{more}.", ""]
+    if plan.importing and plan.mode != "refresh-only":
+        parts += ["Found in the cloud, will be imported (this stack starts managing them):", ""]
+        parts += [f"- `{_cell(str(c.address))}` from `{_cell(c.importing or '')}`"
+                  for c in plan.importing]
+        parts.append("")
     if actionable:
         parts += ["| | Resource | Action | Why |", "|---|---|---|---|"]
         room = COMMENT_LIMIT // 2  # the table may take half the comment, the rest is folded

@@ -173,7 +173,9 @@ def render_drift(drift: Drift, *, color: bool) -> str:
 
 def summary_line(plan: Plan) -> str:
     counts = plan.counts()
-    text = (f"Plan: {counts['add']} to add, {counts['change']} to change, "
+    imports = len(plan.importing)
+    text = (f"Plan: {f'{imports} to import, ' if imports else ''}"
+            f"{counts['add']} to add, {counts['change']} to change, "
             f"{counts['destroy']} to destroy.")
     if counts["forget"]:
         text = text[:-1] + f", {counts['forget']} to forget."
@@ -233,6 +235,12 @@ def render_plan(plan: Plan, *, color: bool, source: str = "") -> str:
         lines = "".join(f"  # {c.address} {moved_line(c)}\n" for c in moved)
         parts.append("Resources moved to new addresses (nothing changes in the cloud):\n\n"
                      + (escape(lines) if color else lines))
+    importing = plan.importing
+    if importing:  # said even when nothing else changes about them
+        parts.append("Objects found in the cloud that this stack will start managing:\n")
+        for c in importing:
+            line = f"  # {c.address} will be imported from {c.importing}\n"
+            parts.append(escape(line) if color else line)
     if plan.drift:
         parts.append("Objects have changed outside of mtlsform:\n")
         parts.extend(render_drift(d, color=color) + "\n" for d in plan.drift)
@@ -241,6 +249,9 @@ def render_plan(plan: Plan, *, color: bool, source: str = "") -> str:
         return "\n".join(parts) + "\n"
     actionable = plan.actionable
     outputs = [o for o in plan.outputs if o.after_unknown or o.before != o.after]
+    if not actionable and not outputs and importing:
+        parts.append(f"[bold]{summary_line(plan)}[/]" if color else summary_line(plan))
+        return "\n".join(parts) + "\n"
     if not actionable and not outputs:
         parts.append(no_changes_line(plan, source))
         return "\n".join(parts) + "\n"

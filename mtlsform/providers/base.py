@@ -141,7 +141,7 @@ class CertificateInfo:
     type: CertType
     alias: str
     status: int  # 1 usable
-    not_after: str | None = None
+    not_after: str | None = None  # ISO 8601 UTC, e.g. 2027-01-01T00:00:00Z
     tags: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from mtlsform.actions import Action, Reason
 from mtlsform.addresses import Address
+from mtlsform.errors import InputError
 from mtlsform.providers.base import Provider
 from mtlsform.references import UNKNOWN
 from mtlsform.sensitive import Sensitive
@@ -93,6 +94,11 @@ class ApplyContext:
     # and where a type's notes for people go.
     verify_rotation: RotationCheck = "off"
     note: Callable[[str], None] | None = None
+
+
+class ImportRefused(InputError):
+    """`mtlsform import` refused: the object does not exist, is of another kind, or does not
+    match what the stack declares at the address."""
 
 
 def differs(desired: Any, current: Any) -> bool:
@@ -178,6 +184,27 @@ class ResourceType:
         """The objects of this type the cloud holds under `parent` (an object of the
         `cascade_parent` type), with the address each would have: how objects made by hand
         are found. Default: none."""
+        return []
+
+    def import_id(self, attrs: Mapping[str, Any]) -> str:
+        """The ID `mtlsform import` takes for this object (a listener's `lb-x#lbl-y`), as the
+        plan shows an object it starts managing. Default: its `id`."""
+        return str(attrs.get("id"))
+
+    def import_(self, provider: Provider, stack: Stack, address: Address, ident: str,
+                recorded: Callable[[Address], Mapping[str, Any] | None]) -> Attributes:
+        """The record of the existing object `ident` for `address` (`mtlsform import`), read
+        from the cloud once it is checked to exist, to be of this type and to match the
+        stack's natural key for the address; `recorded` gives the state's records (a
+        listener's load balancer). Raises ImportRefused otherwise. Default: not importable."""
+        raise ImportRefused(f"{address}: a {self.name} cannot be imported",
+                            hint="import the cloud objects it belongs to")
+
+    def claimants(self, provider: Provider, stack: Stack,
+                  attrs: Mapping[str, Any]) -> list[str]:
+        """What says that an object found in the cloud, about to be imported by a plan,
+        belongs to another stack ("stack NAME (the tag ... on ...)"), read from the cloud;
+        such an object is refused unless handed over with `mtlsform import`. Default: none."""
         return []
 
     def owned(self, attrs: Mapping[str, Any]) -> bool:

@@ -90,7 +90,9 @@ class CertificateType(ResourceType):
     }
 
     def instances(self, stack: Stack) -> Iterable[Address]:
-        return [Address(self.name, name) for name in stack.certificates]
+        # One referenced by its ID has no local material: only its upload is a resource.
+        return [Address(self.name, name) for name, cert in stack.certificates.items()
+                if not cert.existing]
 
     def config(self, stack: Stack, address: Address) -> Attributes:
         cert = stack.certificates[address.name]
@@ -170,6 +172,16 @@ class CertificateType(ResourceType):
         shown = spec.files.certificate if spec.files is not None else "its files"
         return [f"imported from {shown}, so mtlsform cannot renew it: it {why}; replace the "
                 "files with a renewed certificate"]
+
+    def import_(self, provider: Any, stack: Stack, address: Address, ident: str,
+                recorded: Any) -> Attributes:
+        from mtlsform.resources.import_ids import refuse
+
+        raise refuse(address, "a certificate is local material (made by mtlsform or read from "
+                     "files): there is nothing in the cloud to import for it",
+                     hint=f"to use a certificate the SSL service holds, write certificates."
+                          f"{address.name}: {{type: ..., id: {ident}}} and import "
+                          f"ssl_certificate.{address.name}")
 
     def removal_detail(self, attrs: Mapping[str, Any]) -> str | None:
         """A client certificate removed from the stack still opens every listener that trusts

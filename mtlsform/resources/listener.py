@@ -6,7 +6,7 @@ All listeners of a CLB, with their rules and targets, come from one read per CLB
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from mtlsform.addresses import Address
@@ -88,6 +88,53 @@ class ListenerType(ResourceType):
     def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
         """An object on our port with our name is ours (left by an interrupted create)."""
         return (attrs.get("port"), attrs.get("name"))
+
+    def import_id(self, attrs: Mapping[str, Any]) -> str:
+        from mtlsform.resources.import_ids import join_id
+
+        return join_id(attrs.get("load_balancer_id"), attrs.get("id"))
+
+    def claimants(self, provider: Provider, stack: Stack,
+                  attrs: Mapping[str, Any]) -> list[str]:
+        from mtlsform.resources.ownership import listener_claimants
+
+        return listener_claimants(provider, stack, attrs.get("load_balancer_id"),
+                                  attrs.get("id"))
+
+    def import_(self, provider: Provider, stack: Stack, address: Address, ident: str,
+                recorded: Callable[[Address], Mapping[str, Any] | None]) -> Attributes:
+        from mtlsform.resources.import_ids import refuse, split_id
+
+        lb_id, listener_id = split_id(address, ident, ("lb-", "lbl-"), "listener",
+                                      "lb-0a1b2c3d#lbl-0a1b2c3d")
+        spec = stack.listeners[address.name]
+        lb_address = Address(LOAD_BALANCER.name, spec.load_balancer)
+        lb_record = recorded(lb_address)
+        expected = (lb_record or {}).get("id") or stack.load_balancers[spec.load_balancer].id
+        if expected is None:
+            raise refuse(address, f"its load balancer {lb_address} is not in the state",
+                         hint=f"import {lb_address} first (mtlsform import STACK "
+                              f"{lb_address} {lb_id})")
+        if expected != lb_id:
+            raise refuse(address, f"the stack puts this listener on {lb_address} "
+                         f"({expected}), not on {lb_id}",
+                         hint=f"import the listener of {expected}")
+        info = (provider.read_listeners(lb_id) or {}).get(listener_id)
+        if info is None:
+            raise refuse(address, f"load balancer {lb_id} has no listener {listener_id}",
+                         hint="list its listeners in the console (or DescribeListeners)")
+        declared = f"{spec.protocol}:{spec.port}"
+        if (info.protocol, info.port) != (spec.protocol, spec.port):
+            raise refuse(address, f"listener {listener_id} is {info.protocol}:{info.port}, "
+                         f"but the stack declares {declared} for listeners.{address.name}",
+                         hint="import the listener on that port, or change the stack's "
+                              "protocol and port to the listener's")
+        if info.sni != spec.sni:
+            raise refuse(address, f"listener {listener_id} has SNI "
+                         f"{'on' if info.sni else 'off'}, but the stack declares it "
+                         f"{'on' if spec.sni else 'off'} (it cannot change in place)",
+                         hint=f"set listeners.{address.name}.sni: {str(info.sni).lower()}")
+        return listener_attributes(info, lb_id)
 
     def exclusive_key(self, attrs: Mapping[str, Any]) -> Hashable | None:
         return ("port", attrs.get("load_balancer_id"), attrs.get("port"))

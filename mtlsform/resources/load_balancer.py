@@ -8,7 +8,7 @@ one created but never recorded (an interrupted create, a lost state) is found ag
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -109,6 +109,34 @@ class LoadBalancerType(ResourceType):
 
     def owned(self, attrs: Mapping[str, Any]) -> bool:
         return not attrs.get("adopted")
+
+    def import_(self, provider: Provider, stack: Stack, address: Address, ident: str,
+                recorded: Callable[[Address], Mapping[str, Any] | None]) -> Attributes:
+        from mtlsform.resources.import_ids import refuse, split_id
+
+        (lb_id,) = split_id(address, ident, ("lb-",), "load balancer", "lb-0a1b2c3d")
+        info = provider.read_load_balancers([lb_id]).get(lb_id)
+        if info is None:
+            raise refuse(address, f"there is no load balancer {lb_id} in this account and "
+                         "region", hint="check the ID and the provider's region")
+        spec = stack.load_balancers[address.name]
+        if spec.adopted:
+            if spec.id != lb_id:
+                raise refuse(address, f"the stack adopts {spec.id} at this address "
+                             f"(load_balancers.{address.name}.id), not {lb_id}",
+                             hint=f"import {spec.id}, or change load_balancers."
+                                  f"{address.name}.id")
+            return {**lb_attributes(info, {"id": lb_id}), "adopted": True}
+        if info.network != spec.network:
+            raise refuse(address, f"load balancer {lb_id} is {info.network}, but the stack "
+                         f"declares a {spec.network} one at this address (the network cannot "
+                         "change: it would be replaced)",
+                         hint=f"set load_balancers.{address.name}.network: {info.network}")
+        if spec.vpc_id or spec.subnet_id:
+            raise refuse(address, "the stack places this load balancer in a VPC or subnet, "
+                         "which an imported one cannot be checked against",
+                         hint="remove vpc_id/subnet_id, or adopt it with id: instead")
+        return lb_attributes(info, {})
 
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
              desired: Mapping[str, Any] | None) -> Attributes | None:

@@ -4,11 +4,11 @@ session persistence change in place (ModifyRule), its SNI certificate too (Modif
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from mtlsform.addresses import Address, rule_key
-from mtlsform.providers.base import HealthCheckSpec, RuleInfo, RuleSpec
+from mtlsform.providers.base import HealthCheckSpec, Provider, RuleInfo, RuleSpec
 from mtlsform.references import Ref
 from mtlsform.resources.base import ApplyContext, Attributes, CloudSnapshot, ResourceType
 from mtlsform.resources.listener import LISTENER, LISTENERS, find_listener
@@ -151,6 +151,39 @@ class RuleType(ResourceType):
     def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
         return (attrs.get("domain"), attrs.get("url"))
 
+    def import_id(self, attrs: Mapping[str, Any]) -> str:
+        from mtlsform.resources.import_ids import join_id
+
+        return join_id(attrs.get("load_balancer_id"), attrs.get("listener_id"), attrs.get("id"))
+
+    def claimants(self, provider: Provider, stack: Stack,
+                  attrs: Mapping[str, Any]) -> list[str]:
+        from mtlsform.resources.ownership import listener_claimants
+
+        return listener_claimants(provider, stack, attrs.get("load_balancer_id"),
+                                  attrs.get("listener_id"))
+
+    def import_(self, provider: Provider, stack: Stack, address: Address, ident: str,
+                recorded: Callable[[Address], Mapping[str, Any] | None]) -> Attributes:
+        from mtlsform.resources.import_ids import refuse, split_id
+
+        lb_id, listener_id, rule_id = split_id(
+            address, ident, ("lb-", "lbl-", "loc-"), "rule",
+            "lb-0a1b2c3d#lbl-0a1b2c3d#loc-0a1b2c3d")
+        check_parent_listener(address, (lb_id, listener_id), recorded)
+        info = cloud_rule(provider, lb_id, listener_id, rule_id)
+        if info is None:
+            raise refuse(address, f"listener {listener_id} of {lb_id} has no rule {rule_id}",
+                         hint="list its rules in the console (or DescribeListeners)")
+        rule = find_rule(stack, address)
+        if (info.domain, info.url) != (rule.domain, rule.url):
+            other = Address(self.name, address.name, rule_key(info.domain, info.url))
+            raise refuse(address, f"rule {rule_id} is for {info.domain}{info.url}, but the "
+                         f"stack declares {rule.domain}{rule.url} at this address",
+                         hint=f"import it as {other}")
+        sni = bool(stack.listeners[address.name].sni)
+        return rule_attributes(info, lb_id, listener_id, sni)
+
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
              desired: Mapping[str, Any] | None) -> Attributes | None:
         source = prior if prior is not None else (desired or {})
@@ -215,6 +248,30 @@ class RuleType(ResourceType):
 
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
         ctx.provider.delete_rule(prior["load_balancer_id"], prior["listener_id"], prior["id"])
+
+
+def check_parent_listener(address: Address, ids: tuple[str, str],
+                          recorded: Callable[[Address], Mapping[str, Any] | None]) -> None:
+    """Refuses an import under a listener the state does not record (or records with other
+    IDs)."""
+    from mtlsform.resources.import_ids import refuse
+
+    listener_address = Address(LISTENER.name, address.name)
+    record = recorded(listener_address)
+    if record is None:
+        raise refuse(address, f"its listener {listener_address} is not in the state",
+                     hint=f"import {listener_address} first (its ID is {ids[0]}#{ids[1]})")
+    mine = (record.get("load_balancer_id"), record.get("id"))
+    if mine != ids:
+        raise refuse(address, f"it belongs to {listener_address} ({mine[0]}#{mine[1]}), not to "
+                     f"listener {ids[0]}#{ids[1]}",
+                     hint=f"import a rule of {mine[0]}#{mine[1]}")
+
+
+def cloud_rule(provider: Provider, lb_id: str, listener_id: str,
+                rule_id: str) -> RuleInfo | None:
+    listener = (provider.read_listeners(lb_id) or {}).get(listener_id)
+    return next((r for r in listener.rules if r.id == rule_id), None) if listener else None
 
 
 RULE = RuleType()

@@ -6,11 +6,11 @@ gets the address `target.<listener>["<rule key>"].<server>:<port>`.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from mtlsform.addresses import Address
-from mtlsform.providers.base import RuleInfo, TargetInfo, TargetSpec
+from mtlsform.providers.base import Provider, RuleInfo, TargetInfo, TargetSpec
 from mtlsform.references import Ref
 from mtlsform.resources.base import ApplyContext, Attributes, CloudSnapshot, ResourceType
 from mtlsform.resources.listener import LISTENER, LISTENERS, find_listener
@@ -85,6 +85,59 @@ class TargetType(ResourceType):
 
     def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
         return server_key(attrs)
+
+    def import_id(self, attrs: Mapping[str, Any]) -> str:
+        from mtlsform.resources.import_ids import join_id
+
+        server, port = server_key(attrs)
+        return join_id(attrs.get("load_balancer_id"), attrs.get("listener_id"),
+                       attrs.get("rule_id"), f"{server}:{port}")
+
+    def claimants(self, provider: Provider, stack: Stack,
+                  attrs: Mapping[str, Any]) -> list[str]:
+        from mtlsform.resources.ownership import listener_claimants
+
+        return listener_claimants(provider, stack, attrs.get("load_balancer_id"),
+                                  attrs.get("listener_id"))
+
+    def import_(self, provider: Provider, stack: Stack, address: Address, ident: str,
+                recorded: Callable[[Address], Mapping[str, Any] | None]) -> Attributes:
+        from mtlsform.resources.import_ids import refuse, split_id
+        from mtlsform.resources.rule import check_parent_listener, cloud_rule
+
+        parts = split_id(address, ident, ("lb-", "lbl-", "loc-"), "target",
+                         "lb-0a1b2c3d#lbl-0a1b2c3d#loc-0a1b2c3d (the rule it is bound to)",
+                         extra=1)
+        lb_id, listener_id, rule_id = parts[:3]
+        check_parent_listener(address, (lb_id, listener_id), recorded)
+        rule_address = Address(RULE.name, address.name, address.key)
+        rule_record = recorded(rule_address)
+        if rule_record is None:
+            raise refuse(address, f"its rule {rule_address} is not in the state",
+                         hint=f"import {rule_address} first (its ID is "
+                              f"{lb_id}#{listener_id}#{rule_id})")
+        if rule_record.get("id") != rule_id:
+            raise refuse(address, f"it belongs to {rule_address} ({rule_record.get('id')}), "
+                         f"not to rule {rule_id}",
+                         hint=f"import a target of rule {rule_record.get('id')}")
+        wanted = {k: v for k, v in self.config(stack, address).items()
+                  if not isinstance(v, Ref)}
+        server, port = server_key(wanted)
+        if len(parts) == 4 and parts[3] != f"{server}:{port}":
+            raise refuse(address, f"the stack binds backend {address.sub} ({server}:{port}) "
+                         f"at this address, not {parts[3]}",
+                         hint=f"import {server}:{port}, or name its backend in the stack")
+        info = cloud_rule(provider, lb_id, listener_id, rule_id)
+        if info is None:
+            raise refuse(address, f"listener {listener_id} of {lb_id} has no rule {rule_id}",
+                         hint="list its rules in the console (or DescribeListeners)")
+        bound = next((t for t in info.targets if t.key == (server, port)), None)
+        if bound is None:
+            raise refuse(address, f"backend {address.sub} ({server}:{port}) is not bound to "
+                         f"rule {rule_id}",
+                         hint="bind it in the console first, or let apply bind it")
+        source = {"load_balancer_id": lb_id, "listener_id": listener_id, "rule_id": rule_id}
+        return {**target_attributes(bound, source), "backend": wanted.get("backend")}
 
     def identity(self, attrs: Mapping[str, Any]) -> Hashable | None:
         rule_id = attrs.get("rule_id")

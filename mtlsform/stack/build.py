@@ -260,6 +260,7 @@ def _certificate(name: str, node: Node, own: Position) -> Certificate:
                       legacy_pkcs12=export.get("legacy_pkcs12", False),
                       outside_stack_folder=export.get("outside_stack_folder", False))
         if export is not None else None,
+        id=data.get("id"),
         positions=_positions(node, own),
     )
 

@@ -98,11 +98,19 @@ class Certificate:
     path_length: int | None = 0  # CA only; None means unlimited
     files: CertificateFiles | None = None
     export: Export | None = None
+    # An upload the SSL service already holds, used by its certificate ID (`id:`): no local
+    # material, never uploaded, renewed or deleted by the stack.
+    id: str | None = None
     positions: Positions = field(default_factory=Positions)
 
     @property
     def imported(self) -> bool:
         return self.files is not None
+
+    @property
+    def existing(self) -> bool:
+        """Referenced by its certificate ID in the SSL service (`id:`)."""
+        return self.id is not None
 
 
 @dataclass(frozen=True)

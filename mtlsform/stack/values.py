@@ -27,6 +27,9 @@ PATTERNS: dict[str, tuple[str, str | None]] = {
     "^subnet-[a-z0-9]{8}$": ("is not a subnet id", "subnet ids look like subnet-0a1b2c3d"),
     "^ins-[a-z0-9]{1,32}$": ("is not a CVM instance id",
                              "instance ids look like ins-0a1b2c3d (lowercase)"),
+    "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$": (
+        "is not a certificate ID", "SSL certificate IDs look like Ab12Cd34 (the SSL console "
+                                   "or DescribeCertificates shows them)"),
     "^/": ("must start with /", None),
     "^(?!mtlsform:)": ("is reserved: mtlsform sets the tags whose keys start with mtlsform:",
                        "choose a key without the mtlsform: prefix"),

@@ -8,6 +8,7 @@ HttpCode bitmask kept as a mask, a target as an instance or an IP.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from mtlsform.providers.base import (
@@ -205,6 +206,19 @@ def load_balancer_info(lb: Any) -> LoadBalancerInfo:
     )
 
 
+def _utc(cloud_time: str | None) -> str | None:
+    """The SSL service's `2027-01-01 08:00:00` (Beijing time, GMT+8) as `2027-01-01T00:00:00Z`;
+    a time in another form is kept as it came."""
+    if not cloud_time:
+        return None
+    try:
+        moment = datetime.strptime(cloud_time, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return cloud_time
+    gmt8 = moment.replace(tzinfo=timezone(timedelta(hours=8)))
+    return gmt8.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def certificate_info(cert: Any) -> CertificateInfo:
     cert_type = "CA" if (cert.CertificateType or "").upper() == "CA" else "SVR"
     return CertificateInfo(
@@ -212,6 +226,6 @@ def certificate_info(cert: Any) -> CertificateInfo:
         type=cert_type,  # type: ignore[arg-type]
         alias=cert.Alias or "",
         status=cert.Status if cert.Status is not None else 0,
-        not_after=cert.CertEndTime or None,
+        not_after=_utc(cert.CertEndTime),
         tags={tag.TagKey: tag.TagValue or "" for tag in cert.Tags or () if tag.TagKey},
     )

@@ -57,7 +57,9 @@ def _fields(cert: Certificate) -> list[Diagnostic]:
                                path=_where(cert, f"ip_addresses[{i}]"),
                                position=at(f"ip_addresses.{i}"),
                                hint="write an IPv4 address like 10.0.0.1 or an IPv6 address"))
-    if cert.imported:
+    if cert.existing:
+        found += _existing(cert)
+    elif cert.imported:
         found += _imported(cert)
     else:
         found += _generated(cert)
@@ -84,6 +86,19 @@ def _imported(cert: Certificate) -> list[Diagnostic]:
             "passphrase_env is set but there is no private_key to decrypt",
             path=_where(cert, "files.passphrase_env"), position=at("files.passphrase_env"),
             hint="add files.private_key, or remove passphrase_env"))
+    return found
+
+
+def _existing(cert: Certificate) -> list[Diagnostic]:
+    """A certificate referenced by its ID: the SSL service holds everything about it."""
+    found = []
+    at = cert.positions.at
+    for key in (*_GENERATED_ONLY, "files", "export", "clients"):
+        if _written(cert, key):
+            found.append(error(
+                f"{key} cannot be set on a certificate referenced by its ID: the SSL service "
+                "holds it", path=_where(cert, key), position=at(key),
+                hint=f"remove {key}, or remove id: to let mtlsform make the certificate"))
     return found
 
 
@@ -122,6 +137,12 @@ def _issuer(cert: Certificate, parts: Parts) -> list[Diagnostic]:
             f"{issuer.name!r} is {_ARTICLE[issuer.type]} certificate; only a ca can issue "
             "certificates", path=where, position=position,
             hint="a server or client certificate cannot sign others; name a ca certificate")]
+    if issuer.existing:
+        return [error(
+            f"{issuer.name!r} is referenced by its ID in the SSL service, so its private key "
+            "is not here and it cannot issue certificates", path=where, position=position,
+            hint=f"name a ca certificate mtlsform makes, or import {issuer.name!r} with "
+                 "files: {certificate: ..., private_key: ...}")]
     if issuer.imported and issuer.files is not None and issuer.files.private_key is None:
         return [error(
             f"{issuer.name!r} is imported without a private key, so it cannot issue "

@@ -63,6 +63,8 @@ def check_certificates(stack: Stack, *, now: datetime | None = None,
     facts: dict[str, CertificateFacts] = {}
     self_signed: set[str] = set()
     for name, spec in stack.certificates.items():
+        if spec.existing:
+            continue  # the SSL service holds it: nothing here to read
         if not spec.imported:
             diags += _generated_checks(spec)
             continue
