@@ -22,6 +22,7 @@ import typer
 from mtlsform.cli import console
 from mtlsform.cli.options import (
     ADOPT_FOUND,
+    ARTIFACT_URL,
     AUTO_APPROVE,
     DEFAULT_PARALLELISM,
     DEFAULT_STACK_HELP,
@@ -325,6 +326,7 @@ def plan(
     refresh_only: bool = REFRESH_ONLY,
     target: list[str] = TARGET,
     replace: list[str] = REPLACE,
+    artifact_url: str | None = ARTIFACT_URL,
 ) -> None:
     """Show what apply would change, without changing anything."""
     from mtlsform.cli.conflicts import output_format as chosen_format
@@ -334,7 +336,8 @@ def plan(
     from mtlsform.instants import parse_instant
     from mtlsform.runs import plan_stack
 
-    view = choose_view(chosen_format(output_format, json_output=json_output))
+    view = choose_view(chosen_format(output_format, json_output=json_output),
+                       artifact_url=artifact_url)
     _refuse_adopting(adopt_found, destroy=destroy, refresh=refresh)
     stack_path = stack_or_default(stack_path)
     instant = parse_instant(at) if at is not None else None

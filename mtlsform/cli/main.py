@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "mtlsform.cli.verify",  # verify
     "mtlsform.cli.emulator",  # emulator serve
     "mtlsform.cli.completion",  # completion bash|zsh|fish
+    "mtlsform.cli.comment",  # comment (the plan on a pull request)
 )
 
 GLOBAL_FLAGS = tuple(flag for flag, _ in GLOBAL_OPTIONS)

@@ -57,3 +57,6 @@ TARGET = typer.Option([], "--target", metavar="ADDRESS", show_default=False,
                       "(repeatable); the plan says it is partial.")
 REPLACE = typer.Option([], "--replace", metavar="ADDRESS", show_default=False,
                        help="Replace this resource although nothing forces it (repeatable).")
+ARTIFACT_URL = typer.Option(None, "--artifact-url", metavar="URL",
+                            help="With --format markdown: link the comment to the plan "
+                                 "artefact of this CI run (http or https).")

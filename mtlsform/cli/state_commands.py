@@ -11,6 +11,7 @@ import typer
 from mtlsform.cli import console
 from mtlsform.cli.helptext import HelpCommand, HelpGroup
 from mtlsform.cli.options import (
+    ARTIFACT_URL,
     JSON,
     LOCK_TIMEOUT,
     OUTPUT_FORMAT,
@@ -42,7 +43,7 @@ def show(stack_path: Path | None = typer.Argument(None, metavar="[STACK|PLAN]",
                                                   show_default=False, help=STACK_OR_PLAN_HELP),
          var: list[str] = VARS, json_output: bool = JSON,
          output_format: str | None = OUTPUT_FORMAT,
-         state: Path = STATE) -> None:
+         state: Path = STATE, artifact_url: str | None = ARTIFACT_URL) -> None:
     """Show what the state records (secrets hidden), or a saved plan."""
     from mtlsform.cli.conflicts import output_format as chosen_format
     from mtlsform.cli.conflicts import refuse_together
@@ -50,12 +51,17 @@ def show(stack_path: Path | None = typer.Argument(None, metavar="[STACK|PLAN]",
     from mtlsform.cli.views import choose_view
     from mtlsform.plan.planfile import is_plan_file, read_plan
 
-    view = choose_view(chosen_format(output_format, json_output=json_output))
+    view = choose_view(chosen_format(output_format, json_output=json_output),
+                       artifact_url=artifact_url)
     stack_path = stack_or_default(stack_path)
     saved_plan = is_plan_file(stack_path)
     for flag, given in (("--var", bool(var)), ("--state", state is not None)):
         refuse_together(("a saved plan", saved_plan), (flag, given),
                         why="the plan file records its stack, variables and state")
+    refuse_together(("--artifact-url", artifact_url is not None),
+                    ("a stack (not a saved plan)", not saved_plan),
+                    why="the link goes in a plan's comment: `mtlsform show PLAN --format "
+                    "markdown --artifact-url URL`")
     if saved_plan:
         saved = read_plan(stack_path)
         view.plan(saved.plan, source=str(saved.stack_path))

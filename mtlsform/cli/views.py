@@ -72,14 +72,18 @@ class TextView:
 
 
 class MarkdownView(TextView):
-    """For a pull-request comment: the plan in Markdown; the rest as text."""
+    """For a pull-request comment: the plan in Markdown (linked to its artefact when
+    `artifact_url` is given); the rest as text."""
 
     name = "markdown"
+
+    def __init__(self, artifact_url: str | None = None) -> None:
+        self.artifact_url = artifact_url
 
     def plan(self, plan: Plan, *, source: str) -> None:
         from mtlsform.plan.render_markdown import render_plan_markdown
 
-        _exact(render_plan_markdown(plan, source=source))
+        _exact(render_plan_markdown(plan, source=source, artifact_url=self.artifact_url))
 
 
 class JsonView:
@@ -113,15 +117,34 @@ class JsonView:
         _exact(json.dumps(outputs_json({name: value})[name]["value"]), end="\n")
 
 
-def choose_view(output_format: str = "text", *, json_output: bool = False) -> View:
-    """The view for `--format` (`--json` is an alias of `--format json`)."""
+def _checked_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    from mtlsform.errors import InputError
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(
+            c.isspace() or c in "<>" for c in url):
+        raise InputError(f"--artifact-url {url!r} is not an http or https URL",
+                         hint="e.g. --artifact-url "
+                              "https://github.com/OWNER/REPO/actions/runs/RUN_ID")
+    return url
+
+
+def choose_view(output_format: str = "text", *, json_output: bool = False,
+                artifact_url: str | None = None) -> View:
+    """The view for `--format` (`--json` is an alias of `--format json`); `artifact_url`
+    only goes with Markdown."""
     from mtlsform.errors import InputError
 
     chosen = "json" if json_output else output_format.lower()
+    if artifact_url is not None and chosen != "markdown":
+        raise InputError("--artifact-url needs --format markdown",
+                         hint="the link is part of the pull-request comment")
     if chosen == "json":
         return JsonView()
     if chosen == "markdown":
-        return MarkdownView()
+        return MarkdownView(_checked_url(artifact_url) if artifact_url is not None else None)
     if chosen == "text":
         return TextView()
     raise InputError(f"--format {output_format!r} is not text, json or markdown")

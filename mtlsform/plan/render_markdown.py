@@ -2,7 +2,8 @@
 or replaced, a table of changes (destroys first), drift and the full plan folded away.
 
 The comment starts with a stable marker (`<!-- mtlsform-plan: STACK -->`) so a bot can find and
-edit its own comment, and stays under GitHub's 65,536-character limit.
+edit its own comment (`mtlsform comment` does), links the JSON artefact of the run when told
+where it is (`--artifact-url`), and stays under GitHub's 65,536-character limit.
 """
 
 from __future__ import annotations
@@ -84,9 +85,17 @@ def _fence(body: str, budget: int) -> str:
     return f"```diff\n{body}\n```"
 
 
-def render_plan_markdown(plan: Plan, *, source: str = "") -> str:
+def artifact_line(url: str) -> str:
+    """The link to the run's artefact (the saved plan and its JSON) that a comment carries."""
+    return f"The plan as JSON, for policy checks and tools: [plan artefact](<{url}>)"
+
+
+def render_plan_markdown(plan: Plan, *, source: str = "", artifact_url: str | None = None) -> str:
+    """The comment; with `artifact_url`, a link to the plan artefact under the summary."""
     where = f" for `{source}`" if source else f" for stack `{plan.stack}`"
     parts = [marker(plan.stack), f"### mtlsform plan{where}", ""]
+    if artifact_url:
+        parts += [artifact_line(artifact_url), ""]
     actionable = sorted(plan.actionable, key=lambda c: (ORDER[c.action], c.sort_key()))
     if plan.partial:
         parts += ["> [!WARNING]", "> " + _cell(partial_banner(plan).removeprefix("Warning: "))

@@ -6,7 +6,7 @@ import pytest
 
 PLAN_OPTIONS = ("--var, --destroy, --refresh, --detailed-exitcode, --json, --format, --out, "
                 "--state, --lock-timeout, --adopt-found, --ignore-backup, --at, --refresh-only, "
-                "--target, --replace, --debug, --no-color")
+                "--target, --replace, --artifact-url, --debug, --no-color")
 
 CASES = [
     (("plan", "-out=x.plan"),

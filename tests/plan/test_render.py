@@ -110,6 +110,18 @@ def test_markdown_comment_for_a_pull_request():
     check("mixed.md", render_plan_markdown(mixed_plan(), source="stacks/example.yaml"))
 
 
+def test_markdown_comment_links_the_plan_artefact():
+    from mtlsform.plan.render_markdown import render_plan_markdown
+
+    url = "https://github.com/acme/infra/actions/runs/12345#artifacts"
+    plain = render_plan_markdown(mixed_plan(), source="stacks/example.yaml")
+    linked = render_plan_markdown(mixed_plan(), source="stacks/example.yaml", artifact_url=url)
+    line = f"The plan as JSON, for policy checks and tools: [plan artefact](<{url}>)"
+    assert line not in plain and linked.count(line) == 1
+    assert linked.replace(line + "\n\n", "") == plain  # only the link is added
+    assert "<details><summary>Full plan</summary>" in linked  # the full plan, folded away
+
+
 def test_markdown_comment_stays_under_githubs_limit():
     from mtlsform.plan.render_markdown import COMMENT_LIMIT, render_plan_markdown
 
