@@ -55,6 +55,8 @@ class Reason(Enum):
     # update
     CHANGED = "update_because_config_changed"
     FILES_MISSING = "update_because_files_missing"
+    ROLLOVER = "update_because_client_ca_rollover"
+    ROLLOVER_EXPIRING = "update_because_expiring"  # a client CA renewed by a rollover
     # replace
     CANNOT_UPDATE = "replace_because_cannot_update"
     EXPIRING = "replace_because_expiring"

@@ -48,6 +48,7 @@ SLOW = (
     "engine/test_refactoring.py",
     "engine/test_refresh.py",
     "engine/test_robustness.py",
+    "engine/test_rollover_plan.py",
     "engine/test_rotation.py",
     "engine/test_rotation_check_embedded.py",
     "engine/test_walkthrough.py",

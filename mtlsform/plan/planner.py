@@ -96,7 +96,8 @@ class _Planner:
             reason, detail = Reason.DELETED_OUTSIDE, "it was deleted outside mtlsform"
         if address in self.adopting and current is not None and prior_attrs is None:
             reason, detail = Reason.FOUND, adoption_detail(self.adopting[address])
-        self.planned[address] = rtype.planned(desired, current, decision.action)
+        self.planned[address] = rtype.planned(desired, current, decision.action,
+                                               decision.changed)
         importing = None
         # Found by its natural key: taken over, unless it is the create of an interrupted run
         # or part of what --adopt-found takes back (under an object found by its tags).

@@ -236,6 +236,13 @@ class Provider(Protocol):
         """Seconds a data plane may go on presenting the previous certificate after a switch
         (presented_certificate is asked again meanwhile); 0 when its answer is final at once."""
 
+    def client_accepted(self, load_balancer_id: str, listener_id: str, port: int,
+                        server_name: str | None, certificate_pem: str,
+                        private_key_pem: Sensitive[str]) -> bool | None:
+        """Whether the listener (where presented_certificate reaches it) answers a request
+        made with this client certificate in a real mutual-TLS handshake: True; False when it
+        refuses it; None when no handshake reaches it, or no data plane can be reached."""
+
     # Targets (at most 20 per call: the provider splits larger lists)
     def register_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
                          targets: Sequence[TargetSpec]) -> None: ...

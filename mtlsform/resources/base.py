@@ -257,8 +257,9 @@ class ResourceType:
                    for k in self.force_new | self.updatable)
 
     def planned(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
-                action: Action) -> Attributes:
-        """The attributes after apply as far as the plan knows them."""
+                action: Action, changed: Sequence[str] = ()) -> Attributes:
+        """The attributes after apply as far as the plan knows them (`changed`: the
+        attributes the decision changes)."""
         after = dict(current or {}) if not action.creates else {}
         after.update(desired)
         if action.creates:

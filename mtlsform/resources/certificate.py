@@ -16,7 +16,8 @@ from typing import Any
 from mtlsform.actions import Action, Reason
 from mtlsform.addresses import Address
 from mtlsform.errors import CertificateError
-from mtlsform.references import Ref
+from mtlsform.references import UNKNOWN, Ref
+from mtlsform.resources import rollover
 from mtlsform.resources.base import (
     ApplyContext,
     Attributes,
@@ -72,8 +73,8 @@ class CertificateType(ResourceType):
     })
     updatable = frozenset({"export"})
     computed = MATERIAL_ATTRIBUTES
-    sensitive = frozenset({"private_key_pem"})
-    hidden = frozenset({"certificate_pem", "chain_pem"})
+    sensitive = frozenset({"private_key_pem"}) | rollover.SENSITIVE
+    hidden = frozenset({"certificate_pem", "chain_pem"}) | rollover.HIDDEN
     replace_action = Action.REPLACE_CREATE_FIRST
     # Generated material records its specification, imported material its `files`; both
     # record the material itself (`pki.material.CertificateMaterial.to_state`).
@@ -87,6 +88,14 @@ class CertificateType(ResourceType):
         "fingerprint": str, "serial": str, "not_before": str, "not_after": str,
         "subject_cn": str, "issuer_cn": str, "key_type": str, "certificate_pem": str,
         "chain_pem": str, "private_key_pem": nullable(secret(str)),
+        # A CA: what its upload holds, and a client-CA rollover's stage (resources/rollover.py).
+        "trust_fingerprint": optional(str), "trust_pem": optional(str),
+        "rollover": optional(nullable(map_of(object))), "rollover_stage": optional(str),
+        "next_certificate_pem": optional(str), "next_private_key_pem": optional(secret(str)),
+        "next_fingerprint": optional(str), "next_not_after": optional(str),
+        "next_subject_cn": optional(str), "previous_fingerprint": optional(str),
+        "previous_certificate_pem": optional(str), "previous_subject_cn": optional(str),
+        "retire_after": optional(str),
     }
 
     def instances(self, stack: Stack) -> Iterable[Address]:
@@ -108,7 +117,9 @@ class CertificateType(ResourceType):
                 "fingerprint": material.fingerprint_sha256,
             }
         issuer = Address(self.name, cert.issuer) if cert.issuer else None
+        roll = rollover.rollover_config(cert)
         return {
+            **({"rollover": roll} if roll is not None else {}),
             "kind": "generated",
             **common,
             "key": cert.key,
@@ -123,16 +134,34 @@ class CertificateType(ResourceType):
 
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
              desired: Mapping[str, Any] | None) -> Attributes | None:
-        """Local material is what the state holds."""
-        return dict(prior) if prior is not None else None
+        """Local material is what the state holds (a CA recorded before rollovers existed
+        holds its own root in its upload)."""
+        if prior is None:
+            return None
+        if prior.get("type") == "ca" and "trust_fingerprint" not in prior:
+            return {**prior, "trust_fingerprint": prior.get("fingerprint")}
+        return dict(prior)
 
     def diff(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
              *, now: datetime, stack: Stack, address: Address) -> Decision:
+        declared, desired = desired, rollover.effective(desired, current)
         decision = super().diff(desired, current, now=now, stack=stack, address=address)
+        if decision.action.is_replace and decision.replace_paths == ("issuer_fingerprint",) \
+                and desired.get("issuer_fingerprint") is not UNKNOWN:  # a rollover's stage 3
+            decision = Decision(decision.action, decision.reason, replace_paths=(
+                "issuer_fingerprint",), changed=decision.changed, detail=(
+                f"its issuer {desired.get('issuer')} signs with a new CA now: it is reissued "
+                "from it" + (" and exported again" if desired.get("export") else "")))
         renewal = self._renewal(desired, current, decision, now=now, stack=stack,
                                 address=address)
+        staged = rollover.decide(declared, current, decision, now=now, stack=stack,
+                                 address=address,
+                                 renewal=renewal.detail if renewal is not None else None)
+        if staged is not None:
+            return staged
         if renewal is not None:  # renewing writes the exported files too
             return renewal
+
         export = desired.get("export")
         if (decision.action is Action.NOOP and export
                 and not _exported_files_present(export, address.name, stack.directory)):
@@ -157,10 +186,30 @@ class CertificateType(ResourceType):
                         replace_paths=("not_after",),
                         changed=tuple(sorted({*decision.changed, "not_after"})))
 
+    def planned(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
+                action: Action, changed: Sequence[str] = ()) -> Attributes:
+        if current is not None and rollover.STAGE in changed:
+            return rollover.planned(desired, current)
+        after = super().planned(desired, current, action, changed)
+        if action.creates and desired.get("type") == "ca":
+            after["trust_fingerprint"] = UNKNOWN  # its upload follows its new fingerprint
+        return after
+
     def plan_warnings(self, current: Mapping[str, Any] | None, *, now: datetime, stack: Stack,
                       address: Address) -> list[str]:
-        """An imported certificate inside its window or expired: mtlsform cannot renew it."""
+        """An imported certificate inside its window or expired: mtlsform cannot renew it. A
+        rollover waiting for its retirement, or finished while the stack still declares it."""
         spec = stack.certificates[address.name]
+        if current is not None and current.get(rollover.STAGE) == "reissued":
+            due, why = rollover.retire_due(current, self.config(stack, address), now)
+            if not due:
+                return [f"client-CA rollover waits at stage 3 of 4: {why}; then stage 4 "
+                        "retires the old CA (plan --at that date shows it)"]
+        if current is not None and current.get(rollover.STAGE) == "retired" \
+                and spec.rollover is not None:
+            return [f"the client-CA rollover of {address} is finished: make the settings "
+                    f"under certificates.{address.name}.rollover the CA's own and remove "
+                    "`rollover:` (the plan then has nothing to do)"]
         if current is None or not spec.imported:
             return []
         from mtlsform.pki import CertificateMaterial, renewal_reason
@@ -214,12 +263,20 @@ class CertificateType(ResourceType):
                 issuer = CertificateMaterial.from_state(issuer_attrs)
             material = generate_certificate(spec, issuer, now=ctx.now)
         attrs = {**values, **material.to_state()}
+        if spec.type == "ca":
+            attrs["trust_fingerprint"] = attrs["fingerprint"]
         self._export(ctx, address, attrs)
         return attrs
 
     def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
                values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
+        if rollover.STAGE in changed:
+            issued = [Address(self.name, c.name) for c in ctx.stack.certificates.values()
+                      if c.issuer == address.name]
+            return rollover.advance(ctx, address, prior, values, issued)
         attrs = {**prior, "export": values.get("export")}
+        if prior.get("type") == "ca":
+            attrs.setdefault("trust_fingerprint", prior["fingerprint"])
         self._export(ctx, address, attrs)
         return attrs
 

@@ -28,6 +28,7 @@ from mtlsform.resources.tls import (
     tls_changed,
     tls_config,
 )
+from mtlsform.resources.trust_probe import confirm_trusted
 from mtlsform.stack.model import Stack
 
 
@@ -180,10 +181,16 @@ class ListenerType(ResourceType):
             def switch_back() -> None:
                 ctx.provider.modify_listener(lb_id, prior["id"], certificate=old)
 
+            server_name = next((d for d in domains if d), None)
             confirm_presented(ctx, address, tls=listener.tls, load_balancer_id=lb_id,
                               listener_id=prior["id"], port=values["port"],
-                              server_name=next((d for d in domains if d), None),
+                              server_name=server_name,
                               prior=prior, values=values, switch_back=switch_back)
+            if "client_ca_id" in changed:  # a client-CA rollover: every trusted CA gets in
+                confirm_trusted(ctx, address, tls=listener.tls, load_balancer_id=lb_id,
+                                listener_id=prior["id"], port=values["port"],
+                                server_name=server_name, prior=prior, values=values,
+                                switch_back=switch_back)
         return {**values, "id": prior["id"]}
 
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:

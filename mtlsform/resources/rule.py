@@ -23,6 +23,7 @@ from mtlsform.resources.tls import (
     tls_changed,
     tls_config,
 )
+from mtlsform.resources.trust_probe import confirm_trusted
 from mtlsform.stack.model import HealthCheck, Rule, Stack
 
 HTTP_CODE_BITS = {"1xx": 1, "2xx": 2, "3xx": 4, "4xx": 8, "5xx": 16}
@@ -240,11 +241,18 @@ class RuleType(ResourceType):
             if old is not None:
                 ctx.provider.modify_domain_certificate(lb_id, listener_id, values["domain"], old)
 
-        confirm_presented(ctx, address, tls=find_rule(ctx.stack, address).tls,
+        tls = find_rule(ctx.stack, address).tls
+        port = ctx.stack.listeners[address.name].port
+        server_name = server_name_for(values["domain"])
+        confirm_presented(ctx, address, tls=tls,
                           load_balancer_id=lb_id, listener_id=listener_id,
-                          port=ctx.stack.listeners[address.name].port,
-                          server_name=server_name_for(values["domain"]),
+                          port=port, server_name=server_name,
                           prior=prior, values=values, switch_back=switch_back)
+        if prior.get("client_ca_id") != values.get("client_ca_id"):  # a client-CA rollover
+            confirm_trusted(ctx, address, tls=tls, load_balancer_id=lb_id,
+                            listener_id=listener_id, port=port,
+                            server_name=server_name, prior=prior, values=values,
+                            switch_back=switch_back)
 
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
         ctx.provider.delete_rule(prior["load_balancer_id"], prior["listener_id"], prior["id"])

@@ -61,11 +61,37 @@ class SslCertificateType(ResourceType):
         if spec is not None and spec.existing:
             return {"existing": True, "id": spec.id,
                     "type": stack.uploaded_certificates()[address.name]}
+        kind = stack.uploaded_certificates()[address.name]
+        # A CA upload holds the CA's trust: its root, or old and new during a rollover.
+        held = "trust_fingerprint" if kind == "CA" else "fingerprint"
         return {
-            "type": stack.uploaded_certificates()[address.name],
+            "type": kind,
             "alias": f"{stack.name}-{address.name}",
-            "certificate_fingerprint": Ref(_material(address), "fingerprint"),
+            "certificate_fingerprint": Ref(_material(address), held),
         }
+
+    def _owned_diff(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
+                    *, now: datetime, stack: Stack, address: Address) -> Decision:
+        """The diff of an upload the stack makes (a CA upload may carry a rollover's trust)."""
+        if desired.get("type") == "CA" and desired.get("certificate_fingerprint") is None \
+                and current is not None:  # (--refresh=false on a CA recorded before rollovers)
+            desired = {**desired, "certificate_fingerprint": current.get(
+                "certificate_fingerprint")}
+        decision = super().diff(desired, current, now=now, stack=stack, address=address)
+        if desired.get("type") != "CA" or decision.replace_paths != (
+                "certificate_fingerprint",) or current is None:
+            return decision
+        source, new = _material(address), str(desired.get("certificate_fingerprint"))
+        if "+" in new:
+            why = (f"it uploads the old and the new root of {source} together (client-CA "
+                   "rollover: both are trusted)")
+        elif "+" in str(current.get("certificate_fingerprint")):
+            why = f"it uploads the new root of {source} only (client-CA rollover: the old CA " \
+                  "is retired)"
+        else:
+            return decision
+        return Decision(decision.action, decision.reason, why, decision.replace_paths,
+                        decision.changed)
 
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
              desired: Mapping[str, Any] | None) -> Attributes | None:
@@ -94,7 +120,7 @@ class SslCertificateType(ResourceType):
     def diff(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
              *, now: datetime, stack: Stack, address: Address) -> Decision:
         if not desired.get("existing"):
-            return super().diff(desired, current, now=now, stack=stack, address=address)
+            return self._owned_diff(desired, current, now=now, stack=stack, address=address)
         where = f"certificates.{address.name}.id"
         if current is None:
             raise PlanError(
@@ -168,7 +194,8 @@ class SslCertificateType(ResourceType):
         if material is None:
             raise MtlsformError(f"{address}: {source} is not in the state")
         is_server = values["type"] == "SVR"
-        pem = material["certificate_pem"]
+        pem = material["certificate_pem"] if is_server else (
+            material.get("trust_pem") or material["certificate_pem"])
         if is_server and material.get("chain_pem"):
             pem = pem.rstrip("\n") + "\n" + material["chain_pem"]
         upload = ctx.provider.upload_certificate(

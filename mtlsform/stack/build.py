@@ -26,6 +26,7 @@ from mtlsform.stack.model import (
     Positions,
     ProviderConfig,
     Reference,
+    Rollover,
     Rule,
     RuleBackend,
     Stack,
@@ -261,8 +262,18 @@ def _certificate(name: str, node: Node, own: Position) -> Certificate:
                       outside_stack_folder=export.get("outside_stack_folder", False))
         if export is not None else None,
         id=data.get("id"),
+        rollover=_rollover(node.values["rollover"], node.keys["rollover"])
+        if "rollover" in node.values else None,
         positions=_positions(node, own),
     )
+
+
+def _rollover(node: Node, own: Position) -> Rollover:
+    assert isinstance(node, MapNode)  # the schema allows only a mapping
+    data = to_plain(node)
+    return Rollover(subject=Subject(**data["subject"]) if "subject" in data else None,
+                    key=data.get("key"), validity_days=data.get("validity_days"),
+                    retire=str(data.get("retire", "auto")), positions=_positions(node, own))
 
 
 def _load_balancer(name: str, node: Node, own: Position) -> LoadBalancer:

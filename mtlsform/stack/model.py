@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -84,6 +84,19 @@ class Export:
 
 
 @dataclass(frozen=True)
+class Rollover:
+    """A client-CA rollover in progress: the new CA's settings (None: the CA's own) and when
+    the old CA is retired ("auto": once its last client certificate expires; else an ISO 8601
+    date or date and time, UTC unless it says otherwise)."""
+
+    subject: Subject | None = None
+    key: KeyType | None = None
+    validity_days: int | None = None
+    retire: str = "auto"
+    positions: Positions = field(default_factory=Positions)
+
+
+@dataclass(frozen=True)
 class Certificate:
     name: str
     type: CertificateType
@@ -101,6 +114,7 @@ class Certificate:
     # An upload the SSL service already holds, used by its certificate ID (`id:`): no local
     # material, never uploaded, renewed or deleted by the stack.
     id: str | None = None
+    rollover: Rollover | None = None  # ca only: the new CA a staged rollover moves to
     positions: Positions = field(default_factory=Positions)
 
     @property
@@ -111,6 +125,14 @@ class Certificate:
     def existing(self) -> bool:
         """Referenced by its certificate ID in the SSL service (`id:`)."""
         return self.id is not None
+    def rolled(self) -> Certificate:
+        """This CA as its rollover makes it (itself without one): the new CA's settings."""
+        if self.rollover is None:
+            return self
+        return replace(self, subject=self.rollover.subject or self.subject,
+                       key=self.rollover.key or self.key,
+                       validity_days=self.rollover.validity_days or self.validity_days,
+                       rollover=None)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from mtlsform.providers.tencentcloud.targets import (
     REGISTER,
     TargetWriter,
 )
+from mtlsform.providers.tencentcloud.trusted import client_accepted
 from mtlsform.sensitive import Sensitive
 
 
@@ -97,6 +98,16 @@ class TencentCloudProvider:
 
     def presentation_wait(self) -> float:
         return self._presenter.follow_wait if self._presenter is not None else 0.0
+
+    def client_accepted(self, load_balancer_id: str, listener_id: str, port: int,
+                        server_name: str | None, certificate_pem: str,
+                        private_key_pem: Sensitive[str]) -> bool | None:
+        if self._presenter is None:
+            return None
+        where = self._presenter.address(load_balancer_id, listener_id, port)
+        if where is None:
+            return None
+        return client_accepted(*where, server_name, certificate_pem, private_key_pem)
 
     # --- helpers ------------------------------------------------------------------------------
 

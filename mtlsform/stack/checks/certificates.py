@@ -7,6 +7,7 @@ Content checks (common-name clashes, key usages, expiry, imported files) belong 
 from __future__ import annotations
 
 import ipaddress
+from datetime import datetime
 
 from mtlsform.dag import Dag, format_cycle
 from mtlsform.diagnostics import Diagnostic, error
@@ -27,6 +28,7 @@ def check(parts: Parts) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for cert in parts.certificates.values():
         found += _fields(cert)
+        found += _rollover(cert)
         found += _issuer(cert, parts)
     found += _cycles(parts)
     found += _path_lengths(parts)
@@ -39,6 +41,28 @@ def _where(cert: Certificate, key: str = "") -> str:
 
 def _written(cert: Certificate, key: str) -> bool:
     return key in cert.positions.fields
+
+
+def _rollover(cert: Certificate) -> list[Diagnostic]:
+    """A rollover is for a generated CA, and retires at `auto` or at a date."""
+    if cert.rollover is None:
+        return []
+    at = cert.positions.at
+    if cert.type != "ca" or cert.imported:
+        what = "an imported certificate" if cert.imported else _ARTICLE[cert.type] + " certificate"
+        return [error(f"only a generated ca can roll over; this one is {what}",
+                      path=_where(cert, "rollover"), position=at("rollover"),
+                      hint="remove rollover (to replace a certificate, change its settings)")]
+    retire = cert.rollover.retire
+    if retire != "auto":
+        try:
+            datetime.fromisoformat(retire.replace("Z", "+00:00"))
+        except ValueError:
+            return [error(f"retire expects auto or a date, not {quote(retire)}",
+                          path=_where(cert, "rollover.retire"),
+                          position=at("rollover.retire"),
+                          hint="write auto, 2027-01-15 or 2027-01-15T08:00:00Z")]
+    return []
 
 
 def _fields(cert: Certificate) -> list[Diagnostic]:
