@@ -13,6 +13,7 @@ from pathlib import Path
 from tests.engine.conftest import clb_made_by_hand, edit
 from tests.engine.console import ConsoleClb, console_clb
 from tests.engine.stacks import many_rules_stack, write
+from tests.engine.test_plan_schema import valid as schema_valid
 
 EXAMPLE = Path("stacks/example.yaml")
 BROWN = Path("stacks/brown.yaml")
@@ -58,7 +59,7 @@ def test_generate_gives_a_stack_that_plans_as_a_no_op_after_its_imports(workdir,
     # Before the imports the plan changes nothing but says what it would start managing.
     before = cli("plan", BROWN, "--json")
     assert before.code == 0, before.text
-    document = json.loads(before.out)
+    document = schema_valid(before.out)  # plan.schema.json holds change.importing
     importing = {c["address"]: c["change"]["importing"]["id"]
                  for c in document["resource_changes"] if "importing" in c["change"]}
     assert len(importing) == 2 + 3 + 4

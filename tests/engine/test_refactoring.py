@@ -21,6 +21,7 @@ from tencentcloud.clb.v20180317 import models
 from mtlsform.emulator import environment
 from mtlsform.session import open_session
 from tests.engine.conftest import P12_PASSWORD, edit, stack_at
+from tests.engine.test_plan_schema import valid as schema_valid
 
 EXAMPLE = Path("stacks/example.yaml")
 STATE = Path("stacks/.mtlsform/example.state.json")
@@ -83,7 +84,7 @@ def test_moved_listener_and_rule_plan_as_no_ops_and_keep_the_cloud_object(
             f"  # {RULE_WEB} moved from {RULE}\n") in text.out, text.out
     assert "No changes. The cloud matches stacks/example.yaml." in text.out
 
-    doc = json.loads(_run(cli, "plan", EXAMPLE, "--json").out)
+    doc = schema_valid(_run(cli, "plan", EXAMPLE, "--json").out)  # plan.schema.json holds it
     moved = {c["address"]: (c.get("previous_address"), c["change"]["actions"])
              for c in doc["resource_changes"] if "previous_address" in c}
     assert moved == {
@@ -228,7 +229,7 @@ def test_target_plans_and_applies_only_the_target_and_its_dependencies(workdir, 
         "Warning: this plan is partial: it covers only listener.https (--target) and what it "
         "depends on; the rest of the stack is not shown and is left as it is."), text.out
     assert "rule.https" not in text.out and "certificate.client" not in text.out
-    doc = json.loads(_run(cli, "plan", EXAMPLE, "--target", "listener.https", "--json").out)
+    doc = schema_valid(_run(cli, "plan", EXAMPLE, "--target", "listener.https", "--json").out)
     assert doc["partial"] is True and doc["targets"] == ["listener.https"]
     assert [c["address"] for c in doc["resource_changes"]] == [
         "certificate.ca", "certificate.server", "ssl_certificate.ca",
