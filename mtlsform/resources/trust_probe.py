@@ -24,7 +24,7 @@ from mtlsform.resources.certificate import certificate_address
 from mtlsform.resources.rollover import trusted_keys
 from mtlsform.resources.ssl_certificate import SSL_CERTIFICATE
 from mtlsform.sensitive import Sensitive
-from mtlsform.stack.model import Tls
+from mtlsform.stack.model import Subject, Tls
 
 PROBE_WAIT = 10.0  # seconds a switched entry has to accept every trusted CA's client
 PROBE_POLL = 0.1
@@ -38,14 +38,7 @@ class ClientLockedOut(ProviderError):
     trust (or, with --verify-rotation, could not be reached): it was switched back."""
 
 
-@dataclass(frozen=True)
-class _Subject:
-    common_name: str = "mtlsform-probe"
-    organization: str | None = None
-    organizational_unit: str | None = None
-    country: str | None = None
-    state: str | None = None
-    locality: str | None = None
+PROBE_SUBJECT = Subject(common_name="mtlsform-probe")
 
 
 @dataclass(frozen=True)
@@ -54,7 +47,7 @@ class _ProbeSpec:
 
     name: str = "mtlsform-probe"
     type: str = "client"
-    subject: _Subject = _Subject()
+    subject: Subject = PROBE_SUBJECT
     key: str = "ecdsa-p256"
     dns_names: tuple[str, ...] = ()
     ip_addresses: tuple[str, ...] = ()
