@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tencentcloud.clb.v20180317 import models
 
 from mtlsform.emulator import environment
@@ -28,7 +29,17 @@ STATE = Path("stacks/.mtlsform/example.state.json")
 RULE = 'rule.https["www.example.com/"]'
 RULE_WEB = 'rule.web["www.example.com/"]'
 SECRETS = ("PRIVATE KEY", P12_PASSWORD)
-outputs: list[str] = []  # every plan, JSON and Markdown output of this module, for the grep
+outputs: list[str] = []  # every plan, JSON and Markdown output of the running test
+
+
+@pytest.fixture(autouse=True)
+def _no_output_holds_a_secret():
+    """After each test: none of the outputs it printed holds a private key or the password."""
+    outputs.clear()
+    yield
+    for text in outputs:
+        for secret in SECRETS:
+            assert secret not in text
 
 
 def _run(cli: Any, *args: object) -> Any:
@@ -280,10 +291,3 @@ def test_replace_plans_a_replacement_of_that_resource(workdir, cli):
     assert unknown.err.splitlines()[0] == ("error: --replace listener.nope: listener.nope is "
                                            "not declared in the stack")
 
-
-def test_no_output_of_these_tests_holds_a_secret():
-    """Runs last in this module: every plan, JSON and Markdown output it printed."""
-    assert len(outputs) > 20
-    for text in outputs:
-        for secret in SECRETS:
-            assert secret not in text
