@@ -125,6 +125,7 @@ class Certificate:
     def existing(self) -> bool:
         """Referenced by its certificate ID in the SSL service (`id:`)."""
         return self.id is not None
+
     def rolled(self) -> Certificate:
         """This CA as its rollover makes it (itself without one): the new CA's settings."""
         if self.rollover is None:

@@ -148,6 +148,10 @@ class EntryChecks:
             return failure.kind != "unreachable"
         fingerprint = presented.fingerprint
         facts = {"presented": fingerprint}
+        if expected is None and entry.server_skip:
+            self._add(SERVER_CERTIFICATE, "skip", f"{entry.server_skip}; the server presented "
+                      f"sha256 {_short(fingerprint)} ({_subject_of(presented.der)})", **facts)
+            return True
         if expected is None:
             self._add(SERVER_CERTIFICATE, "fail", "the state records no server certificate for "
                       f"this domain; the server presented sha256 {_short(fingerprint)}", **facts)

@@ -113,6 +113,14 @@ class EntryBuilder:
                                  trust_pem=anchor_pem, trust_label=label,
                                  partial_chain=anchor.subject != anchor.issuer)
 
+    def referenced(self, name: str | None) -> str | None:
+        """Why check (a) has nothing to compare with, for a certificate referenced by its ID."""
+        spec = self.stack.certificates.get(name) if name else None
+        if spec is None or not spec.existing:
+            return None
+        return (f"certificate {name} is referenced by its ID ({spec.id}): its PEM stays in the "
+                "SSL service, so there is no fingerprint to compare what is presented with")
+
     def signing_ca(self, name: str | None) -> SigningCa | None:
         attrs = self.certificate(name) if name else None
         if name is None or attrs is None:
@@ -171,6 +179,7 @@ class EntryBuilder:
             if tls is None or tls.certificate is None:
                 skip = skip or "no server certificate is configured for this domain"
             entries.append(Entry(
+                server_skip=self.referenced(tls.certificate if tls else None),
                 listener=listener.name, domain=domain, server_name=server_name or domain,
                 host=lb.get("vip") or "", port=listener.port, mutual=mutual,
                 server=self.server_expectation(tls.certificate if tls else None),

@@ -114,6 +114,7 @@ class Entry:
     client_ca: SigningCa | None = None
     listener_id: str | None = None
     skip_reason: str | None = None  # set when the domain cannot be probed at all
+    server_skip: str | None = None  # why (a) cannot compare what is presented (no PEM here)
 
     @property
     def where(self) -> str:

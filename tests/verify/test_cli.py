@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 from collections.abc import Iterator
@@ -130,6 +131,8 @@ def blocked_listener_port(applied: Path) -> Iterator[None]:
         blocker.listen()
     except PermissionError:
         pass  # not root: 443 cannot be bound anyway, which forces an offset just the same
+    except OSError as exc:  # already bound (another test process's data plane): the same
+        assert exc.errno == errno.EADDRINUSE, exc
     try:
         yield
     finally:
