@@ -94,6 +94,9 @@ class ApplyContext:
     # and where a type's notes for people go.
     verify_rotation: RotationCheck = "off"
     note: Callable[[str], None] | None = None
+    # How many operations of this one's batch (see `batched_writes`) started with it, itself
+    # included: what a type may tell the provider so that it waits for them to share calls.
+    siblings: int = 1
 
 
 class ImportRefused(InputError):
@@ -122,6 +125,12 @@ class ResourceType:
     # Facts the engine asks of a type.
     local: bool = False  # no cloud object: nothing to read, drift or delete
     cascade_parent: str | None = None  # the type whose delete removes this object with it
+    # Writes to an object of this type and to everything under it (its cascade children, and
+    # theirs) are one at a time: the cloud refuses a change while another runs (a CLB's task).
+    serial_writes: bool = False
+    # Writes of one action to siblings (the same cascade parent) may hold their serial lane
+    # together: the provider merges them into shared calls (targets of one rule).
+    batched_writes: bool = False
     collections: tuple[Collection, ...] = ()  # what refresh reads for this type
     id_collection: str | None = None  # the collection holding this type's objects by "id"
     # Attributes.

@@ -8,6 +8,10 @@ the gate drains its key's whole queue and runs it as one piece of work, and ever
 its own outcome. A combining write that finds the gate free lingers a few milliseconds first, so
 that siblings started at the same moment can join it. Different CLBs never wait for each other;
 reads take no gate. Waiting is on a condition variable, never a busy loop.
+
+The gates count what they saw (`occupancy`): each take and release in order, and how often a
+write found its gate busy and waited. With the engine's lanes a write never waits (only a
+combining write whose batch was drained without it); tests read the counts, never times.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+# The longest a combining write waits for siblings its caller said are coming (they may have
+# failed before they got here).
+EXPECTED_WAIT = 1.0
 
 # The work of a drained queue: items in arrival order -> one outcome per item (None: success).
 BatchRun = Callable[[list[Any]], Sequence[BaseException | None]]
@@ -40,6 +48,36 @@ class _Gate:
         self.queues: dict[Hashable, list[_Queued]] = {}
 
 
+@dataclass
+class Occupancy:
+    """What the gates saw: ("take" | "release", CLB) in order, and the waits on busy gates."""
+
+    events: list[tuple[str, str]]
+    waits: int
+
+    def peak_together(self) -> int:
+        """The most CLBs whose gates were held at the same moment."""
+        held: set[str] = set()
+        peak = 0
+        for kind, load_balancer_id in self.events:
+            if kind == "take":
+                held.add(load_balancer_id)
+                peak = max(peak, len(held))
+            else:
+                held.discard(load_balancer_id)
+        return peak
+
+    def peak_per_load_balancer(self) -> int:
+        """The most holders one CLB's gate had at once (1 when writes never overlap)."""
+        count: dict[str, int] = {}
+        peak = 0
+        for kind, load_balancer_id in self.events:
+            count[load_balancer_id] = count.get(load_balancer_id, 0) + (
+                1 if kind == "take" else -1)
+            peak = max(peak, count[load_balancer_id])
+        return peak
+
+
 class LoadBalancerLocks:
     """Per-CLB gates; `linger` is the seconds a combining write waits for siblings."""
 
@@ -47,6 +85,23 @@ class LoadBalancerLocks:
         self.linger = linger
         self._guard = threading.Lock()
         self._gates: dict[str, _Gate] = {}
+        self._events: list[tuple[str, str]] = []
+        self._waits = 0
+
+    def occupancy(self) -> Occupancy:
+        with self._guard:
+            return Occupancy(list(self._events), self._waits)
+
+    def reset_occupancy(self) -> None:
+        with self._guard:
+            self._events.clear()
+            self._waits = 0
+
+    def _count(self, kind: str, load_balancer_id: str, waited: bool = False) -> None:
+        with self._guard:
+            if kind:
+                self._events.append((kind, load_balancer_id))
+            self._waits += waited
 
     def _gate(self, load_balancer_id: str) -> _Gate:
         with self._guard:
@@ -60,23 +115,28 @@ class LoadBalancerLocks:
         """Exclusive use of the CLB for the body (one write and its task)."""
         gate = self._gate(load_balancer_id)
         with gate.changed:
+            waited = gate.busy
             while gate.busy:
                 gate.changed.wait()
             gate.busy = True
+            self._count("take", load_balancer_id, waited)
         try:
             yield
         finally:
             with gate.changed:
+                self._count("release", load_balancer_id)
                 gate.busy = False
                 gate.changed.notify_all()
 
     def combine(self, load_balancer_id: str, key: Hashable, item: Any, run: BatchRun, *,
-                weight: int = 1, capacity: int = 1) -> None:
+                weight: int = 1, capacity: int = 1, expected: int = 1) -> None:
         """Queues `item` under `key` and returns when it was run (raises its error).
 
         The caller that gets the gate calls `run` with every item queued under its key (its own
         included) while holding the gate. `weight` is what the item adds towards `capacity`:
-        once the queue holds that much, lingering stops early.
+        once the queue holds that much, lingering stops early. `expected` is how many items
+        the callers know to be on their way (their own included): lingering waits for them,
+        up to `EXPECTED_WAIT` seconds, even past `linger`.
         """
         gate = self._gate(load_balancer_id)
         mine = _Queued(item, weight)
@@ -86,16 +146,19 @@ class LoadBalancerLocks:
             found_busy = gate.busy
             while gate.busy and not mine.taken:
                 gate.changed.wait()
+            if found_busy and not mine.taken:  # it waited for another batch to finish
+                self._count("", load_balancer_id, True)
             if mine.taken:
                 while not mine.done:
                     gate.changed.wait()
                 _raise(mine.error)
                 return
             gate.busy = True
+            self._count("take", load_balancer_id)
             if not found_busy:
                 # Siblings that were on their way are still arriving; those that queued while
                 # the gate was busy are all here already.
-                self._linger(gate, key, capacity)
+                self._linger(gate, key, capacity, expected)
             batch = gate.queues.pop(key)
             for queued in batch:
                 queued.taken = True
@@ -112,19 +175,26 @@ class LoadBalancerLocks:
                 for queued, outcome in zip(batch, outcomes, strict=False):
                     queued.error = outcome
                     queued.done = True
+                self._count("release", load_balancer_id)
                 gate.busy = False
                 gate.changed.notify_all()
         if failure is not None:
             raise failure
         _raise(mine.error)
 
-    def _linger(self, gate: _Gate, key: Hashable, capacity: int) -> None:
-        """Waits (gate held, condition released) until `linger` passed or the queue is full."""
-        if self.linger <= 0:
+    def _linger(self, gate: _Gate, key: Hashable, capacity: int, expected: int) -> None:
+        """Waits (gate held, condition released) until `linger` passed and the expected items
+        are queued (or `EXPECTED_WAIT` passed), or the queue is full."""
+        if self.linger <= 0 and expected <= 1:
             return
-        deadline = time.monotonic() + self.linger
+        start = time.monotonic()
+
+        def deadline() -> float:
+            arrived = len(gate.queues.get(key, ()))
+            return start + (EXPECTED_WAIT if arrived < expected else self.linger)
+
         while sum(queued.weight for queued in gate.queues.get(key, ())) < capacity:
-            remaining = deadline - time.monotonic()
+            remaining = deadline() - time.monotonic()
             if remaining <= 0:
                 return
             gate.changed.wait(remaining)

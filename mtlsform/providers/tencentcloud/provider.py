@@ -29,6 +29,7 @@ from mtlsform.providers.base import (
 )
 from mtlsform.providers.tencentcloud import mapping
 from mtlsform.providers.tencentcloud.errors import is_gone
+from mtlsform.providers.tencentcloud.locks import LoadBalancerLocks
 from mtlsform.providers.tencentcloud.presented import (
     Presenter,
     VipPresenter,
@@ -74,6 +75,11 @@ class TencentCloudProvider:
                 self._presenter.close()
         finally:
             self._session.close()
+
+    @property
+    def write_gates(self) -> LoadBalancerLocks:
+        """The per-CLB gates, with what they saw (`occupancy`)."""
+        return self._session.locks
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -335,13 +341,16 @@ class TencentCloudProvider:
     # --- targets (merged per rule with concurrent callers' targets: see targets.py) ------------
 
     def register_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
-                         targets: Sequence[TargetSpec]) -> None:
-        self._targets.write(REGISTER, load_balancer_id, listener_id, rule_id, targets)
+                         targets: Sequence[TargetSpec], *, siblings: int = 1) -> None:
+        self._targets.write(REGISTER, load_balancer_id, listener_id, rule_id, targets,
+                            siblings=siblings)
 
     def deregister_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
-                           targets: Sequence[TargetSpec]) -> None:
-        self._targets.write(DEREGISTER, load_balancer_id, listener_id, rule_id, targets)
+                           targets: Sequence[TargetSpec], *, siblings: int = 1) -> None:
+        self._targets.write(DEREGISTER, load_balancer_id, listener_id, rule_id, targets,
+                            siblings=siblings)
 
     def modify_target_weights(self, load_balancer_id: str, listener_id: str, rule_id: str,
-                              targets: Sequence[TargetSpec]) -> None:
-        self._targets.write(MODIFY_WEIGHT, load_balancer_id, listener_id, rule_id, targets)
+                              targets: Sequence[TargetSpec], *, siblings: int = 1) -> None:
+        self._targets.write(MODIFY_WEIGHT, load_balancer_id, listener_id, rule_id, targets,
+                            siblings=siblings)

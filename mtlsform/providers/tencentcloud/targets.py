@@ -90,8 +90,9 @@ class TargetWriter:
         self._reader = reader
 
     def write(self, action: str, load_balancer_id: str, listener_id: str, rule_id: str,
-              targets: Sequence[TargetSpec]) -> None:
-        """Returns when `targets` were written (with whichever siblings joined them)."""
+              targets: Sequence[TargetSpec], *, siblings: int = 1) -> None:
+        """Returns when `targets` were written (with whichever siblings joined them); the
+        caller says how many `siblings` it started at once (waited for, up to a bound)."""
         order = list(targets)
         if not order:
             return
@@ -99,7 +100,7 @@ class TargetWriter:
         self._session.locks.combine(
             load_balancer_id, (action, listener_id, rule_id), order,
             lambda orders: self._run(action, where, orders),
-            weight=len(order), capacity=TARGET_BATCH)
+            weight=len(order), capacity=TARGET_BATCH, expected=siblings)
 
     def _run(self, action: str, where: Where,
              orders: list[list[TargetSpec]]) -> list[ProviderError | None]:
