@@ -111,7 +111,9 @@ def test_task_times_learn_per_action() -> None:
     assert times.expected("CreateRule") == 0.5
     times.learn("CreateRule", 1.2, polls=3)  # needed more polls: found done at 1.2 s
     assert times.expected("CreateRule") == 1.2
-    assert times.expected("CreateListener") == 0.5  # other actions keep their own
+    assert times.expected("CreateListener") == 1.2  # an unseen action: the latest lesson
+    times.learn("CreateListener", 0.3, polls=2)
+    assert times.expected("CreateRule") == 1.2  # a seen one keeps its own
     times.learn("CreateRule", 1.2, polls=1)  # done at once: probe a little sooner next time
     assert times.expected("CreateRule") == 1.2 * SHRINK
     for _ in range(200):

@@ -35,7 +35,7 @@ class TaskResult:
     polls: int
 
 
-SHRINK = 0.95  # a task done at its first poll: the next first poll comes this much sooner
+SHRINK = 0.9  # a task done at its first poll: the next first poll comes this much sooner
 FIRST_STEP = 0.1  # a task still running: poll again after this share of the expected time
 MIN_STEP = 0.005  # seconds
 
@@ -46,22 +46,24 @@ class TaskTimes:
 
     def __init__(self, initial: float) -> None:
         self._initial = initial
+        self._latest = initial  # what the last task of any action taught: a first guess
         self._expected: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def expected(self, action: str) -> float:
+        """Seconds after a write of `action` to poll first: what its tasks taught, else what
+        any task of this run taught (the cloud's tasks take alike), else the profile's."""
         with self._lock:
-            return self._expected.get(action, self._initial)
+            return self._expected.get(action, self._latest)
 
     def learn(self, action: str, found_done: float, polls: int) -> None:
         """A task of `action` was found done `found_done` seconds after its write, at poll
         number `polls` (1: the first)."""
         with self._lock:
-            current = self._expected.get(action, self._initial)
-            if polls <= 1:
-                self._expected[action] = max(MIN_STEP, min(current, found_done) * SHRINK)
-            else:
-                self._expected[action] = found_done
+            current = self._expected.get(action, self._latest)
+            hit = polls <= 1  # done at the first poll: probe a little sooner next time
+            learned = max(MIN_STEP, min(current, found_done) * SHRINK) if hit else found_done
+            self._expected[action] = self._latest = learned
 
 
 class TaskWaiter:
