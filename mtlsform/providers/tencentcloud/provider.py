@@ -176,6 +176,9 @@ class TencentCloudProvider:
     def delete_load_balancer(self, load_balancer_id: str) -> None:
         request = _clb().DeleteLoadBalancerRequest()
         request.LoadBalancerIds = [load_balancer_id]
+        # The cloud refuses a CLB with 20 or more bound targets unless forced
+        # (FailedOperation.TargetNumCheckRisk); the approved plan lists every target it removes.
+        request.ForceDelete = True
         self._delete(load_balancer_id, "DeleteLoadBalancer", request)
 
     # --- certificates -------------------------------------------------------------------------
