@@ -191,6 +191,7 @@ class Executor:
                           exclusive=exclusive, batches=batches)
         except ValueError as exc:
             raise PlanError(f"the changes cannot be ordered: {exc}") from None
+        self.writer.flush()  # the results that did not wait for their save
         result.succeeded = list(walked.succeeded)
         result.failed = dict(walked.failed)
         result.skipped = dict(walked.skipped)

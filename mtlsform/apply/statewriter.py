@@ -8,6 +8,12 @@ that holds it is on disk. One thread saves at a time, always the latest state; u
 while a save runs wait for the next one, which takes them all. So every update is durable
 when it returns, as with one save each, but concurrent operations share saves instead of
 queueing for one each. A failed save raises in every update it held.
+
+A result (`record`, `remove`) does not wait for its save: it is in memory at once (what later
+operations read) and on disk with the next save, which every later intent makes, and at the
+latest with `flush` at the end of the apply. Until then its intent is on disk, so a process
+killed in between leaves exactly what a kill during the call leaves: the intent, which the next
+run resolves by reading the cloud. Only intents must be on disk before the call they announce.
 """
 
 from __future__ import annotations
@@ -42,9 +48,11 @@ class StateWriter:
         self._durable = 0  # updates on disk
         self._saving = False
         self._failures: list[tuple[int, int, BaseException]] = []  # (after, upto, error)
+        self._unsaved = False  # the last save failed: the file lags behind
 
-    def update(self, change: Callable[[State], State]) -> State:
-        """Applies `change` to the state; returns once the result is saved."""
+    def update(self, change: Callable[[State], State], *, wait: bool = True) -> State:
+        """Applies `change` to the state; returns once the result is saved (`wait`), or at
+        once, leaving it for the next save."""
         with self._lock:
             new = change(self.state)
             if new == self.state:
@@ -52,15 +60,30 @@ class StateWriter:
             self.state = new
             self._version += 1
             mine = self._version
-            while self._durable < mine:
-                if self._saving:
-                    self._saved.wait()
-                    continue
-                self._save_latest()
-            for after, upto, error in self._failures:
-                if after < mine <= upto:
-                    raise error
-            return self.state
+            if not wait:
+                return self.state
+            return self._until_saved(mine)
+
+    def flush(self) -> State:
+        """Saves what is not on disk yet (results that did not wait, or what a failed save
+        held); raises if that fails."""
+        with self._lock:
+            if self._durable >= self._version and not self._unsaved:
+                return self.state
+            self._version += 1  # one more save, of the latest state
+            return self._until_saved(self._version)
+
+    def _until_saved(self, mine: int) -> State:
+        """Waits (lock held) until update number `mine` is on disk; raises its save's error."""
+        while self._durable < mine:
+            if self._saving:
+                self._saved.wait()
+                continue
+            self._save_latest()
+        for after, upto, error in self._failures:
+            if after < mine <= upto:
+                raise error
+        return self.state
 
     def _save_latest(self) -> None:
         """Saves the latest state (called and returning with the lock held)."""
@@ -74,6 +97,7 @@ class StateWriter:
             failure = exc
         finally:
             self._lock.acquire()
+        self._unsaved = failure is not None
         if failure is None:
             self.writes += 1
             if self.state is snapshot:
@@ -117,10 +141,11 @@ class StateWriter:
     def record(self, op_id: str, address: Address, attributes: Mapping[str, Any],
                dependencies: tuple[Address, ...]) -> None:
         self.update(lambda s: self.put(s, address, attributes, dependencies)
-                    .without_pending(op_id))
+                    .without_pending(op_id), wait=False)
 
     def remove(self, op_id: str, address: Address, deposed: str | None) -> None:
-        self.update(lambda s: s.without_resource(address, deposed).without_pending(op_id))
+        self.update(lambda s: s.without_resource(address, deposed).without_pending(op_id),
+                    wait=False)
 
     def depose(self, address: Address) -> str | None:
         """Keeps the current object of `address` aside (create-before-destroy); returns its key."""

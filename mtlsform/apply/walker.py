@@ -18,8 +18,10 @@ one takes a worker only when its lane is free, so no worker ever waits for anoth
 lane, and nodes of other lanes (or of none) start meanwhile. A node of a busy lane is parked on
 that lane and starts, smallest first, when the lane frees. Nodes of one lane that share a batch
 key (`batches`: node -> key) may hold their lane together: when one starts, the other ready nodes
-of its lane and batch start with it (as many as there are free workers), and the lane frees
-when they have all ended; nodes that become ready later wait for the next turn.
+of its lane and batch start with it (at most `max_batch` in all), and the lane frees when they
+have all ended; nodes that become ready later wait for the next turn. A batch is one piece of
+work for whatever the lane stands for, so it counts once towards `parallelism` (its nodes run
+on threads of their own).
 
 Hooks are called on the thread that called `walk`, one at a time, so a progress display does
 not need locks; the walker itself never prints.
@@ -107,7 +109,8 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
          lanes: Mapping[N, Hashable] | None = None,
          closes_lane: Callable[[BaseException], bool] | None = None,
          exclusive: Mapping[N, Hashable] | None = None,
-         batches: Mapping[N, Hashable] | None = None) -> WalkResult[N]:
+         batches: Mapping[N, Hashable] | None = None,
+         max_batch: int = 20) -> WalkResult[N]:
     """Calls `visit(node)` for every node after all of `dependencies[node]` succeeded.
 
     Nodes must be hashable and sortable. A dependency on an unknown node or a cycle is a
@@ -116,6 +119,8 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
     """
     if parallelism < 1:
         raise ValueError(f"parallelism must be at least 1, not {parallelism}")
+    if max_batch < 1:
+        raise ValueError(f"max_batch must be at least 1, not {max_batch}")
     node_list = sorted(set(nodes))
     deps = _check_graph(node_list, dependencies)
     hooks = hooks if hooks is not None else WalkHooks()
@@ -153,12 +158,14 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
             hooks.skipped(node, failed)
             todo.extend(sorted(dependents[node]))
 
-    running = 0
-    with ThreadPoolExecutor(max_workers=parallelism,
-                            thread_name_prefix="mtlsform-walk") as pool:
+    running = 0  # nodes running
+    slots = 0  # groups running: what `parallelism` caps
+    group_of: dict[N, list[int]] = {}  # node -> [nodes of its group still running]
+    threads = parallelism * max_batch if batches else parallelism
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mtlsform-walk") as pool:
         while True:
-            while running < parallelism and not (stop is not None and stop.is_set()):
-                group = scheduler.next(parallelism - running)
+            while slots < parallelism and not (stop is not None and stop.is_set()):
+                group = scheduler.next(max_batch)
                 if not group:
                     break
                 starting = []
@@ -173,7 +180,11 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
                     scheduler.ended(node)
                 if len(starting) > 1:
                     hooks.together(starting)
+                if starting:
+                    slots += 1
+                    left = [len(starting)]
                 for node in starting:
+                    group_of[node] = left
                     hooks.started(node)
                     running += 1
                     pool.submit(run, node)
@@ -181,6 +192,10 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
                 break
             node, error = done.get()
             running -= 1
+            left = group_of.pop(node)
+            left[0] -= 1
+            if left[0] == 0:
+                slots -= 1
             scheduler.ended(node)
             if error is None:
                 result.succeeded.append(node)

@@ -88,7 +88,8 @@ def test_updates_made_during_a_save_share_the_next_one_and_each_is_durable() -> 
     seen: dict[int, set[str]] = {}
 
     def put(n: int) -> None:
-        writer.record(f"op-{n}", Address("load_balancer", f"lb{n}"), {"id": f"lb-{n}"}, ())
+        address = Address("load_balancer", f"lb{n}")
+        writer.update(lambda s: writer.put(s, address, {"id": f"lb-{n}"}, ()))
         seen[n] = _records(sink.written[-1])  # on disk when the update returned
 
     first = threading.Thread(target=put, args=(0,))
@@ -114,7 +115,27 @@ def test_a_failed_save_raises_in_the_update_it_held() -> None:
     sink.release.set()
     writer = StateWriter(sink, State.empty("example"))
     sink.fail_next = True
-    with pytest.raises(OSError, match="disk full"):
-        writer.record("op-1", Address("load_balancer", "a"), {"id": "lb-a"}, ())
+    with pytest.raises(OSError, match="disk full"), writer.intent("op-1", ADDRESS, "create"):
+        pass  # the intent's save failed: the call it announces is never made
     writer.record("op-2", Address("load_balancer", "b"), {"id": "lb-b"}, ())
-    assert _records(sink.written[-1]) == {"load_balancer.a", "load_balancer.b"}
+    assert sink.written == []  # a result does not wait for its save...
+    writer.flush()  # ...the end of the apply saves it, and what the failed save held
+    assert _records(sink.written[-1]) == {"load_balancer.b"}
+    assert [p.op_id for p in sink.written[-1].pending_operations] == ["op-1"]
+
+
+def test_a_result_is_saved_by_the_next_intent_or_the_flush() -> None:
+    sink = Sink()
+    writer = StateWriter(sink, State.empty("example"))
+    with writer.intent("op-1", ADDRESS, "create"):
+        pass
+    writer.record("op-1", ADDRESS, {"id": "lb-1"}, ())
+    assert [p.op_id for p in sink.written[-1].pending_operations] == ["op-1"]  # not yet
+    with writer.intent("op-2", Address("load_balancer", "b"), "create"):
+        pass
+    on_disk = sink.written[-1]
+    assert _records(on_disk) == {"load_balancer.web"}  # the intent's save took the result
+    assert [p.op_id for p in on_disk.pending_operations] == ["op-2"]
+    assert len(sink.written) == 2
+    writer.flush()
+    assert len(sink.written) == 2  # nothing left to save

@@ -359,18 +359,25 @@ def test_one_batch_holds_its_lane_together_and_alone():
     assert log.index("end", "u") < log.index("start", "v")  # u, smaller, first; then v
 
 
-def test_a_batch_is_cut_to_the_free_workers():
-    lanes = {f"t{n}": "lb" for n in range(5)}
-    batches = dict.fromkeys(lanes, "rule")
+def test_a_batch_takes_one_worker_and_is_cut_at_max_batch():
+    # Five siblings and parallelism 1: the batch counts once, so four start together (the
+    # barrier needs them all), then the fifth; a node of another lane waits for a worker.
+    lanes = {f"t{n}": "lb" for n in range(5)} | {"z": "other"}
+    batches = {f"t{n}": "rule" for n in range(5)}
+    barrier = threading.Barrier(4, timeout=HANDSHAKE_TIMEOUT)
     occupancy = Occupancy(lanes)
 
     def visit(node):
         occupancy.enter(node)
+        if node in ("t0", "t1", "t2", "t3"):
+            barrier.wait()
         occupancy.leave(node)
 
-    result = walk(list(lanes), {}, visit, parallelism=2, exclusive=lanes, batches=batches)
-    assert result.ok and len(result.succeeded) == 5
-    assert occupancy.peak["lb"] <= 2
+    result = walk(list(lanes), {}, visit, parallelism=1, exclusive=lanes, batches=batches,
+                  max_batch=4)
+    assert result.ok and len(result.succeeded) == 6
+    assert occupancy.peak == {"lb": 4, "other": 1}
+    assert occupancy.overlaps == 0  # parallelism 1: "z" never ran beside the batch
 
 
 @pytest.mark.parametrize("seed", range(8))
