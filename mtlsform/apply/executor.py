@@ -23,6 +23,7 @@ from mtlsform.plan.model import Plan, ResourceChange
 from mtlsform.plan.moves import renamed
 from mtlsform.plan.outputs import resolve_output
 from mtlsform.providers.base import Provider
+from mtlsform.providers.together import Seat, Together
 from mtlsform.references import Ref, contains_unknown, evaluate
 from mtlsform.resources import RESOURCE_TYPES
 from mtlsform.resources.base import ApplyContext, RotationCheck
@@ -67,12 +68,19 @@ class _HookAdapter(WalkHooks[Operation]):
         self.hooks = hooks
         self.operations = operations
         self.started_at: dict[Operation, float] = {}
-        # Operations started as one batch -> its size (written before they are submitted).
-        self.siblings: dict[Operation, int] = {}
+        # Operations started as one batch -> their seats (written before they are submitted);
+        # each seat settles when its operation ends, so siblings never wait for one that left.
+        self.seats: dict[Operation, Seat] = {}
 
     def together(self, nodes: list[Operation]) -> None:
+        batch = Together(nodes)
         for node in nodes:
-            self.siblings[node] = len(nodes)
+            self.seats[node] = Seat(batch, node)
+
+    def _ended(self, node: Operation) -> None:
+        seat = self.seats.pop(node, None)
+        if seat is not None:
+            seat.settle()
 
     def started(self, node: Operation) -> None:
         if self.hooks is not None:
@@ -80,13 +88,13 @@ class _HookAdapter(WalkHooks[Operation]):
             self.hooks.started(node, self.operations[node])
 
     def finished(self, node: Operation) -> None:
-        self.siblings.pop(node, None)
+        self._ended(node)
         if self.hooks is not None:
             seconds = time.monotonic() - self.started_at.pop(node, time.monotonic())
             self.hooks.finished(node, self.operations[node], seconds)
 
     def failed(self, node: Operation, error: BaseException) -> None:
-        self.siblings.pop(node, None)
+        self._ended(node)
         if self.hooks is not None:
             self.hooks.failed(node, self.operations[node], error)
 
@@ -261,7 +269,7 @@ class Executor:
             lookup=self._lookup,
             p12_password=self.p12_password, op_id=op_id,
             verify_rotation=self.verify_rotation, note=self.note,
-            siblings=self._events.siblings.get(op, 1),
+            seat=self._events.seats.get(op),
         )
 
     def _lookup(self, address: Address) -> Mapping[str, Any] | None:

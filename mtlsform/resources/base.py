@@ -24,6 +24,7 @@ from mtlsform.actions import Action, Reason
 from mtlsform.addresses import Address
 from mtlsform.errors import InputError
 from mtlsform.providers.base import Provider
+from mtlsform.providers.together import Seat
 from mtlsform.references import UNKNOWN
 from mtlsform.sensitive import Sensitive
 from mtlsform.stack.model import Stack
@@ -94,9 +95,9 @@ class ApplyContext:
     # and where a type's notes for people go.
     verify_rotation: RotationCheck = "off"
     note: Callable[[str], None] | None = None
-    # How many operations of this one's batch (see `batched_writes`) started with it, itself
-    # included: what a type may tell the provider so that it waits for them to share calls.
-    siblings: int = 1
+    # This operation's place in the batch (see `batched_writes`) it started with: what a type
+    # hands the provider so that it waits for the siblings still coming, to share calls.
+    seat: Seat | None = None
 
 
 class ImportRefused(InputError):

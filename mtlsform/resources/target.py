@@ -172,20 +172,20 @@ class TargetType(ResourceType):
                values: Mapping[str, Any]) -> Attributes:
         ctx.provider.register_targets(values["load_balancer_id"], values["listener_id"],
                                       values["rule_id"], [target_spec(values)],
-                                      siblings=ctx.siblings)
+                                      seat=ctx.seat)
         return dict(values)
 
     def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
                values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
         ctx.provider.modify_target_weights(values["load_balancer_id"], values["listener_id"],
                                            values["rule_id"], [target_spec(values)],
-                                           siblings=ctx.siblings)
+                                           seat=ctx.seat)
         return dict(values)
 
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
         ctx.provider.deregister_targets(prior["load_balancer_id"], prior["listener_id"],
                                         prior["rule_id"], [target_spec(prior)],
-                                        siblings=ctx.siblings)
+                                        seat=ctx.seat)
 
 
 TARGET = TargetType()

@@ -359,25 +359,46 @@ def test_one_batch_holds_its_lane_together_and_alone():
     assert log.index("end", "u") < log.index("start", "v")  # u, smaller, first; then v
 
 
-def test_a_batch_takes_one_worker_and_is_cut_at_max_batch():
-    # Five siblings and parallelism 1: the batch counts once, so four start together (the
-    # barrier needs them all), then the fifth; a node of another lane waits for a worker.
-    lanes = {f"t{n}": "lb" for n in range(5)} | {"z": "other"}
-    batches = {f"t{n}": "rule" for n in range(5)}
-    barrier = threading.Barrier(4, timeout=HANDSHAKE_TIMEOUT)
+def test_a_batch_is_cut_to_the_free_workers_and_at_max_batch():
+    # Seven siblings, parallelism 4, max_batch 3: three start together (the barrier needs them
+    # all), then three, then one; never more nodes at once than the parallelism allows.
+    lanes = {f"t{n}": "lb" for n in range(7)}
+    batches = dict.fromkeys(lanes, "rule")
+    first = threading.Barrier(3, timeout=HANDSHAKE_TIMEOUT)
+    occupancy = Occupancy(lanes)
+    together: list[list[str]] = []
+
+    class Hooks(WalkHooks):
+        def together(self, nodes):
+            together.append(list(nodes))
+
+    def visit(node):
+        occupancy.enter(node)
+        if node in ("t0", "t1", "t2"):
+            first.wait()
+        occupancy.leave(node)
+
+    result = walk(list(lanes), {}, visit, parallelism=4, exclusive=lanes, batches=batches,
+                  max_batch=3, hooks=Hooks())
+    assert result.ok and len(result.succeeded) == 7
+    assert together == [["t0", "t1", "t2"], ["t3", "t4", "t5"]]
+    assert occupancy.peak == {"lb": 3}
+
+
+def test_with_parallelism_1_a_batch_runs_one_node_at_a_time():
+    # --parallelism 1 means one operation at a time, batched or not (Ctrl-C then finishes one)
+    lanes = {f"t{n}": "lb" for n in range(3)} | {"z": "other"}
+    batches = {f"t{n}": "rule" for n in range(3)}
     occupancy = Occupancy(lanes)
 
     def visit(node):
         occupancy.enter(node)
-        if node in ("t0", "t1", "t2", "t3"):
-            barrier.wait()
         occupancy.leave(node)
 
-    result = walk(list(lanes), {}, visit, parallelism=1, exclusive=lanes, batches=batches,
-                  max_batch=4)
-    assert result.ok and len(result.succeeded) == 6
-    assert occupancy.peak == {"lb": 4, "other": 1}
-    assert occupancy.overlaps == 0  # parallelism 1: "z" never ran beside the batch
+    result = walk(list(lanes), {}, visit, parallelism=1, exclusive=lanes, batches=batches)
+    assert result.ok and len(result.succeeded) == 4
+    assert occupancy.peak == {"lb": 1, "other": 1}
+    assert occupancy.overlaps == 0
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -5,9 +5,12 @@ The cloud refuses a second change to an instance while a task runs on it, so a w
 CLB's gate across the call and the wait for its task (`hold`). Writes that can share one call
 (`combine`, e.g. targets of one rule) queue under a key while they wait; the thread that takes
 the gate drains its key's whole queue and runs it as one piece of work, and every caller gets
-its own outcome. A combining write that finds the gate free lingers a few milliseconds first, so
-that siblings started at the same moment can join it. Different CLBs never wait for each other;
-reads take no gate. Waiting is on a condition variable, never a busy loop.
+its own outcome. A combining write that finds the gate free first waits for the siblings its
+caller started with it that are still on their way (`seat`: each of them either queues or
+leaves, see providers/together.py), so a shared call holds exactly what was started together;
+without a seat it lingers a few milliseconds instead, for callers started at the same moment.
+Different CLBs never wait for each other; reads take no gate. Waiting is on a condition
+variable, never a busy loop.
 
 The gates count what they saw (`occupancy`): each take and release in order, and how often a
 write found its gate busy and waited. With the engine's lanes a write never waits (only a
@@ -24,9 +27,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-# The longest a combining write waits for siblings its caller said are coming (they may have
-# failed before they got here).
-EXPECTED_WAIT = 1.0
+from mtlsform.providers.together import Seat
+
+# A guard only: the longest a combining write waits for siblings of its seat that neither
+# queue nor leave (which would be a bug of the caller; every member settles when it ends).
+SEAT_GUARD = 60.0
 
 # The work of a drained queue: items in arrival order -> one outcome per item (None: success).
 BatchRun = Callable[[list[Any]], Sequence[BaseException | None]]
@@ -129,20 +134,22 @@ class LoadBalancerLocks:
                 gate.changed.notify_all()
 
     def combine(self, load_balancer_id: str, key: Hashable, item: Any, run: BatchRun, *,
-                weight: int = 1, capacity: int = 1, expected: int = 1) -> None:
+                weight: int = 1, capacity: int = 1, seat: Seat | None = None) -> None:
         """Queues `item` under `key` and returns when it was run (raises its error).
 
         The caller that gets the gate calls `run` with every item queued under its key (its own
         included) while holding the gate. `weight` is what the item adds towards `capacity`:
-        once the queue holds that much, lingering stops early. `expected` is how many items
-        the callers know to be on their way (their own included): lingering waits for them,
-        up to `EXPECTED_WAIT` seconds, even past `linger`.
+        once the queue holds that much, lingering stops early. With a `seat`, the caller that
+        gets the gate waits until every member of its batch has queued or left instead (no
+        lingering): the batch is what was started together, whatever the timing.
         """
         gate = self._gate(load_balancer_id)
         mine = _Queued(item, weight)
         with gate.changed:
             gate.queues.setdefault(key, []).append(mine)
             gate.changed.notify_all()  # a holder lingering for this key counts the newcomer
+            if seat is not None:
+                seat.settle()  # queued: a holder waiting for its batch counts it
             found_busy = gate.busy
             while gate.busy and not mine.taken:
                 gate.changed.wait()
@@ -155,10 +162,13 @@ class LoadBalancerLocks:
                 return
             gate.busy = True
             self._count("take", load_balancer_id)
-            if not found_busy:
-                # Siblings that were on their way are still arriving; those that queued while
-                # the gate was busy are all here already.
-                self._linger(gate, key, capacity, expected)
+            if not found_busy and seat is None:
+                # Callers started at the same moment may still be arriving; those that queued
+                # while the gate was busy are all here already.
+                self._linger(gate, key, capacity)
+        if seat is not None:  # the gate is ours (busy): wait, unlocked, for the rest to settle
+            seat.together.wait(SEAT_GUARD)
+        with gate.changed:
             batch = gate.queues.pop(key)
             for queued in batch:
                 queued.taken = True
@@ -182,19 +192,13 @@ class LoadBalancerLocks:
             raise failure
         _raise(mine.error)
 
-    def _linger(self, gate: _Gate, key: Hashable, capacity: int, expected: int) -> None:
-        """Waits (gate held, condition released) until `linger` passed and the expected items
-        are queued (or `EXPECTED_WAIT` passed), or the queue is full."""
-        if self.linger <= 0 and expected <= 1:
+    def _linger(self, gate: _Gate, key: Hashable, capacity: int) -> None:
+        """Waits (gate held, condition released) until `linger` passed or the queue is full."""
+        if self.linger <= 0:
             return
-        start = time.monotonic()
-
-        def deadline() -> float:
-            arrived = len(gate.queues.get(key, ()))
-            return start + (EXPECTED_WAIT if arrived < expected else self.linger)
-
+        deadline = time.monotonic() + self.linger
         while sum(queued.weight for queued in gate.queues.get(key, ())) < capacity:
-            remaining = deadline() - time.monotonic()
+            remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
             gate.changed.wait(remaining)

@@ -45,6 +45,7 @@ from mtlsform.providers.tencentcloud.targets import (
     TargetWriter,
 )
 from mtlsform.providers.tencentcloud.trusted import client_accepted
+from mtlsform.providers.together import Seat
 from mtlsform.sensitive import Sensitive
 
 
@@ -344,16 +345,16 @@ class TencentCloudProvider:
     # --- targets (merged per rule with concurrent callers' targets: see targets.py) ------------
 
     def register_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
-                         targets: Sequence[TargetSpec], *, siblings: int = 1) -> None:
+                         targets: Sequence[TargetSpec], *, seat: Seat | None = None) -> None:
         self._targets.write(REGISTER, load_balancer_id, listener_id, rule_id, targets,
-                            siblings=siblings)
+                            seat=seat)
 
     def deregister_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
-                           targets: Sequence[TargetSpec], *, siblings: int = 1) -> None:
+                           targets: Sequence[TargetSpec], *, seat: Seat | None = None) -> None:
         self._targets.write(DEREGISTER, load_balancer_id, listener_id, rule_id, targets,
-                            siblings=siblings)
+                            seat=seat)
 
     def modify_target_weights(self, load_balancer_id: str, listener_id: str, rule_id: str,
-                              targets: Sequence[TargetSpec], *, siblings: int = 1) -> None:
+                              targets: Sequence[TargetSpec], *, seat: Seat | None = None) -> None:
         self._targets.write(MODIFY_WEIGHT, load_balancer_id, listener_id, rule_id, targets,
-                            siblings=siblings)
+                            seat=seat)
