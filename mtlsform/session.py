@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mtlsform.addresses import Address
-from mtlsform.apply.executor import ApplyHooks, ApplyResult, Executor
+from mtlsform.apply.executor import ApplyHooks, ApplyResult, Executor, WriteLanes
 from mtlsform.apply.statewriter import StateWriter
 from mtlsform.diagnostics import warning
 from mtlsform.errors import StateError
@@ -99,10 +99,11 @@ class Session:
               p12_password: Sensitive[str] | None = None,
               stop: threading.Event | None = None,
               now: datetime | None = None,
-              verify_rotation: bool = False) -> tuple[ApplyResult, State]:
+              verify_rotation: bool = False,
+              lanes: WriteLanes = "per-parent") -> tuple[ApplyResult, State]:
         """Carries out `plan`. A certificate switched in place is confirmed by a handshake
         against the emulator always (where its data plane can be reached), against the cloud
-        with `verify_rotation`."""
+        with `verify_rotation`. `lanes`: see `apply.executor.write_lanes`."""
         if NEEDS_STATE_SECRETS in plan_requirements(plan) and not self.store.can_store_secrets:
             raise StateError(
                 f"{self.state_path} holds private keys encrypted with {PASSPHRASE_ENV}, "
@@ -120,7 +121,7 @@ class Session:
         executor = Executor(plan, self.stack, writer, self.provider, parallelism=parallelism,
                             hooks=hooks, p12_password=p12_password, stop=stop, now=now,
                             verify_rotation=self._rotation_check(verify_rotation),
-                            note=self.on_note)
+                            note=self.on_note, lanes=lanes)
         try:
             result = executor.run()
         finally:

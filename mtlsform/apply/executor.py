@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from mtlsform.actions import Action
 from mtlsform.addresses import Address
@@ -23,6 +23,7 @@ from mtlsform.plan.model import Plan, ResourceChange
 from mtlsform.plan.moves import renamed
 from mtlsform.plan.outputs import resolve_output
 from mtlsform.providers.base import Provider
+from mtlsform.providers.together import Seat, Together
 from mtlsform.references import Ref, contains_unknown, evaluate
 from mtlsform.resources import RESOURCE_TYPES
 from mtlsform.resources.base import ApplyContext, RotationCheck
@@ -62,21 +63,40 @@ class ApplyResult:
 class _HookAdapter(WalkHooks[Operation]):
     """Turns the walker's node events into apply events (on the walking thread)."""
 
-    def __init__(self, hooks: ApplyHooks, operations: Mapping[Operation, ResourceChange]) -> None:
+    def __init__(self, hooks: ApplyHooks | None,
+                 operations: Mapping[Operation, ResourceChange]) -> None:
         self.hooks = hooks
         self.operations = operations
         self.started_at: dict[Operation, float] = {}
+        # Operations started as one batch -> their seats (written before they are submitted);
+        # each seat settles when its operation ends, so siblings never wait for one that left.
+        self.seats: dict[Operation, Seat] = {}
+
+    def together(self, nodes: list[Operation]) -> None:
+        batch = Together(nodes)
+        for node in nodes:
+            self.seats[node] = Seat(batch, node)
+
+    def _ended(self, node: Operation) -> None:
+        seat = self.seats.pop(node, None)
+        if seat is not None:
+            seat.settle()
 
     def started(self, node: Operation) -> None:
-        self.started_at[node] = time.monotonic()
-        self.hooks.started(node, self.operations[node])
+        if self.hooks is not None:
+            self.started_at[node] = time.monotonic()
+            self.hooks.started(node, self.operations[node])
 
     def finished(self, node: Operation) -> None:
-        seconds = time.monotonic() - self.started_at.get(node, time.monotonic())
-        self.hooks.finished(node, self.operations[node], seconds)
+        self._ended(node)
+        if self.hooks is not None:
+            seconds = time.monotonic() - self.started_at.pop(node, time.monotonic())
+            self.hooks.finished(node, self.operations[node], seconds)
 
     def failed(self, node: Operation, error: BaseException) -> None:
-        self.hooks.failed(node, self.operations[node], error)
+        self._ended(node)
+        if self.hooks is not None:
+            self.hooks.failed(node, self.operations[node], error)
 
 
 def quota_lanes(operations: Mapping[Operation, ResourceChange]) -> dict[Operation, Hashable]:
@@ -85,6 +105,48 @@ def quota_lanes(operations: Mapping[Operation, ResourceChange]) -> dict[Operatio
     account for a type with no parent (load balancers of a region)."""
     return {op: (op.address.type, op.phase, change.action, parent_of(change))
             for op, change in operations.items()}
+
+
+WriteLanes = Literal["per-parent", "global"]
+GLOBAL_LANE = "all serial writes"
+
+
+def write_lanes(operations: Mapping[Operation, ResourceChange], plan: Plan,
+                cascaded: frozenset[Operation] = frozenset(), *,
+                mode: WriteLanes = "per-parent"
+                ) -> tuple[dict[Operation, Hashable], dict[Operation, Hashable]]:
+    """The walker's exclusive lanes and batches: an operation that writes to an object of a
+    `serial_writes` type, or to anything under one, is in that object's lane (its address);
+    `batched_writes` siblings of one action share a batch. Forgetting a record (a forget, or
+    a child its parent's delete takes along) writes nothing and takes no lane. `global` puts
+    every serial write in one lane (one lock for all, as the Terraform provider does)."""
+    by_address = {c.address: c for c in plan.changes if not c.deposed}
+    exclusive: dict[Operation, Hashable] = {}
+    batches: dict[Operation, Hashable] = {}
+    for op, change in operations.items():
+        if op in cascaded or change.action is Action.FORGET:
+            continue
+        root = _serial_root(change, by_address)
+        if root is None:
+            continue
+        exclusive[op] = GLOBAL_LANE if mode == "global" else root
+        if RESOURCE_TYPES[op.address.type].batched_writes:
+            batches[op] = (op.address.type, op.phase, change.action, parent_of(change))
+    return exclusive, batches
+
+
+def _serial_root(change: ResourceChange,
+                 by_address: Mapping[Address, ResourceChange]) -> Address | None:
+    """The nearest object of a `serial_writes` type at or above the change's object."""
+    current: ResourceChange | None = change
+    address = change.address
+    while True:
+        if RESOURCE_TYPES[address.type].serial_writes:
+            return address
+        parent = parent_of(current) if current is not None else None
+        if parent is None:
+            return None
+        address, current = parent, by_address.get(parent)
 
 
 def _refused(error: BaseException) -> str:
@@ -99,8 +161,10 @@ class Executor:
                  p12_password: Sensitive[str] | None = None,
                  stop: threading.Event | None = None, now: datetime | None = None,
                  verify_rotation: RotationCheck = "off",
-                 note: Callable[[str], None] | None = None) -> None:
+                 note: Callable[[str], None] | None = None,
+                 lanes: WriteLanes = "per-parent") -> None:
         self.plan = plan
+        self.lanes: WriteLanes = lanes
         self.verify_rotation = verify_rotation
         self.note = note
         self.stack = stack
@@ -124,14 +188,18 @@ class Executor:
         result = ApplyResult(changes=graph.operations)
         if self.hooks is not None:
             self.hooks.planned(graph.operations)
+        exclusive, batches = write_lanes(graph.operations, self.plan, graph.cascaded,
+                                         mode=self.lanes)
+        self._events = _HookAdapter(self.hooks, graph.operations)
         try:
             walked = walk(graph.operations, graph.dependencies, self._visit,
-                          parallelism=self.parallelism,
-                          hooks=_HookAdapter(self.hooks, graph.operations) if self.hooks else None,
+                          parallelism=self.parallelism, hooks=self._events,
                           stop=self.stop, lanes=quota_lanes(graph.operations),
-                          closes_lane=lambda error: isinstance(error, QuotaError))
+                          closes_lane=lambda error: isinstance(error, QuotaError),
+                          exclusive=exclusive, batches=batches)
         except ValueError as exc:
             raise PlanError(f"the changes cannot be ordered: {exc}") from None
+        self.writer.flush()  # the results that did not wait for their save
         result.succeeded = list(walked.succeeded)
         result.failed = dict(walked.failed)
         result.skipped = dict(walked.skipped)
@@ -195,12 +263,13 @@ class Executor:
     def _change(self, op: Operation) -> ResourceChange:
         return self._operations[op]
 
-    def _context(self, op_id: str) -> ApplyContext:
+    def _context(self, op: Operation, op_id: str) -> ApplyContext:
         return ApplyContext(
             provider=self.provider, stack=self.stack, now=self.now,
             lookup=self._lookup,
             p12_password=self.p12_password, op_id=op_id,
             verify_rotation=self.verify_rotation, note=self.note,
+            seat=self._events.seats.get(op),
         )
 
     def _lookup(self, address: Address) -> Mapping[str, Any] | None:
@@ -219,7 +288,7 @@ class Executor:
         if contains_unknown(values):
             raise MtlsformError(f"internal: {op.address} still has unknown values at apply")
         op_id = uuid.uuid4().hex
-        ctx = self._context(op_id)
+        ctx = self._context(op, op_id)
         deps = tuple(change.dependencies)
         if change.action is Action.UPDATE:
             prior = self._lookup(op.address) or {}
@@ -253,5 +322,5 @@ class Executor:
         op_id = uuid.uuid4().hex
         if change.action is not Action.FORGET and not cascaded and not same_object:
             with self.writer.intent(op_id, op.address, "delete"):
-                rtype.delete(self._context(op_id), op.address, attrs)
+                rtype.delete(self._context(op, op_id), op.address, attrs)
         self.writer.remove(op_id, op.address, deposed)

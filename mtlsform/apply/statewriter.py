@@ -2,6 +2,18 @@
 
 Before each cloud call an intent (pending operation) is saved; it is cleared in the same write
 that records the result, so a process killed mid-call leaves the intent behind for the next run.
+
+Saves are group commits: an update changes the state in memory at once and returns when a save
+that holds it is on disk. One thread saves at a time, always the latest state; updates made
+while a save runs wait for the next one, which takes them all. So every update is durable
+when it returns, as with one save each, but concurrent operations share saves instead of
+queueing for one each. A failed save raises in every update it held.
+
+A result (`record`, `remove`) does not wait for its save: it is in memory at once (what later
+operations read) and on disk with the next save, which every later intent makes, and at the
+latest with `flush` at the end of the apply. Until then its intent is on disk, so a process
+killed in between leaves exactly what a kill during the call leaves: the intent, which the next
+run resolves by reading the cloud. Only intents must be on disk before the call they announce.
 """
 
 from __future__ import annotations
@@ -10,6 +22,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -27,17 +40,76 @@ class StateSink(Protocol):
 class StateWriter:
     def __init__(self, store: StateSink, state: State) -> None:
         self._store = store
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # the state in memory and the counters
+        self._saved = threading.Condition(self._lock)
         self.state = state
         self.writes = 0
+        self._version = 0  # updates made in memory
+        self._durable = 0  # updates on disk
+        self._saving = False
+        self._failures: list[tuple[int, int, BaseException]] = []  # (after, upto, error)
+        self._unsaved = False  # the last save failed: the file lags behind
 
-    def update(self, change: Callable[[State], State]) -> State:
+    def update(self, change: Callable[[State], State], *, wait: bool = True) -> State:
+        """Applies `change` to the state; returns once the result is saved (`wait`), or at
+        once, leaving it for the next save."""
         with self._lock:
             new = change(self.state)
-            if new != self.state:
-                self.state = self._store.write(new)
-                self.writes += 1
-            return self.state
+            if new == self.state:
+                return self.state
+            self.state = new
+            self._version += 1
+            mine = self._version
+            if not wait:
+                return self.state
+            return self._until_saved(mine)
+
+    def flush(self) -> State:
+        """Saves what is not on disk yet (results that did not wait, or what a failed save
+        held); raises if that fails."""
+        with self._lock:
+            if self._durable >= self._version and not self._unsaved:
+                return self.state
+            self._version += 1  # one more save, of the latest state
+            return self._until_saved(self._version)
+
+    def _until_saved(self, mine: int) -> State:
+        """Waits (lock held) until update number `mine` is on disk; raises its save's error."""
+        while self._durable < mine:
+            if self._saving:
+                self._saved.wait()
+                continue
+            self._save_latest()
+        for after, upto, error in self._failures:
+            if after < mine <= upto:
+                raise error
+        return self.state
+
+    def _save_latest(self) -> None:
+        """Saves the latest state (called and returning with the lock held)."""
+        self._saving = True
+        snapshot, version, after = self.state, self._version, self._durable
+        self._lock.release()
+        failure: BaseException | None = None
+        try:
+            written = self._store.write(snapshot)
+        except BaseException as exc:  # every update this save held gets it
+            failure = exc
+        finally:
+            self._lock.acquire()
+        self._unsaved = failure is not None
+        if failure is None:
+            self.writes += 1
+            if self.state is snapshot:
+                self.state = written
+            else:  # changed meanwhile: keep the changes, take the serial the save gave
+                self.state = replace(self.state, serial=written.serial,
+                                     tool_version=written.tool_version)
+        else:
+            self._failures.append((after, version, failure))
+        self._durable = version
+        self._saving = False
+        self._saved.notify_all()
 
     @staticmethod
     def put(state: State, address: Address, attributes: Mapping[str, Any],
@@ -69,28 +141,29 @@ class StateWriter:
     def record(self, op_id: str, address: Address, attributes: Mapping[str, Any],
                dependencies: tuple[Address, ...]) -> None:
         self.update(lambda s: self.put(s, address, attributes, dependencies)
-                    .without_pending(op_id))
+                    .without_pending(op_id), wait=False)
 
     def remove(self, op_id: str, address: Address, deposed: str | None) -> None:
-        self.update(lambda s: s.without_resource(address, deposed).without_pending(op_id))
+        self.update(lambda s: s.without_resource(address, deposed).without_pending(op_id),
+                    wait=False)
 
     def depose(self, address: Address) -> str | None:
         """Keeps the current object of `address` aside (create-before-destroy); returns its key."""
         key = secrets.token_hex(4)
+        found = False
 
         def move(state: State) -> State:
+            nonlocal found
             record = state.get(address)
             if record is None:
                 return state
+            found = True
             old = ResourceState(address=address, attributes=dict(record.attributes),
                                 dependencies=tuple(record.dependencies), deposed=key)
             return state.without_resource(address).with_resource(old)
 
-        with self._lock:
-            if self.state.get(address) is None:
-                return None
-            self.update(move)
-            return key
+        self.update(move)
+        return key if found else None
 
     def set_outputs(self, values: Mapping[str, OutputValue]) -> None:
         self.update(lambda s: s.with_outputs(dict(values)))

@@ -13,6 +13,16 @@ accepts, its lane closes: no other node of that lane starts (they are `held`, na
 failure that closed it, and their dependents are skipped), the running ones finish, and the
 other lanes go on.
 
+Exclusive lanes (`exclusive`: node -> key) are what can only do one thing at a time: a node of
+one takes a worker only when its lane is free, so no worker ever waits for another node of its
+lane, and nodes of other lanes (or of none) start meanwhile. A node of a busy lane is parked on
+that lane and starts, smallest first, when the lane frees. Nodes of one lane that share a batch
+key (`batches`: node -> key) may hold their lane together: when one starts, the other ready nodes
+of its lane and batch start with it (as many as `parallelism` leaves room for, at most
+`max_batch` in all), and the lane frees when they have all ended; nodes that become ready later
+wait for the next turn. `parallelism` caps the nodes running, batched or not: with 1, nodes run
+one at a time.
+
 Hooks are called on the thread that called `walk`, one at a time, so a progress display does
 not need locks; the walker itself never prints.
 """
@@ -55,6 +65,9 @@ class WalkHooks(Generic[N]):
     def held(self, node: N, cause: N) -> None:
         """The node will not run because `cause`, of the same lane, failed and closed it."""
 
+    def together(self, nodes: list[N]) -> None:
+        """These nodes of one batch start now, together (before their `started`)."""
+
 
 @dataclass
 class WalkResult(Generic[N]):
@@ -94,14 +107,20 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
          hooks: WalkHooks[N] | None = None,
          stop: threading.Event | None = None,
          lanes: Mapping[N, Hashable] | None = None,
-         closes_lane: Callable[[BaseException], bool] | None = None) -> WalkResult[N]:
+         closes_lane: Callable[[BaseException], bool] | None = None,
+         exclusive: Mapping[N, Hashable] | None = None,
+         batches: Mapping[N, Hashable] | None = None,
+         max_batch: int = 20) -> WalkResult[N]:
     """Calls `visit(node)` for every node after all of `dependencies[node]` succeeded.
 
     Nodes must be hashable and sortable. A dependency on an unknown node or a cycle is a
-    `ValueError` before anything runs. A node without a lane in `lanes` is in none.
+    `ValueError` before anything runs. A node without a lane in `lanes` (or `exclusive`) is in
+    none; one without a key in `batches` runs alone in its exclusive lane.
     """
     if parallelism < 1:
         raise ValueError(f"parallelism must be at least 1, not {parallelism}")
+    if max_batch < 1:
+        raise ValueError(f"max_batch must be at least 1, not {max_batch}")
     node_list = sorted(set(nodes))
     deps = _check_graph(node_list, dependencies)
     hooks = hooks if hooks is not None else WalkHooks()
@@ -110,7 +129,6 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
         for need in needs:
             dependents[need].append(node)
     waiting = {n: len(needs) for n, needs in deps.items()}
-    ready = [n for n in node_list if waiting[n] == 0]  # sorted, so already a heap
     result: WalkResult[N] = WalkResult()
     done: queue.SimpleQueue[tuple[N, BaseException | None]] = queue.SimpleQueue()
 
@@ -124,6 +142,11 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
 
     lane_of: Mapping[N, Hashable] = lanes if lanes is not None else {}
     closed: dict[Hashable, N] = {}  # lane -> the failure that closed it
+    scheduler = _Lanes(exclusive if exclusive is not None else {},
+                       batches if batches is not None else {})
+    for node in node_list:
+        if waiting[node] == 0:
+            scheduler.ready(node)
 
     def skip_dependents_of(failed: N) -> None:
         todo = sorted(dependents[failed])
@@ -135,32 +158,41 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
             hooks.skipped(node, failed)
             todo.extend(sorted(dependents[node]))
 
-    running = 0
-    with ThreadPoolExecutor(max_workers=parallelism,
-                            thread_name_prefix="mtlsform-walk") as pool:
+    running = 0  # nodes running: what `parallelism` caps
+    with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="mtlsform-walk") as pool:
         while True:
-            while ready and running < parallelism and not (stop is not None and stop.is_set()):
-                node = heapq.heappop(ready)
-                closer = closed.get(lane_of[node]) if node in lane_of else None
-                if closer is not None:
+            while running < parallelism and not (stop is not None and stop.is_set()):
+                group = scheduler.next(min(max_batch, parallelism - running))
+                if not group:
+                    break
+                starting = []
+                for node in group:
+                    closer = closed.get(lane_of[node]) if node in lane_of else None
+                    if closer is None:
+                        starting.append(node)
+                        continue
                     result.held[node] = closer
                     hooks.held(node, closer)
                     skip_dependents_of(node)
-                    continue
-                hooks.started(node)
-                running += 1
-                pool.submit(run, node)
+                    scheduler.ended(node)
+                if len(starting) > 1:
+                    hooks.together(starting)
+                for node in starting:
+                    hooks.started(node)
+                    running += 1
+                    pool.submit(run, node)
             if running == 0:
                 break
             node, error = done.get()
             running -= 1
+            scheduler.ended(node)
             if error is None:
                 result.succeeded.append(node)
                 hooks.finished(node)
                 for dependent in dependents[node]:
                     waiting[dependent] -= 1
                     if waiting[dependent] == 0 and dependent not in result.skipped:
-                        heapq.heappush(ready, dependent)
+                        scheduler.ready(dependent)
             else:
                 result.failed[node] = error
                 hooks.failed(node, error)
@@ -171,3 +203,62 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
         | set(result.held)
     result.not_started = [n for n in node_list if n not in finished]
     return result
+
+
+class _Lanes(Generic[N]):
+    """Which ready node starts next: the smallest one whose exclusive lane is free (or that has
+    none), with the ready siblings of its batch. Used by the walking thread only."""
+
+    def __init__(self, exclusive: Mapping[N, Hashable], batches: Mapping[N, Hashable]) -> None:
+        self._lane = exclusive
+        self._batch = batches
+        # Startable: free nodes, and the head of each free lane's parked heap (entries are
+        # checked when popped: a lane that became busy, or a head that changed, is dropped).
+        self._heap: list[tuple[N, bool, Hashable]] = []
+        self._parked: dict[Hashable, list[N]] = {}
+        self._busy: dict[Hashable, int] = {}  # lane -> its running nodes
+
+    def ready(self, node: N) -> None:
+        if node not in self._lane:
+            heapq.heappush(self._heap, (node, False, None))
+            return
+        lane = self._lane[node]
+        parked = self._parked.setdefault(lane, [])
+        heapq.heappush(parked, node)
+        if not self._busy.get(lane) and parked[0] == node:
+            heapq.heappush(self._heap, (node, True, lane))
+
+    def next(self, room: int) -> list[N]:
+        """Up to `room` nodes to start now (several only for one batch); none: nothing can."""
+        while self._heap:
+            node, laned, lane = heapq.heappop(self._heap)
+            if not laned:
+                return [node]
+            parked = self._parked.get(lane)
+            if self._busy.get(lane) or not parked or parked[0] != node:
+                continue  # stale
+            heapq.heappop(parked)
+            group = [node]
+            key = self._batch.get(node)
+            if key is not None and room > 1:
+                siblings = sorted(n for n in parked if self._batch.get(n) == key)[:room - 1]
+                if siblings:
+                    chosen = set(siblings)
+                    parked[:] = [n for n in parked if n not in chosen]
+                    heapq.heapify(parked)
+                    group += siblings
+            self._busy[lane] = len(group)
+            return group
+        return []
+
+    def ended(self, node: N) -> None:
+        """`node` ended (or will not run after all): its lane may free."""
+        if node not in self._lane:
+            return
+        lane = self._lane[node]
+        self._busy[lane] -= 1
+        if self._busy[lane] == 0:
+            del self._busy[lane]
+            parked = self._parked.get(lane)
+            if parked:
+                heapq.heappush(self._heap, (parked[0], True, lane))

@@ -104,7 +104,9 @@ def _make_dirs(path: Path) -> None:
         missing.append(path)
         path = path.parent
     for directory in reversed(missing):
-        directory.mkdir(mode=0o700)
+        # exist_ok: another export running at the same time (clients of one fleet share a
+        # parent directory) may have just made it.
+        directory.mkdir(mode=0o700, exist_ok=True)
         os.chmod(directory, 0o700)  # the umask must not widen it
 
 

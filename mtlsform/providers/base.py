@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from mtlsform.errors import ProviderError
+from mtlsform.providers.together import Seat
 from mtlsform.sensitive import Sensitive
 
 SslMode = Literal["UNIDIRECTIONAL", "MUTUAL"]
@@ -243,10 +244,13 @@ class Provider(Protocol):
         made with this client certificate in a real mutual-TLS handshake: True; False when it
         refuses it; None when no handshake reaches it, or no data plane can be reached."""
 
-    # Targets (at most 20 per call: the provider splits larger lists)
+    # Targets (at most 20 per call: the provider splits larger lists). `seat`: the caller's
+    # place among writes of the same action to the same rule started together (see
+    # providers/together.py): the provider waits for those still coming, to share calls.
     def register_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
-                         targets: Sequence[TargetSpec]) -> None: ...
+                         targets: Sequence[TargetSpec], *, seat: Seat | None = None) -> None: ...
     def deregister_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
-                           targets: Sequence[TargetSpec]) -> None: ...
+                           targets: Sequence[TargetSpec], *, seat: Seat | None = None) -> None: ...
     def modify_target_weights(self, load_balancer_id: str, listener_id: str, rule_id: str,
-                              targets: Sequence[TargetSpec]) -> None: ...
+                              targets: Sequence[TargetSpec], *,
+                              seat: Seat | None = None) -> None: ...

@@ -24,6 +24,7 @@ from mtlsform.actions import Action, Reason
 from mtlsform.addresses import Address
 from mtlsform.errors import InputError
 from mtlsform.providers.base import Provider
+from mtlsform.providers.together import Seat
 from mtlsform.references import UNKNOWN
 from mtlsform.sensitive import Sensitive
 from mtlsform.stack.model import Stack
@@ -94,6 +95,9 @@ class ApplyContext:
     # and where a type's notes for people go.
     verify_rotation: RotationCheck = "off"
     note: Callable[[str], None] | None = None
+    # This operation's place in the batch (see `batched_writes`) it started with: what a type
+    # hands the provider so that it waits for the siblings still coming, to share calls.
+    seat: Seat | None = None
 
 
 class ImportRefused(InputError):
@@ -122,6 +126,12 @@ class ResourceType:
     # Facts the engine asks of a type.
     local: bool = False  # no cloud object: nothing to read, drift or delete
     cascade_parent: str | None = None  # the type whose delete removes this object with it
+    # Writes to an object of this type and to everything under it (its cascade children, and
+    # theirs) are one at a time: the cloud refuses a change while another runs (a CLB's task).
+    serial_writes: bool = False
+    # Writes of one action to siblings (the same cascade parent) may hold their serial lane
+    # together: the provider merges them into shared calls (targets of one rule).
+    batched_writes: bool = False
     collections: tuple[Collection, ...] = ()  # what refresh reads for this type
     id_collection: str | None = None  # the collection holding this type's objects by "id"
     # Attributes.

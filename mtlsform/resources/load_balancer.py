@@ -58,6 +58,7 @@ def lb_attributes(info: LoadBalancerInfo, prior: Mapping[str, Any]) -> Attribute
 
 class LoadBalancerType(ResourceType):
     name = "load_balancer"
+    serial_writes = True  # a CLB runs one task at a time
     collections = (LOAD_BALANCERS,)
     id_collection = LOAD_BALANCERS.name
     force_new = frozenset({"network", "vpc_id", "subnet_id"})

@@ -51,6 +51,7 @@ def _cloud_rule(cloud: CloudSnapshot, source: Mapping[str, Any]) -> RuleInfo | N
 class TargetType(ResourceType):
     name = "target"
     cascade_parent = RULE.name
+    batched_writes = True  # the provider merges the targets of one rule into shared calls
     collections = (LISTENERS,)
     force_new = frozenset(
         {"load_balancer_id", "listener_id", "rule_id", "instance_id", "ip", "port"}
@@ -170,18 +171,21 @@ class TargetType(ResourceType):
     def create(self, ctx: ApplyContext, address: Address,
                values: Mapping[str, Any]) -> Attributes:
         ctx.provider.register_targets(values["load_balancer_id"], values["listener_id"],
-                                      values["rule_id"], [target_spec(values)])
+                                      values["rule_id"], [target_spec(values)],
+                                      seat=ctx.seat)
         return dict(values)
 
     def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
                values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
         ctx.provider.modify_target_weights(values["load_balancer_id"], values["listener_id"],
-                                           values["rule_id"], [target_spec(values)])
+                                           values["rule_id"], [target_spec(values)],
+                                           seat=ctx.seat)
         return dict(values)
 
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
         ctx.provider.deregister_targets(prior["load_balancer_id"], prior["listener_id"],
-                                        prior["rule_id"], [target_spec(prior)])
+                                        prior["rule_id"], [target_spec(prior)],
+                                        seat=ctx.seat)
 
 
 TARGET = TargetType()

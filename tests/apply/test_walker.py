@@ -271,3 +271,171 @@ def test_parallelism_must_be_positive():
 
 def test_empty_graph():
     assert walk([], {}, lambda n: None) == WalkResult()
+
+
+# --- exclusive lanes ---------------------------------------------------------------------
+
+
+class Occupancy:
+    """How many nodes of each lane run at once, counted from the worker threads."""
+
+    def __init__(self, lane_of: dict) -> None:
+        self.lane_of = lane_of
+        self.lock = threading.Lock()
+        self.now: dict = {}
+        self.peak: dict = {}
+        self.overlaps = 0  # starts while another lane was busy
+
+    def enter(self, node) -> None:
+        lane = self.lane_of.get(node)
+        with self.lock:
+            if any(n for other, n in self.now.items() if other != lane):
+                self.overlaps += 1
+            self.now[lane] = self.now.get(lane, 0) + 1
+            self.peak[lane] = max(self.peak.get(lane, 0), self.now[lane])
+
+    def leave(self, node) -> None:
+        with self.lock:
+            self.now[self.lane_of.get(node)] -= 1
+
+
+def test_a_busy_lane_takes_no_worker_and_other_lanes_go_on():
+    # a1..a5 are the smallest nodes: a walker without lanes would give both workers to lane
+    # "a", and a1 would wait for b forever. With lanes a2..a5 are parked and b starts.
+    lanes = {f"a{n}": "a" for n in range(1, 6)} | {"b": "b"}
+    b_ran = threading.Event()
+    occupancy = Occupancy(lanes)
+
+    def visit(node):
+        occupancy.enter(node)
+        if node == "a1":
+            assert b_ran.wait(HANDSHAKE_TIMEOUT), "lane b never started while a was busy"
+        if node == "b":
+            b_ran.set()
+        occupancy.leave(node)
+
+    result = walk(list(lanes), {}, visit, parallelism=2, exclusive=lanes)
+    assert result.ok, result.failed
+    assert occupancy.peak == {"a": 1, "b": 1}
+    assert occupancy.overlaps >= 1
+
+
+def test_nodes_without_a_lane_run_beside_a_busy_lane():
+    lanes = {"a1": "a", "a2": "a"}
+    free_ran = threading.Event()
+
+    def visit(node):
+        if node == "a1":
+            assert free_ran.wait(HANDSHAKE_TIMEOUT)
+        if node == "z":
+            free_ran.set()
+
+    result = walk(["a1", "a2", "z"], {}, visit, parallelism=3, exclusive=lanes)
+    assert result.ok, result.failed
+
+
+def test_one_batch_holds_its_lane_together_and_alone():
+    # t1..t3 share a batch: they start together (the barrier needs all three); u and v, of
+    # the same lane, run only after the batch, one at a time.
+    lanes = {n: "lb" for n in ("t1", "t2", "t3", "u", "v")}
+    batches = {"t1": "rule", "t2": "rule", "t3": "rule"}
+    barrier = threading.Barrier(3, timeout=HANDSHAKE_TIMEOUT)
+    occupancy = Occupancy(lanes)
+    log = Log()
+
+    def visit(node):
+        occupancy.enter(node)
+        log.add("start", node)
+        if node in batches:
+            barrier.wait()
+        log.add("end", node)
+        occupancy.leave(node)
+
+    result = walk(list(lanes), {}, visit, parallelism=10, exclusive=lanes, batches=batches)
+    assert result.ok, result.failed
+    assert occupancy.peak == {"lb": 3}
+    ends = [log.index("end", t) for t in ("t1", "t2", "t3")]
+    assert log.index("start", "u") > max(ends) and log.index("start", "v") > max(ends)
+    assert log.index("end", "u") < log.index("start", "v")  # u, smaller, first; then v
+
+
+def test_a_batch_is_cut_to_the_free_workers_and_at_max_batch():
+    # Seven siblings, parallelism 4, max_batch 3: three start together (the barrier needs them
+    # all), then three, then one; never more nodes at once than the parallelism allows.
+    lanes = {f"t{n}": "lb" for n in range(7)}
+    batches = dict.fromkeys(lanes, "rule")
+    first = threading.Barrier(3, timeout=HANDSHAKE_TIMEOUT)
+    occupancy = Occupancy(lanes)
+    together: list[list[str]] = []
+
+    class Hooks(WalkHooks):
+        def together(self, nodes):
+            together.append(list(nodes))
+
+    def visit(node):
+        occupancy.enter(node)
+        if node in ("t0", "t1", "t2"):
+            first.wait()
+        occupancy.leave(node)
+
+    result = walk(list(lanes), {}, visit, parallelism=4, exclusive=lanes, batches=batches,
+                  max_batch=3, hooks=Hooks())
+    assert result.ok and len(result.succeeded) == 7
+    assert together == [["t0", "t1", "t2"], ["t3", "t4", "t5"]]
+    assert occupancy.peak == {"lb": 3}
+
+
+def test_with_parallelism_1_a_batch_runs_one_node_at_a_time():
+    # --parallelism 1 means one operation at a time, batched or not (Ctrl-C then finishes one)
+    lanes = {f"t{n}": "lb" for n in range(3)} | {"z": "other"}
+    batches = {f"t{n}": "rule" for n in range(3)}
+    occupancy = Occupancy(lanes)
+
+    def visit(node):
+        occupancy.enter(node)
+        occupancy.leave(node)
+
+    result = walk(list(lanes), {}, visit, parallelism=1, exclusive=lanes, batches=batches)
+    assert result.ok and len(result.succeeded) == 4
+    assert occupancy.peak == {"lb": 1, "other": 1}
+    assert occupancy.overlaps == 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_graphs_never_run_two_of_one_lane_at_once(seed):
+    rng = random.Random(seed)
+    deps = random_dag(rng, 40)
+    lanes = {n: rng.choice("abcd") for n in deps if rng.random() < 0.8}
+    occupancy = Occupancy(lanes)
+    log = Log()
+
+    def visit(node):
+        occupancy.enter(node)
+        log.add("start", node)
+        for dep in deps[node]:
+            assert ("end", dep) in log.events
+        log.add("end", node)
+        occupancy.leave(node)
+
+    result = walk(list(deps), deps, visit, parallelism=4, exclusive=lanes)
+    assert result.ok and len(result.succeeded) == 40
+    assert all(peak == 1 for lane, peak in occupancy.peak.items() if lane is not None)
+
+
+def test_lanes_with_parallelism_one_keep_the_fixed_order():
+    lanes = {3: "x", 1: "x", 2: "y"}
+    log = Log()
+    walk([1, 2, 3, 4], {}, recording_visit(log), parallelism=1, exclusive=lanes)
+    assert log.started() == [1, 2, 3, 4]
+
+
+def test_a_closed_lane_frees_its_exclusive_lane_too():
+    # a1 fails with a lane-closing error: a2 (same quota lane) is held, and the exclusive
+    # lane it would have taken does not stay busy for b.
+    exclusive = {"a1": "lb", "a2": "lb", "b": "lb"}
+    quota = {"a1": "q", "a2": "q"}
+    result = walk(["a1", "a2", "b"], {}, recording_visit(Log(), fail={"a1"}), parallelism=2,
+                  exclusive=exclusive, lanes=quota, closes_lane=lambda e: True)
+    assert set(result.failed) == {"a1"}
+    assert result.held == {"a2": "a1"}
+    assert result.succeeded == ["b"]

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from mtlsform.providers.tencentcloud.locks import LoadBalancerLocks
+from mtlsform.providers.together import Seat, Together
 
 
 class Recorder:
@@ -97,3 +98,35 @@ def test_other_load_balancers_do_not_wait() -> None:
     with locks.hold("lb-1"):
         locks.combine("lb-2", "k", "z", record)  # would hang if lb-1's gate applied
     assert record.batches == [["z"]]
+
+
+def test_a_batch_with_seats_waits_for_every_member_however_late() -> None:
+    # The third member arrives only after the first two have queued: with seats the call waits
+    # for it (no time window), so the three share one run.
+    locks = LoadBalancerLocks(linger=0.0)
+    record = Recorder()
+    batch = Together(["a", "b", "c"])
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        early = [pool.submit(locks.combine, "lb-1", "k", item, record, seat=Seat(batch, item))
+                 for item in ("a", "b")]
+        wait_until_queued(locks, "lb-1", "k", 2)
+        assert record.batches == []  # still waiting for "c"
+        late = pool.submit(locks.combine, "lb-1", "k", "c", record, seat=Seat(batch, "c"))
+        for future in [*early, late]:
+            future.result()
+    assert [sorted(b) for b in record.batches] == [["a", "b", "c"]]
+
+
+def test_a_member_that_leaves_is_not_waited_for() -> None:
+    locks = LoadBalancerLocks(linger=0.0)
+    record = Recorder()
+    batch = Together(["a", "b", "gone"])
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(locks.combine, "lb-1", "k", item, record, seat=Seat(batch, item))
+                   for item in ("a", "b")]
+        wait_until_queued(locks, "lb-1", "k", 2)
+        assert record.batches == []
+        batch.settle("gone")  # it ended without writing (the engine settles it)
+        for future in futures:
+            future.result()
+    assert [sorted(b) for b in record.batches] == [["a", "b"]]

@@ -29,6 +29,7 @@ from mtlsform.providers.base import (
 )
 from mtlsform.providers.tencentcloud import mapping
 from mtlsform.providers.tencentcloud.errors import is_gone
+from mtlsform.providers.tencentcloud.locks import LoadBalancerLocks
 from mtlsform.providers.tencentcloud.presented import (
     Presenter,
     VipPresenter,
@@ -44,6 +45,7 @@ from mtlsform.providers.tencentcloud.targets import (
     TargetWriter,
 )
 from mtlsform.providers.tencentcloud.trusted import client_accepted
+from mtlsform.providers.together import Seat
 from mtlsform.sensitive import Sensitive
 
 
@@ -74,6 +76,11 @@ class TencentCloudProvider:
                 self._presenter.close()
         finally:
             self._session.close()
+
+    @property
+    def write_gates(self) -> LoadBalancerLocks:
+        """The per-CLB gates, with what they saw (`occupancy`)."""
+        return self._session.locks
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -170,6 +177,9 @@ class TencentCloudProvider:
     def delete_load_balancer(self, load_balancer_id: str) -> None:
         request = _clb().DeleteLoadBalancerRequest()
         request.LoadBalancerIds = [load_balancer_id]
+        # The cloud refuses a CLB with 20 or more bound targets unless forced
+        # (FailedOperation.TargetNumCheckRisk); the approved plan lists every target it removes.
+        request.ForceDelete = True
         self._delete(load_balancer_id, "DeleteLoadBalancer", request)
 
     # --- certificates -------------------------------------------------------------------------
@@ -335,13 +345,16 @@ class TencentCloudProvider:
     # --- targets (merged per rule with concurrent callers' targets: see targets.py) ------------
 
     def register_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
-                         targets: Sequence[TargetSpec]) -> None:
-        self._targets.write(REGISTER, load_balancer_id, listener_id, rule_id, targets)
+                         targets: Sequence[TargetSpec], *, seat: Seat | None = None) -> None:
+        self._targets.write(REGISTER, load_balancer_id, listener_id, rule_id, targets,
+                            seat=seat)
 
     def deregister_targets(self, load_balancer_id: str, listener_id: str, rule_id: str,
-                           targets: Sequence[TargetSpec]) -> None:
-        self._targets.write(DEREGISTER, load_balancer_id, listener_id, rule_id, targets)
+                           targets: Sequence[TargetSpec], *, seat: Seat | None = None) -> None:
+        self._targets.write(DEREGISTER, load_balancer_id, listener_id, rule_id, targets,
+                            seat=seat)
 
     def modify_target_weights(self, load_balancer_id: str, listener_id: str, rule_id: str,
-                              targets: Sequence[TargetSpec]) -> None:
-        self._targets.write(MODIFY_WEIGHT, load_balancer_id, listener_id, rule_id, targets)
+                              targets: Sequence[TargetSpec], *, seat: Seat | None = None) -> None:
+        self._targets.write(MODIFY_WEIGHT, load_balancer_id, listener_id, rule_id, targets,
+                            seat=seat)

@@ -4,7 +4,9 @@ Retryable: throttling (RequestLimitExceeded*, SSL LimitExceeded.RateLimitExceede
 with another task (FailedOperation.ResourceInOperating and the busy messages), network failures.
 Waits are capped exponential backoff with full jitter, bounded by a total retry time per call
 (network failures also by a number of attempts). Everything else is raised at once as a
-ProviderError. Each retry is logged on `mtlsform.provider` with the code and the delay.
+ProviderError. Each retry is logged on `mtlsform.provider` with the code and the delay. Every
+attempt first takes a slot of its action's client-side rate limit (`ratelimit.RateLimiter`,
+shared by the provider's threads), so that the cloud's own limit is never reached.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from mtlsform.providers.tencentcloud.errors import is_network, is_retryable, translate
+from mtlsform.providers.tencentcloud.ratelimit import RateLimiter
 from mtlsform.providers.tencentcloud.settings import ENV_RETRY_TIMEOUT, ProviderSettings
 
 T = TypeVar("T")
@@ -28,7 +31,8 @@ class ApiCaller:
 
     def __init__(self, settings: ProviderSettings, secrets: Iterable[str] = (), *,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 limiter: RateLimiter | None = None) -> None:
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
             TencentCloudSDKException,
         )
@@ -39,6 +43,7 @@ class ApiCaller:
         self._sleep = sleep
         self._clock = clock
         self._random = random.Random()
+        self._limiter = limiter  # every attempt takes a slot of its action first
 
     def call(self, action: str, send: Callable[[], T], *, secrets: Iterable[str] = ()) -> T:
         """`send()` performs one SDK call; returns its response or raises ProviderError.
@@ -52,6 +57,8 @@ class ApiCaller:
         attempt = 0
         network_failures = 0
         while True:
+            if self._limiter is not None:
+                self._limiter.acquire(action)
             try:
                 response = send()
             except self._sdk_error as exc:

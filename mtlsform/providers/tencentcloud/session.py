@@ -1,4 +1,5 @@
-"""The shared machinery of one provider: clients, retrying caller, task waiter and CLB gates.
+"""The shared machinery of one provider: clients, rate limiter, retrying caller, task waiter
+(with the task times it learns) and CLB gates.
 
 `call` is one API call with retries; `write` is one asynchronous CLB write: it holds the CLB's
 gate across the call and the wait for its task, so two writes to one CLB never overlap.
@@ -14,6 +15,7 @@ from typing import Any
 from mtlsform.providers.tencentcloud.clients import ThreadClients
 from mtlsform.providers.tencentcloud.credentials import ApiCredentials
 from mtlsform.providers.tencentcloud.locks import LoadBalancerLocks
+from mtlsform.providers.tencentcloud.ratelimit import RateLimiter
 from mtlsform.providers.tencentcloud.retry import ApiCaller
 from mtlsform.providers.tencentcloud.settings import ProviderSettings
 from mtlsform.providers.tencentcloud.tasks import TaskResult, TaskWaiter
@@ -25,7 +27,8 @@ class ApiSession:
     def __init__(self, settings: ProviderSettings, credentials: ApiCredentials) -> None:
         self.settings = settings
         self.clients = ThreadClients(settings, credentials)
-        self.caller = ApiCaller(settings, credentials.secrets())
+        self.limiter = RateLimiter(settings.rate_limit, dict(settings.rate_limits))
+        self.caller = ApiCaller(settings, credentials.secrets(), limiter=self.limiter)
         self.tasks = TaskWaiter(settings, self.clients, self.caller)
         self.locks = LoadBalancerLocks(linger=settings.target_linger)
 

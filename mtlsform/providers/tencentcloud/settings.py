@@ -75,6 +75,10 @@ class ProviderSettings:
     poll_backoff: Backoff  # waits between DescribeTaskStatus polls
     network_attempts: int = 5  # a down endpoint rarely comes back within seconds
     target_linger: float = DEFAULT_TARGET_LINGER  # seconds; 0: no waiting for siblings
+    # Client-side rate limits (calls per second per action; None: none), at the documented
+    # limits: 20/s for the CLB actions, 10/s for UploadCertificate (see ratelimit.py).
+    rate_limit: float | None = 20.0
+    rate_limits: tuple[tuple[str, float], ...] = (("UploadCertificate", 10.0),)
 
 
 def parse_endpoint(text: str) -> Endpoint:

@@ -30,6 +30,7 @@ from mtlsform.providers.tencentcloud import mapping
 from mtlsform.providers.tencentcloud.errors import is_gone, is_retryable
 from mtlsform.providers.tencentcloud.reads import Reader
 from mtlsform.providers.tencentcloud.session import ApiSession
+from mtlsform.providers.together import Seat
 
 TARGET_BATCH = 20  # Register/Deregister/ModifyTargetWeight accept at most 20 targets a call
 
@@ -90,8 +91,10 @@ class TargetWriter:
         self._reader = reader
 
     def write(self, action: str, load_balancer_id: str, listener_id: str, rule_id: str,
-              targets: Sequence[TargetSpec]) -> None:
-        """Returns when `targets` were written (with whichever siblings joined them)."""
+              targets: Sequence[TargetSpec], *, seat: Seat | None = None) -> None:
+        """Returns when `targets` were written (with whichever siblings joined them); `seat`:
+        the caller's place among the writes started with it (those still coming are waited
+        for)."""
         order = list(targets)
         if not order:
             return
@@ -99,7 +102,7 @@ class TargetWriter:
         self._session.locks.combine(
             load_balancer_id, (action, listener_id, rule_id), order,
             lambda orders: self._run(action, where, orders),
-            weight=len(order), capacity=TARGET_BATCH)
+            weight=len(order), capacity=TARGET_BATCH, seat=seat)
 
     def _run(self, action: str, where: Where,
              orders: list[list[TargetSpec]]) -> list[ProviderError | None]:
