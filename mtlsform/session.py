@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from mtlsform.providers import ProviderContext
     from mtlsform.providers.base import Provider
 
-__all__ = ["PASSPHRASE_ENV", "Session", "open_session", "passphrase_from",
+__all__ = ["PASSPHRASE_ENV", "Session", "local_state_path", "open_session", "passphrase_from",
            "plan_makes_secrets", "plan_requirements", "read_recorded_state", "state_path_for"]
 
 
@@ -73,6 +73,18 @@ def store_for(stack: Stack, state_path: Path | None = None, *, operation: str = 
     return open_store(settings, stack=stack.name, local_path=state_path_for(stack, state_path),
                       environ=environ, lock_timeout=lock_timeout, operation=operation,
                       passphrase=passphrase_from(environ), on_wait=on_lock_wait)
+
+
+def local_state_path(stack: Stack, override: Path | None = None) -> Path:
+    """The stack's local state file, for commands that work on files (state restore); a
+    stack whose backend is not local is refused with what to use instead."""
+    kind = backend_settings(stack).kind
+    if kind != "local":
+        raise StateError(
+            f"{stack.path} keeps its state in its {kind} backend, not in a local file",
+            hint="`mtlsform state history` lists the versions it keeps and `mtlsform state "
+                 "rollback SERIAL` writes one of them back")
+    return state_path_for(stack, override)
 
 
 def location_path(store: StateStore) -> Path:

@@ -70,11 +70,25 @@ def _connect(conn_str: Sensitive[str], location: str) -> Any:
         return psycopg.connect(conn_str.reveal(), autocommit=True, connect_timeout=10,
                                application_name="mtlsform")
     except psycopg.Error as exc:
-        # The server's message never holds the password; the connection string is not shown.
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = _reason(exc, conn_str)
         raise StateError(f"cannot connect to the PostgreSQL state backend {location}: {reason}",
                          hint="check the connection string in the environment variable the "
                               "stack's backend block names (PG_CONN_STR by default)") from None
+
+
+def _reason(exc: Exception, conn_str: Sensitive[str]) -> str:
+    """The first line of a connection error, never showing the connection string: libpq
+    quotes it when it cannot parse it, and a password is scrubbed from any other message."""
+    psycopg = _psycopg()
+    if isinstance(exc, psycopg.ProgrammingError):
+        return "the connection string cannot be parsed (it is not shown: it may hold a password)"
+    text = str(exc).strip()
+    reason = text.splitlines()[0] if text else type(exc).__name__
+    try:
+        password = psycopg.conninfo.conninfo_to_dict(conn_str.reveal()).get("password")
+    except psycopg.Error:
+        password = None
+    return reason.replace(str(password), "***") if password else reason
 
 
 class PgStateStore(DocumentStore):
@@ -192,11 +206,15 @@ class PgStateStore(DocumentStore):
 
     def _holder_row(self, conn: Any) -> tuple[LockInfo, int] | None:
         """The holder record and its server pid, if that session still holds its lock."""
+        # The record counts only while its session holds this very advisory lock (the
+        # two-key form shows the keys as classid and objid, objsubid 2).
         row = conn.execute(self._sql(
             "SELECT l.holder, l.backend_pid FROM {s}.locks l WHERE l.stack = %s AND "
             "l.workspace = %s AND EXISTS (SELECT 1 FROM pg_locks p WHERE p.locktype = "
-            "'advisory' AND p.granted AND p.pid = l.backend_pid)"),
-            (self.stack, self.workspace)).fetchone()
+            "'advisory' AND p.granted AND p.pid = l.backend_pid AND p.objsubid = 2 AND "
+            "p.classid = (hashtext(%s)::bigint & 4294967295)::oid AND "
+            "p.objid = (hashtext(%s)::bigint & 4294967295)::oid)"),
+            (self.stack, self.workspace, *self._keys())).fetchone()
         if row is None:
             return None
         info = LockInfo.from_json(row[0])

@@ -162,6 +162,8 @@ def test_push_pull_history_rollback_and_force_unlock(workdir, cli, postgres, pg_
         cwd=workdir, env=os.environ, check=True).stdout)
     assert (back["serial"], back["outputs"]["n"]["value"]) == (pushed_serial + 2, "0")
     assert cli("plan", stack, "--detailed-exitcode").code == 0
+    restored = cli("state", "restore", stack)  # a local backup: not this stack's state
+    assert restored.code == 1 and "state rollback SERIAL" in restored.err
 
     holder, lock_id = hold_lock(postgres, pg_schema, stack="small")
     try:

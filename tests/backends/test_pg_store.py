@@ -174,3 +174,11 @@ def test_force_unlock_ends_a_hung_holder_after_naming_it(postgres, pg_schema):
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_connection_error_never_shows_the_connection_string():
+    for conn_str in ("not a conninfo password=hunter2", "postgres://u:hunter2@127.0.0.1:1/db"):
+        with pytest.raises(StateError) as failed:
+            PgStateStore(Sensitive(conn_str), stack="demo").__enter__()
+        assert "hunter2" not in str(failed.value) + str(failed.value.hint)
+        assert "cannot connect to the PostgreSQL state backend" in str(failed.value)
