@@ -138,6 +138,10 @@ class LocalStateStore(DocumentStore):
         self._lock.release()
 
     @property
+    def kept_before(self) -> str:
+        return str(self.backup_path)
+
+    @property
     def lock_info(self) -> LockInfo | None:
         """Our own lock details while entered."""
         return self._lock.info

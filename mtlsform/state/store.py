@@ -94,6 +94,9 @@ class StateStore(Protocol):
 
     def force_unlock(self, lock_id: str) -> LockInfo: ...
 
+    @property
+    def kept_before(self) -> str: ...
+
 
 def as_passphrase(value: Sensitive[str] | str | None) -> Sensitive[str] | None:
     return Sensitive(value) if isinstance(value, str) else value
@@ -313,6 +316,11 @@ class DocumentStore:
             self._original_written()
             self._loaded = False
             return Pushed(None if current is None else current.serial, pushed.serial)
+
+    @property
+    def kept_before(self) -> str:
+        """Where the state as it was before this run's writes is kept, for messages."""
+        return f"the history of {self.location} (`mtlsform state history`)"
 
     def describe_holder(self) -> str:
         holder = self.holder()
