@@ -8,7 +8,6 @@ its lock, and write it once through the store, which keeps the state as it was a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +18,10 @@ from mtlsform.plan.moves import Move, move_problem, nested_under, renamed, renam
 from mtlsform.plan.targeting import parse_addresses
 from mtlsform.resources import RESOURCE_TYPES
 from mtlsform.resources.graph import resource_graph
-from mtlsform.session import checked_state, passphrase_from, state_path_for
+from mtlsform.session import checked_state, location_path, store_for
 from mtlsform.stack.model import Stack
-from mtlsform.state.local import LocalStateStore
 from mtlsform.state.model import State
+from mtlsform.state.store import StateStore
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,8 @@ class StateEdit:
     """What a state edit did: the addresses it touched (old -> new for a move, old -> None
     for a removal), the files, and the removed addresses the stack still declares."""
 
-    state_path: Path
-    backup: Path
+    state_path: Path  # the store's location (a file, or pg:..., cos:...)
+    backup: str  # where the state before is kept: the backup file, or the backend's history
     serial: int
     changed: Mapping[Address, Address | None]
     still_declared: tuple[Address, ...] = ()
@@ -39,21 +38,19 @@ class StateEdit:
 
 
 def _open(stack: Stack, state_path: Path | None, operation: str, lock_timeout: float,
-          environ: Mapping[str, str] | None) -> LocalStateStore:
-    environ = os.environ if environ is None else environ
-    path = state_path_for(stack, state_path)
-    return LocalStateStore(path, lock_timeout=lock_timeout, operation=operation,
-                           passphrase=passphrase_from(environ))
+          environ: Mapping[str, str] | None) -> StateStore:
+    return store_for(stack, state_path, operation=operation, lock_timeout=lock_timeout,
+                     environ=environ)
 
 
-def _read(store: LocalStateStore, stack: Stack) -> State:
+def _read(store: StateStore, stack: Stack) -> State:
     stored = store.read()
     if stored is None:
-        raise StateError(f"no state at {store.path}: {stack.path} has not been applied yet",
-                         hint="there is nothing to change in it")
-    state = checked_state(stored, store.path)
+        raise StateError(f"no state at {store.location}: {stack.path} has not been applied "
+                         "yet", hint="there is nothing to change in it")
+    state = checked_state(stored, location_path(store))
     if state.stack != stack.name:
-        raise StateError(f"{store.path} is the state of stack {state.stack!r}, not of "
+        raise StateError(f"{store.location} is the state of stack {state.stack!r}, not of "
                          f"{stack.name!r}", hint="point --state at this stack's state")
     return state
 
@@ -84,7 +81,8 @@ def remove(stack: Stack, texts: Sequence[str], *, state_path: Path | None = None
         new = state.with_resources(r for r in state.resources if r.address not in gone)
         written = store.write(new)
         declared = set(resource_graph(stack).nodes)
-        return StateEdit(store.path, store.backup_path, written.serial, dict.fromkeys(gone),
+        return StateEdit(location_path(store), store.kept_before, written.serial,
+                         dict.fromkeys(gone),
                          tuple(a for a in gone if a in declared),
                          tuple(a for a in gone if RESOURCE_TYPES[a.type].local))
 
@@ -106,4 +104,4 @@ def move(stack: Stack, source_text: str, destination_text: str, *,
             raise InputError(f"cannot move {source} to {destination}: {problem}")
         mapping = renames(state, step)
         written = store.write(renamed(state, mapping))
-        return StateEdit(store.path, store.backup_path, written.serial, dict(mapping))
+        return StateEdit(location_path(store), store.kept_before, written.serial, dict(mapping))

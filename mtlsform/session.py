@@ -32,21 +32,64 @@ from mtlsform.resources.graph import resource_graph
 from mtlsform.resources.shape import Damage, check
 from mtlsform.sensitive import Sensitive
 from mtlsform.stack.model import Stack
+from mtlsform.state.backends import BackendSettings, open_store
 from mtlsform.state.encryption import PASSPHRASE_ENV
-from mtlsform.state.local import LocalStateStore, backup_path, default_state_path, read_state
+from mtlsform.state.local import backup_path, default_state_path
 from mtlsform.state.model import ResourceState, State
+from mtlsform.state.store import StateStore
 
 if TYPE_CHECKING:
     from mtlsform.providers import ProviderContext
     from mtlsform.providers.base import Provider
 
-__all__ = ["PASSPHRASE_ENV", "Session", "open_session", "passphrase_from",
+__all__ = ["PASSPHRASE_ENV", "Session", "local_state_path", "open_session", "passphrase_from",
            "plan_makes_secrets", "plan_requirements", "read_recorded_state", "state_path_for"]
 
 
 def state_path_for(stack: Stack, override: Path | None = None) -> Path:
     """The state file of the stack: `override`, else .mtlsform/<stack>.state.json beside it."""
     return Path(override) if override else default_state_path(stack.path, stack.name)
+
+
+def backend_settings(stack: Stack) -> BackendSettings:
+    """The stack's `backend:` block as the state package reads it."""
+    b = stack.backend
+    return BackendSettings(kind=b.kind, conn_str_env=b.conn_str_env, schema_name=b.schema_name,
+                           bucket=b.bucket, prefix=b.prefix, region=b.region,
+                           endpoint=b.endpoint)
+
+
+def store_for(stack: Stack, state_path: Path | None = None, *, operation: str = "",
+              lock_timeout: float = 0.0, environ: Mapping[str, str] | None = None,
+              on_lock_wait: Callable[[str], None] | None = None) -> StateStore:
+    """The stack's state store, in the backend its `backend:` block names (not entered)."""
+    environ = os.environ if environ is None else environ
+    settings = backend_settings(stack)
+    if settings.remote and state_path is not None:
+        raise StateError(
+            f"--state names a local state file, but {stack.path} keeps its state in its "
+            f"{settings.kind} backend",
+            hint="leave out --state, or remove the backend block to use a local file")
+    return open_store(settings, stack=stack.name, local_path=state_path_for(stack, state_path),
+                      environ=environ, lock_timeout=lock_timeout, operation=operation,
+                      passphrase=passphrase_from(environ), on_wait=on_lock_wait)
+
+
+def local_state_path(stack: Stack, override: Path | None = None) -> Path:
+    """The stack's local state file, for commands that work on files (state restore); a
+    stack whose backend is not local is refused with what to use instead."""
+    kind = backend_settings(stack).kind
+    if kind != "local":
+        raise StateError(
+            f"{stack.path} keeps its state in its {kind} backend, not in a local file",
+            hint="`mtlsform state history` lists the versions it keeps and `mtlsform state "
+                 "rollback SERIAL` writes one of them back")
+    return state_path_for(stack, override)
+
+
+def location_path(store: StateStore) -> Path:
+    """The store's location as the path messages name (a local file's path is itself)."""
+    return Path(store.location)
 
 
 def passphrase_from(environ: Mapping[str, str]) -> Sensitive[str] | None:
@@ -59,7 +102,7 @@ def passphrase_from(environ: Mapping[str, str]) -> Sensitive[str] | None:
 class Session:
     stack: Stack
     state_path: Path
-    store: LocalStateStore
+    store: StateStore
     state: State
     provider: Provider
     provider_context: ProviderContext
@@ -150,9 +193,9 @@ def plan_makes_secrets(plan: Plan) -> bool:
 def read_recorded_state(stack: Stack, state_path: Path | None = None,
                         environ: Mapping[str, str] | None = None) -> tuple[Path, State | None]:
     """The stack's state file and what it records (None: no state yet), without locking it."""
-    environ = os.environ if environ is None else environ
-    path = state_path_for(stack, state_path)
-    state = read_state(path, passphrase_from(environ))
+    store = store_for(stack, state_path, environ=environ)
+    path = location_path(store)
+    state = store.read_unlocked()
     return path, None if state is None else checked_state(state, path)
 
 
@@ -226,12 +269,16 @@ def open_session(stack: Stack, *, operation: str, state_path: Path | None = None
     from mtlsform.providers import open_provider
 
     environ = os.environ if environ is None else environ
-    path = state_path_for(stack, state_path)
-    store = LocalStateStore(path, lock_timeout=lock_timeout, operation=operation,
-                            passphrase=passphrase_from(environ), on_wait=on_lock_wait)
+    store = store_for(stack, state_path, operation=operation, lock_timeout=lock_timeout,
+                      environ=environ, on_lock_wait=on_lock_wait)
+    remote = backend_settings(stack).remote
+    path = location_path(store)
+    local_path = state_path_for(stack, None if remote else state_path)
     with store:
         stored = store.read()
-        if stored is None:
+        if stored is None and remote:
+            refuse_local_left_behind(stack, store, local_path, ignore_backup=ignore_backup)
+        elif stored is None:
             refuse_missing_state(stack, path, ignore_backup=ignore_backup)
         state, healed = _checked(stored or State.empty(stack.name), path)
         if healed and on_note is not None:
@@ -242,7 +289,7 @@ def open_session(stack: Stack, *, operation: str, state_path: Path | None = None
             raise StateError(
                 f"{path} is the state of stack {state.stack!r}, not of {stack.name!r}",
                 hint="point --state at this stack's state, or fix `stack:` in the stack file")
-        data_dir = path.parent / "emulator"
+        data_dir = local_path.parent / "emulator"
         with open_provider(stack.provider, emulator_data_dir=data_dir,
                            environ=environ) as (provider, context):
             if store.clear_with_passphrase and operation == "plan" and on_note is not None:
@@ -250,6 +297,21 @@ def open_session(stack: Stack, *, operation: str, state_path: Path | None = None
                         f"{PASSPHRASE_ENV} is set: the next apply encrypts them.")
             yield Session(stack, path, store, state, provider, context, on_note,
                           tuple(healed))
+
+
+def refuse_local_left_behind(stack: Stack, store: StateStore, local_path: Path, *,
+                             ignore_backup: bool) -> None:
+    """Refuses to plan on an empty shared backend while the stack's local state file is
+    there: that is a state not moved yet, and planning without it would create again what
+    it records."""
+    if ignore_backup or not (local_path.exists() or backup_path(local_path).exists()):
+        return
+    raise StateError(
+        f"{store.location} holds no state of stack {stack.name!r}, but the local state file "
+        f"{local_path} (or its backup) is there: planning without it would create again what "
+        "it records",
+        hint=f"move it with `mtlsform state push {stack.path} {local_path}`; "
+             "--ignore-backup plans without it")
 
 
 def with_consequences(plan: Plan, provider: Provider, state: State) -> Plan:

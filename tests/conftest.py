@@ -65,6 +65,7 @@ SLOW = (
     "providers/test_target_merging.py",
     "stack/test_property.py",
     "state/test_damaged_states.py",
+    "backends/",
     "verify/test_cli.py",
     "emulator/test_wire_numbers.py",
 )

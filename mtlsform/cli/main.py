@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "mtlsform.cli.engine_commands",  # plan, apply, destroy
     "mtlsform.cli.state_commands",  # show, output, state
     "mtlsform.cli.import_command",  # import, import --generate
+    "mtlsform.cli.state_remote",  # state pull/push/history/rollback, force-unlock
     "mtlsform.cli.certs",  # certs export, certs inspect
     "mtlsform.cli.verify",  # verify
     "mtlsform.cli.emulator",  # emulator serve

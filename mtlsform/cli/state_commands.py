@@ -153,12 +153,12 @@ def state_restore(stack_path: Path | None = STACK, var: list[str] = VARS, state:
     """Put the state's backup back (the state before the last run that changed it)."""
     from mtlsform.cli.defaultstack import stack_or_default
     from mtlsform.cli.stackload import load_stack_or_exit
-    from mtlsform.session import state_path_for
+    from mtlsform.session import local_state_path
     from mtlsform.state.restore import restore_backup
 
     stack_path = stack_or_default(stack_path)
     stack = load_stack_or_exit(stack_path, var)
-    done = restore_backup(state_path_for(stack, state), stack.name, force=force)
+    done = restore_backup(local_state_path(stack, state), stack.name, force=force)
     kept = f"; the file it replaced is kept as {done.kept}" if done.kept else ""
     console.out().print(
         f"Restored {done.state_path} from {done.backup}: serial {done.serial}, lineage "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,15 +92,14 @@ def verify(
     """Check a deployed stack with real mTLS requests (exit 1 if a check fails)."""
     from mtlsform.cli.defaultstack import stack_or_default
     from mtlsform.cli.stackload import load_stack_or_exit, write_out
-    from mtlsform.session import passphrase_from, state_path_for
-    from mtlsform.state.local import read_state
+    from mtlsform.session import state_path_for, store_for
     from mtlsform.verification import verify_stack
 
     where = parse_address(address)
     stack_path = stack_or_default(stack_path)
     stack = load_stack_or_exit(stack_path, var, json_output=json_output)
-    path = state_path_for(stack, state)
-    recorded = read_state(path, passphrase_from(os.environ))
+    recorded = store_for(stack, state).read_unlocked()  # in the stack's backend
+    path = state_path_for(stack, state)  # beside it: the embedded emulator's data
     report = verify_stack(stack, recorded, path, requests=requests, address=where)
     if json_output:
         write_out(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")

@@ -30,6 +30,7 @@ from mtlsform.stack.model import (
     Rule,
     RuleBackend,
     Stack,
+    StateBackendConfig,
     Subject,
     Tls,
 )
@@ -62,6 +63,7 @@ class Parts:
     version: int | None = None
     name: str | None = None
     provider: ProviderConfig | None = None
+    backend: StateBackendConfig | None = None
     variables: dict[str, str] = field(default_factory=dict)
     certificates: dict[str, Certificate] = field(default_factory=dict)
     load_balancers: dict[str, LoadBalancer] = field(default_factory=dict)
@@ -121,6 +123,11 @@ def build_parts(root: MapNode, bad_paths: Iterable[Path],
         parts.provider = ProviderConfig()
     elif ok("provider") and isinstance(provider, MapNode):
         parts.provider = _provider(provider, root.keys["provider"])
+    backend = root.values.get("backend")
+    if backend is None or (isinstance(backend, Scalar) and backend.value is None):
+        parts.backend = StateBackendConfig()
+    elif ok("backend") and isinstance(backend, MapNode):
+        parts.backend = _backend_block(backend, root.keys["backend"])
     builders: dict[str, Callable[[str, Node, Position], object]] = {
         "certificates": _certificate,
         "load_balancers": _load_balancer,
@@ -190,6 +197,7 @@ def assemble(parts: Parts, path: FilePath, root: MapNode) -> Stack:
         outputs=parts.outputs,
         positions=Positions(root.pos, flatten_positions(root, depth=2)),
         moved=tuple(parts.moved),
+        backend=parts.backend or StateBackendConfig(),
     )
 
 
@@ -226,6 +234,15 @@ def _provider(node: MapNode, own: Position) -> ProviderConfig:
     data = to_plain(node)
     return ProviderConfig(kind=data.get("kind", "emulator"), region=data.get("region"),
                           endpoint=data.get("endpoint"), positions=_positions(node, own))
+
+
+def _backend_block(node: MapNode, own: Position) -> StateBackendConfig:
+    data = to_plain(node)
+    return StateBackendConfig(
+        kind=data.get("kind", "local"), conn_str_env=data.get("conn_str_env"),
+        schema_name=data.get("schema_name"), bucket=data.get("bucket"),
+        prefix=data.get("prefix"), region=data.get("region"), endpoint=data.get("endpoint"),
+        positions=_positions(node, own))
 
 
 def _certificate(name: str, node: Node, own: Position) -> Certificate:

@@ -25,6 +25,7 @@ BackendProtocol = Literal["HTTP", "HTTPS", "GRPC"]
 ListenerProtocol = Literal["HTTP", "HTTPS"]
 Network = Literal["public", "private"]
 ProviderKind = Literal["emulator", "tencentcloud"]
+StateBackendKind = Literal["local", "pg", "cos"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,20 @@ class ProviderConfig:
     kind: ProviderKind = "emulator"
     region: str | None = None  # None: TENCENTCLOUD_REGION, else the provider's default
     endpoint: str | None = None  # e.g. http://127.0.0.1:9000 (scheme optional, https default)
+    positions: Positions = field(default_factory=Positions)
+
+
+@dataclass(frozen=True)
+class StateBackendConfig:
+    """The stack's `backend:` block: where its state is kept (never credentials)."""
+
+    kind: StateBackendKind = "local"
+    conn_str_env: str | None = None  # pg: the variable holding the connection string
+    schema_name: str | None = None  # pg
+    bucket: str | None = None  # cos
+    prefix: str | None = None  # cos
+    region: str | None = None  # cos
+    endpoint: str | None = None  # cos: an S3-compatible endpoint
     positions: Positions = field(default_factory=Positions)
 
 
@@ -293,6 +308,7 @@ class Stack:
     outputs: Mapping[str, Output]
     positions: Positions = field(default_factory=Positions)
     moved: tuple[Moved, ...] = ()  # renames: prior addresses and the ones they now have
+    backend: StateBackendConfig = field(default_factory=StateBackendConfig)
 
     @property
     def directory(self) -> Path:

@@ -7,6 +7,7 @@ wording, placed at the value's (or the key's) position in the file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -180,6 +181,9 @@ def _type_message(expected: str | list[str], value: object) -> tuple[str, str | 
     return f"expected {wanted}, got {describe(value)}", hint
 
 
+_CREDENTIAL = re.compile(r"conn|password|secret|key|token|credential|dsn|url", re.IGNORECASE)
+
+
 def _unknown_keys(root: MapNode, err: ValidationError, path: Path) -> list[Diagnostic]:
     known = list(err.schema.get("properties", {}))
     out = []
@@ -188,6 +192,10 @@ def _unknown_keys(root: MapNode, err: ValidationError, path: Path) -> list[Diagn
             continue
         key_path = (*path, key)
         hint = did_you_mean(key, known) or (f"allowed keys: {one_of(known)}" if known else None)
+        if path[:1] == ("backend",) and _CREDENTIAL.search(str(key)):
+            hint = ("credentials never go in the stack file: the pg connection string comes "
+                    "from PG_CONN_STR (or the variable conn_str_env names), COS keys from "
+                    "TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY or the SDK's usual places")
         out.append(error(f"unknown key {quote(key)}", path=format_path(key_path),
                          position=position_of(root, key_path, key=True), hint=hint))
     return out

@@ -30,6 +30,14 @@ PATTERNS: dict[str, tuple[str, str | None]] = {
     "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$": (
         "is not a certificate ID", "SSL certificate IDs look like Ab12Cd34 (the SSL console "
                                    "or DescribeCertificates shows them)"),
+    "^[a-z_][a-z0-9_]{0,62}$": ("is not a PostgreSQL schema name",
+                                "lowercase letters, digits and '_', not starting with a digit "
+                                "(at most 63)"),
+    "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": ("is not a bucket name",
+                                          "lowercase letters, digits, '-' and '.', 3-63, e.g. "
+                                          "tfstate-1250000000"),
+    "^[A-Za-z0-9!_.*'()/-]{1,200}$": ("is not a key prefix",
+                                     "letters, digits and !_.*'()/- (at most 200)"),
     "^/": ("must start with /", None),
     "^(?!mtlsform:)": ("is reserved: mtlsform sets the tags whose keys start with mtlsform:",
                        "choose a key without the mtlsform: prefix"),

@@ -17,21 +17,18 @@ atomic replacement means it always sees a whole file.
 
 from __future__ import annotations
 
+import fcntl
 import os
-import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 
-from mtlsform import __version__
 from mtlsform.errors import StateError
 from mtlsform.files import write_atomic
 from mtlsform.sensitive import Sensitive
-from mtlsform.state.encryption import Cipher
-from mtlsform.state.lock import LockInfo, StateLock
+from mtlsform.state.lock import LockInfo, StateLock, read_holder
 from mtlsform.state.model import State
 from mtlsform.state.statefile import Decoded, StateEncoder, decode_state
+from mtlsform.state.store import DocumentStore, HistoryEntry
 
 STATE_DIR = ".mtlsform"
 
@@ -91,40 +88,35 @@ def atomic_write(path: Path, data: bytes) -> None:
                          hint="the previous state file is unchanged") from None
 
 
-class LocalStateStore:
+class LocalStateStore(DocumentStore):
     """The state of one stack in a local file, locked while the store is entered.
 
         with LocalStateStore(path, operation="apply", lock_timeout=30) as store:
             state = store.read() or State.empty("example")
             state = store.write(state.with_resource(...))
+
+    The `flock` lock excludes every other run on this machine, which is what makes the writes
+    conditional here: nobody else writes the file while we hold it.
     """
 
     def __init__(self, path: Path, *, lock_timeout: float = 0.0, operation: str = "",
                  passphrase: Sensitive[str] | None = None,
                  on_wait: Callable[[str], None] | None = None) -> None:
         self.path = Path(path)
+        self.location = str(self.path)
         self.backup_path = backup_path(self.path)
-        self.lock_timeout = lock_timeout
-        self.passphrase = _passphrase(passphrase)
-        self._on_wait = on_wait
         self._lock = StateLock(self.path, operation)
-        self._mutex = threading.Lock()
-        self._entered = False
-        self._forget()
+        self._backed_up = False
+        super().__init__(lock_timeout=lock_timeout, operation=operation,
+                         passphrase=_passphrase(passphrase), on_wait=on_wait)
 
     def _forget(self) -> None:
-        """Each `with` is a run of its own: nothing read before it is trusted."""
-        self._loaded = False
-        self._original: bytes | None = None  # the file as it was when this run first read it
-        self._last: State | None = None  # the state last read or written
-        self._decoded: Decoded | None = None
-        self._encoder: StateEncoder | None = None
+        super()._forget()
         self._backed_up = False
-        self._rewrite = False  # the file must be rewritten even without a content change
 
-    # ---- context manager ----
+    # ---- the lock ----
 
-    def __enter__(self) -> LocalStateStore:
+    def _acquire(self) -> LockInfo:
         directory = self.path.parent
         if not directory.exists():
             try:
@@ -132,8 +124,7 @@ class LocalStateStore:
             except OSError as exc:
                 raise StateError(f"cannot create the state directory {directory}: "
                                  f"{exc.strerror}") from None
-        self._lock.acquire(self.lock_timeout, self._on_wait)
-        self._forget()
+        info = self._lock.acquire(self.lock_timeout, self._on_wait)
         try:
             # Leftover temporary files of a run that crashed mid-write: nobody else writes
             # while we hold the lock, so they are garbage.
@@ -141,109 +132,100 @@ class LocalStateStore:
                 leftover.unlink(missing_ok=True)
         except OSError:
             pass  # harmless: they are cleaned up by a later run
-        self._entered = True
-        return self
+        return info
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._entered = False
+    def _release(self) -> None:
         self._lock.release()
+
+    @property
+    def kept_before(self) -> str:
+        return str(self.backup_path)
 
     @property
     def lock_info(self) -> LockInfo | None:
         """Our own lock details while entered."""
         return self._lock.info
 
-    # ---- reading and writing ----
+    def holder(self) -> LockInfo | None:
+        """Who holds the lock now (None: nobody, or no details written yet)."""
+        if self._lock.info is not None:
+            return self._lock.info
+        return read_holder(self._lock.path) if _locked(self._lock.path) else None
 
-    def _require_entered(self) -> None:
-        if not self._entered:
-            raise RuntimeError("use LocalStateStore as a context manager (with ...:)")
+    def force_unlock(self, lock_id: str) -> LockInfo:
+        """A local lock dies with its holder: a lock still held belongs to a live process,
+        which force-unlock does not break."""
+        holder = self.holder()
+        if holder is None:
+            raise StateError(f"the state {self.location} is not locked",
+                             hint="a local lock is released by the kernel when its holder "
+                                  "exits: there is nothing to unlock")
+        raise StateError(
+            f"the state {self.location} is locked by {holder.describe()}, a live process",
+            hint=f"a local lock is released as soon as its holder exits: stop pid "
+                 f"{holder.pid} on {holder.host or 'its host'} instead; force-unlock cannot "
+                 "break it")
 
-    def _load(self) -> None:
-        if self._loaded:
-            return
-        self._original = _read_bytes(self.path)
-        if self._original is not None:
-            self._decoded = _decode(self._original, self.path, self.passphrase)
-            self._last = self._decoded.state
-            self._rewrite = self.passphrase is not None and self._decoded.header is None
-        self._loaded = True
+    # ---- the document ----
 
-    @property
-    def encrypted(self) -> bool:
-        """Whether secrets are (or will be) encrypted in this file."""
-        with self._mutex:
-            self._require_entered()
-            self._load()
-            return self.passphrase is not None or (
-                self._decoded is not None and self._decoded.header is not None)
+    def _decode(self, data: bytes) -> Decoded:
+        return _decode(data, self.path, self.passphrase)
 
-    @property
-    def can_store_secrets(self) -> bool:
-        """False when the file is encrypted and no passphrase was given: new private keys
-        could not be written (check before creating any)."""
-        with self._mutex:
-            self._require_entered()
-            self._load()
-            return self.passphrase is not None or self._decoded is None \
-                or self._decoded.header is None
+    def _fetch(self) -> bytes | None:
+        return _read_bytes(self.path)
 
-    @property
-    def clear_with_passphrase(self) -> bool:
-        """True when the passphrase is set but the file holds its secrets in clear text: the
-        next write encrypts it (a write with no change in content included)."""
-        with self._mutex:
-            self._require_entered()
-            self._load()
-            return self._rewrite
+    def _save(self, data: bytes, *, serial: int, lineage: str, expected: int | None,
+              original: bytes | None, encoder: StateEncoder) -> None:
+        if original is not None and not self._backed_up:
+            if self._rewrite and self._decoded is not None:
+                # Encrypting a clear state: the backup must not keep its keys in clear.
+                original = encoder.encode(self._decoded.state)
+            atomic_write(self.backup_path, original)
+            self._backed_up = True
+        atomic_write(self.path, data)
 
-    def read(self) -> State | None:
-        """The state (None if the file does not exist yet)."""
-        with self._mutex:
-            self._require_entered()
-            self._load()
-            return self._last
+    # ---- history: the file and its backup ----
 
-    def _get_encoder(self) -> StateEncoder:
-        if self._encoder is None:
-            decoded = self._decoded
-            header = decoded.header if decoded is not None else None
-            cipher = decoded.cipher if decoded is not None else None
-            if cipher is None and self.passphrase is not None:
-                cipher = Cipher.create(self.passphrase)
-            self._encoder = StateEncoder(cipher=cipher, header=header, source=str(self.path))
-        return self._encoder
+    def _versions(self) -> list[tuple[Path, bytes, bool]]:
+        found = []
+        for path, current in ((self.path, True), (self.backup_path, False)):
+            data = _read_bytes(path)
+            if data is not None:
+                found.append((path, data, current))
+        return found
 
-    def write(self, state: State) -> State:
-        """Saves `state` and returns it with the serial it got (unchanged for a no-op)."""
-        with self._mutex:
-            self._require_entered()
-            self._load()
-            base = self._last
-            if base is not None:
-                if state.lineage != base.lineage:
-                    raise StateError(
-                        f"refusing to write a state of lineage {state.lineage} over state file "
-                        f"{self.path}, which has lineage {base.lineage}",
-                        hint="the state in memory does not come from this file")
-                same = state.same_content(base)
-                if same and not self._rewrite:
-                    return state if state.serial == base.serial else replace(
-                        state, serial=base.serial, tool_version=base.tool_version)
-                serial = base.serial if same else base.serial + 1
-            else:
-                serial = state.serial + 1
-            encoder = self._get_encoder()
-            data = encoder.encode(state, serial=serial)
-            if self._original is not None and not self._backed_up:
-                original = self._original
-                if self._rewrite and self._decoded is not None:
-                    # Encrypting a clear state: the backup must not keep its keys in clear.
-                    original = encoder.encode(self._decoded.state)
-                atomic_write(self.backup_path, original)
-                self._backed_up = True
-            atomic_write(self.path, data)
-            self._rewrite = False
-            self._last = replace(state, serial=serial, tool_version=__version__)
-            return self._last
+    def history(self) -> list[HistoryEntry]:
+        """The state file and its backup (a local state keeps no more)."""
+        entries = []
+        for path, data, current in self._versions():
+            state = _decode(data, path, None).state
+            entries.append(HistoryEntry(state.serial, state.lineage, "", "", current,
+                                        str(path)))
+        return sorted(entries, key=lambda e: e.serial, reverse=True)
+
+    def history_document(self, serial: int) -> bytes:
+        for path, data, _ in self._versions():
+            if _decode(data, path, None).state.serial == serial:
+                return data
+        raise StateError(f"{self.location} keeps no serial {serial}",
+                         hint="a local state keeps only the file and its backup: "
+                              "`mtlsform state history` lists them")
+
+
+def _locked(lock_path: Path) -> bool:
+    """Whether another open file holds the flock of `lock_path`."""
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)

@@ -18,7 +18,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,11 +40,50 @@ class LockInfo:
     created: str
     version: str
     path: str
+    host: str = ""
+    ci_job: str = ""  # e.g. "GITHUB_RUN_ID=123" when the CI's environment tells it
 
     def describe(self) -> str:
         operation = f" for {self.operation!r}" if self.operation else ""
-        return (f"{self.who} (pid {self.pid}){operation} since {self.created} "
+        host = f" on {self.host}" if self.host and not self.who.endswith("@" + self.host) else ""
+        job = f", CI job {self.ci_job}" if self.ci_job else ""
+        return (f"{self.who}{host} (pid {self.pid}){operation} since {self.created}{job} "
                 f"(lock ID {self.id})")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> LockInfo | None:
+        """The holder in `text`, or None when it does not describe one."""
+        try:
+            data = json.loads(text)
+            known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+            info = cls(**known)
+        except (ValueError, TypeError):
+            return None
+        return info if isinstance(info.id, str) and isinstance(info.pid, int) else None
+
+
+# The CI systems whose environment names the job a run belongs to, first found wins.
+CI_JOB_VARIABLES = ("GITHUB_RUN_ID", "CI_JOB_ID", "BUILDKITE_JOB_ID", "BUILD_TAG")
+
+
+def ci_job(environ: Mapping[str, str] | None = None) -> str:
+    """`NAME=value` of the first CI job variable set in the environment ("" outside CI)."""
+    environ = os.environ if environ is None else environ
+    for name in CI_JOB_VARIABLES:
+        if environ.get(name):
+            return f"{name}={environ[name]}"
+    return ""
+
+
+def new_holder(operation: str, location: str) -> LockInfo:
+    """The holder record of a lock this process takes now."""
+    return LockInfo(
+        id=str(uuid.uuid4()), who=_who(), pid=os.getpid(), operation=operation,
+        created=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        version=__version__, path=location, host=socket.gethostname(), ci_job=ci_job())
 
 
 def _who() -> str:
@@ -58,9 +97,8 @@ def _who() -> str:
 def read_holder(lock_path: Path) -> LockInfo | None:
     """The holder details in a lock file, or None if absent or unreadable (held or not)."""
     try:
-        data = json.loads(lock_path.read_text(encoding="utf-8"))
-        return LockInfo(**{k: data[k] for k in LockInfo.__dataclass_fields__})
-    except (OSError, ValueError, TypeError, KeyError):
+        return LockInfo.from_json(lock_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
 
 
@@ -91,11 +129,8 @@ class StateLock:
             os.close(fd)
             raise
         self._fd = fd
-        self.info = LockInfo(
-            id=str(uuid.uuid4()), who=_who(), pid=os.getpid(), operation=self.operation,
-            created=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            version=__version__, path=str(self.state_path))
-        data = (json.dumps(asdict(self.info), indent=2, sort_keys=True) + "\n").encode()
+        self.info = new_holder(self.operation, str(self.state_path))
+        data = self.info.to_json().encode()
         os.ftruncate(fd, 0)
         os.pwrite(fd, data, 0)
         return self.info

@@ -19,8 +19,34 @@ def check(parts: Parts) -> list[Diagnostic]:
             position=provider.positions.at("endpoint"),
             hint="the emulator kind runs in-process; to reach a separately started emulator, "
                  "set kind: tencentcloud and endpoint"))
+    found += _state_backend(parts)
     found += _load_balancers(parts)
     found += _backends(parts)
+    return found
+
+
+_BACKEND_KEYS = {"pg": ("conn_str_env", "schema_name"),
+                 "cos": ("bucket", "prefix", "region", "endpoint")}
+
+
+def _state_backend(parts: Parts) -> list[Diagnostic]:
+    """The keys of one backend kind are refused under another; cos needs its bucket."""
+    backend = parts.backend
+    if backend is None:
+        return []
+    found = []
+    for kind, keys in _BACKEND_KEYS.items():
+        for key in keys:
+            if kind != backend.kind and getattr(backend, key) is not None:
+                found.append(error(
+                    f"{key} is only used with kind: {kind}", path=f"backend.{key}",
+                    position=backend.positions.at(key),
+                    hint=f"this backend is kind: {backend.kind}; remove {key} or set "
+                         f"kind: {kind}"))
+    if backend.kind == "cos" and backend.bucket is None:
+        found.append(error("a cos backend needs a bucket", path="backend",
+                           position=backend.positions.at(),
+                           hint="add `bucket: NAME-APPID`, the bucket that keeps the state"))
     return found
 
 
