@@ -35,6 +35,7 @@ SLOW = (
     "cli_progress/test_slow_runs.py",
     "engine/test_changes.py",
     "engine/test_compatibility.py",
+    "engine/test_domain_attributes.py",
     "engine/test_encrypt_on_next_run.py",
     "engine/test_hostile_endpoint.py",
     "engine/test_import.py",

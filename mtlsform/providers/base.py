@@ -27,6 +27,9 @@ class CertificateBinding:
     ssl_mode: SslMode
     certificate_id: str
     client_ca_id: str | None = None  # required with MUTUAL
+    # SSLVerifyClient with MUTUAL: "ON" (a client certificate is required) or "OPTIONAL"
+    # (a client without one gets through; the backend sees X-Client-Verify: NONE).
+    verify_client: Literal["ON", "OPTIONAL"] = "ON"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,14 @@ class RuleSpec:
     session_expire_time: int = 0
     health_check: HealthCheckSpec = field(default_factory=HealthCheckSpec)
     certificate: CertificateBinding | None = None  # SNI listeners only
+    default_server: bool = False  # the listener's default domain (DefaultServer)
+
+
+@dataclass(frozen=True)
+class DomainAttributes:
+    """Domain-level settings of a listener changed by ModifyDomainAttributes (None: kept)."""
+
+    default_server: bool | None = None  # True: this domain becomes the listener's default
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,7 @@ class RuleInfo:
     health_check: HealthCheckSpec
     certificate: CertificateBinding | None
     targets: tuple[TargetInfo, ...] = ()
+    default_server: bool = False  # DefaultServer: the listener's default domain
 
 
 @dataclass(frozen=True)
@@ -223,6 +235,10 @@ class Provider(Protocol):
     def modify_domain_certificate(self, load_balancer_id: str, listener_id: str, domain: str,
                                   certificate: CertificateBinding) -> None:
         """The certificate of one domain of an SNI listener."""
+
+    def modify_domain_attributes(self, load_balancer_id: str, listener_id: str, domain: str,
+                                 attributes: DomainAttributes) -> None:
+        """Domain-level settings (the default domain) of every rule of `domain`."""
 
     def delete_rule(self, load_balancer_id: str, listener_id: str, rule_id: str) -> None: ...
 

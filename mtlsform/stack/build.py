@@ -323,6 +323,8 @@ def _listener(name: str, node: Node, own: Position, rules: tuple[Rule, ...]) -> 
         rules=rules,
         positions=_positions(node, own),
         display_name=data.get("name"),
+        default_domain=data.get("default_domain"),
+        clients_without_sni=bool(data.get("clients_without_sni", False)),
     )
 
 
@@ -333,6 +335,7 @@ def _tls(parent: MapNode, key: str) -> Tls | None:
     data = to_plain(node)
     mode = data.get("mode", "mutual" if data.get("client_ca") else "one-way")
     return Tls(mode=mode, certificate=data.get("certificate"), client_ca=data.get("client_ca"),
+               verify_client=data.get("verify_client", "required"),
                positions=_positions(node, parent.keys[key]))
 
 

@@ -186,6 +186,9 @@ class Tls:
     mode: TlsMode = "one-way"
     certificate: str | None = None  # name of a server certificate of this stack
     client_ca: str | None = None  # name of a CA certificate of this stack (mutual mode)
+    # Mutual mode: "required" (SSLVerifyClient ON) or "optional" (OPTIONAL: a client without
+    # a certificate gets through, and the backend sees that it had none).
+    verify_client: Literal["required", "optional"] = "required"
     positions: Positions = field(default_factory=Positions)
 
 
@@ -240,6 +243,10 @@ class Listener:
     rules: tuple[Rule, ...] = ()
     positions: Positions = field(default_factory=Positions)
     display_name: str | None = None  # `name:`: the ListenerName in the cloud (default: name)
+    # The domain a client without SNI (or with a Host no rule matches) gets; None: the
+    # domain of the first rule. `clients_without_sni`: the stack declares such clients exist.
+    default_domain: str | None = None
+    clients_without_sni: bool = False
 
     @property
     def cloud_name(self) -> str:

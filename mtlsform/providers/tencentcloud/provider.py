@@ -19,6 +19,7 @@ from mtlsform.providers.base import (
     CertificateInfo,
     CertificateInUse,
     CertType,
+    DomainAttributes,
     ListenerInfo,
     ListenerSpec,
     LoadBalancerInfo,
@@ -333,6 +334,16 @@ class TencentCloudProvider:
         request.ListenerId = listener_id
         request.Domain = domain
         request.Certificate = mapping.certificate_input(certificate)
+        self._session.write(load_balancer_id, "ModifyDomainAttributes", request)
+
+    def modify_domain_attributes(self, load_balancer_id: str, listener_id: str, domain: str,
+                                 attributes: DomainAttributes) -> None:
+        request = _clb().ModifyDomainAttributesRequest()
+        request.LoadBalancerId = load_balancer_id
+        request.ListenerId = listener_id
+        request.Domain = domain
+        if attributes.default_server is not None:
+            request.DefaultServer = attributes.default_server
         self._session.write(load_balancer_id, "ModifyDomainAttributes", request)
 
     def delete_rule(self, load_balancer_id: str, listener_id: str, rule_id: str) -> None:
