@@ -35,7 +35,7 @@ from mtlsform.stack.model import HealthCheck, Listener, Rule, Stack
 HTTP_CODE_BITS = {"1xx": 1, "2xx": 2, "3xx": 4, "4xx": 8, "5xx": 16}
 RULE_SETTINGS = ("scheduler", "backend_protocol", "session_persistence", "health_check")
 # Settings of the rule's whole domain (every rule of it), changed with ModifyDomainAttributes.
-DOMAIN_SETTINGS = ("default_server",)
+DOMAIN_SETTINGS = ("default_server", "http2", "quic")
 # A health check as recorded: `{"enabled": false}` alone when it is off.
 HEALTH_CHECK_RECORDED = {
     "enabled": bool, "path": optional(str), "interval": optional(int),
@@ -111,7 +111,23 @@ def rule_attributes(info: RuleInfo, load_balancer_id: str | None, listener_id: s
         "health_check": health_check_attributes(info.health_check, info.domain),
         **binding_attributes(info.certificate if sni else None),
         "default_server": info.default_server,
+        "http2": info.http2,
+        "quic": info.quic,
     }
+
+
+def domain_attributes(values: Mapping[str, Any],
+                      changed: Sequence[str]) -> DomainAttributes | None:
+    """The domain settings an update changes (one ModifyDomainAttributes), or None. Becoming
+    the default takes the role from the domain that had it; losing it needs no call (that
+    domain's own update, or create, takes it over)."""
+    settings = DomainAttributes(
+        default_server=True if "default_server" in changed and values.get("default_server")
+        else None,
+        http2=bool(values.get("http2")) if "http2" in changed else None,
+        quic=bool(values.get("quic")) if "quic" in changed else None,
+    )
+    return settings if settings != DomainAttributes() else None
 
 
 def is_default_domain(listener: Listener, domain: str) -> bool:
@@ -131,6 +147,8 @@ def rule_spec(values: Mapping[str, Any]) -> RuleSpec:
         health_check=health_check_spec(values["health_check"]),
         certificate=binding(values),
         default_server=bool(values.get("default_server")),
+        http2=bool(values.get("http2")),
+        quic=bool(values.get("quic")),
     )
 
 
@@ -144,7 +162,7 @@ class RuleType(ResourceType):
         "id": str, "load_balancer_id": str, "listener_id": str, "domain": str, "url": str,
         "scheduler": str, "backend_protocol": str, "session_persistence": int,
         "health_check": HEALTH_CHECK_RECORDED, **TLS_RECORDED,
-        "default_server": optional(bool),
+        "default_server": optional(bool), "http2": optional(bool), "quic": optional(bool),
     }
 
     def instances(self, stack: Stack) -> Iterable[Address]:
@@ -166,6 +184,8 @@ class RuleType(ResourceType):
             "health_check": health_check_config(rule.health_check, rule.domain),
             **tls_config(rule.tls if listener.sni else None),
             "default_server": is_default_domain(listener, rule.domain),
+            "http2": rule.http2,
+            "quic": rule.quic,
         }
 
     def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
@@ -248,11 +268,9 @@ class RuleType(ResourceType):
             if cert is not None:
                 ctx.provider.modify_domain_certificate(lb_id, listener_id, values["domain"], cert)
                 self._confirm(ctx, address, prior, values)
-        if "default_server" in changed and values.get("default_server"):
-            # Becoming the default takes the role from the domain that had it; losing it needs
-            # no call (that domain's own update, or create, takes it over).
-            ctx.provider.modify_domain_attributes(lb_id, listener_id, values["domain"],
-                                                  DomainAttributes(default_server=True))
+        settings = domain_attributes(values, changed)
+        if settings is not None:
+            ctx.provider.modify_domain_attributes(lb_id, listener_id, values["domain"], settings)
         return {**values, "id": prior["id"]}
 
     def _confirm(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],

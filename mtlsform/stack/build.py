@@ -354,6 +354,8 @@ def _rule(node: Node) -> Rule:
         if isinstance(backends, SeqNode) else (),
         tls=_tls(node, "tls"),
         positions=_positions(node),
+        http2=bool(data.get("http2", False)),
+        quic=bool(data.get("quic", False)),
     )
 
 

@@ -21,7 +21,7 @@ KeyType = Literal["rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384"
 CertificateType = Literal["ca", "server", "client"]
 TlsMode = Literal["one-way", "mutual"]
 Scheduler = Literal["WRR", "LEAST_CONN", "IP_HASH"]
-BackendProtocol = Literal["HTTP", "HTTPS", "GRPC"]
+BackendProtocol = Literal["HTTP", "HTTPS", "GRPC", "GRPCS"]
 ListenerProtocol = Literal["HTTP", "HTTPS"]
 Network = Literal["public", "private"]
 ProviderKind = Literal["emulator", "tencentcloud"]
@@ -226,6 +226,9 @@ class Rule:
     backends: tuple[RuleBackend, ...] = ()
     tls: Tls | None = None  # SNI on: this domain's certificate
     positions: Positions = field(default_factory=Positions)
+    # Domain settings (every rule of the domain has the same): HTTP/2 and QUIC (HTTPS only).
+    http2: bool = False
+    quic: bool = False
 
     @property
     def key(self) -> str:

@@ -190,8 +190,9 @@ class EntryChecks:
     def bound_request(self, route: RouteSpec) -> bool:
         """(b) for one rule; True when a backend answered (so (d) is worth running)."""
         entry = self.entry
-        if route.backend_protocol == "GRPC":
-            self._add(REQUEST, "skip", "GRPC backends cannot be checked with HTTP/1.1 requests",
+        if route.backend_protocol in ("GRPC", "GRPCS"):
+            self._add(REQUEST, "skip", f"{route.backend_protocol} backends cannot be checked "
+                      "with HTTP/1.1 requests",
                       url=route.url)
             return False
         if not route.backends:

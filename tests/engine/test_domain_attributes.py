@@ -116,5 +116,30 @@ def test_default_domain_and_optional_verification(workdir, cli):
     assert rules["api.example.com"]["DefaultServer"] is True
     assert rules["api.example.com"]["Certificate"]["SSLVerifyClient"] == "OPTIONAL"
 
+    # HTTP/2, QUIC and a gRPC-over-TLS backend for www.example.com: all in place
+    edit(workdir / STACK, "        tls: {certificate: www}\n",
+         "        tls: {certificate: www}\n        http2: true\n        quic: true\n"
+         "        backend_protocol: GRPCS\n")
+    planned = cli("plan", STACK, "--detailed-exitcode")
+    assert planned.code == 2, planned.text
+    assert "Plan: 0 to add, 1 to change, 0 to destroy." in planned.out
+    assert re.search(r'backend_protocol += "HTTP" -> "GRPCS"', planned.out), planned.out
+    assert re.search(r"http2 += false -> true", planned.out), planned.out
+    assert cli("apply", STACK, "--auto-approve").code == 0
+    www = cloud_rules(workdir)["www.example.com"]
+    assert (www["Http2"], www["QuicStatus"], www["ForwardType"]) == (
+        True, "QUIC_ACTIVE", "GRPCS")
+    assert www["LocationId"] == before["www.example.com"]
+    assert no_op_calls(workdir) == {"DescribeCertificates": 1, "DescribeListeners": 1,
+                                    "DescribeLoadBalancers": 1, "DescribeTargets": 1}
+    sdk_write(workdir, "ModifyDomainAttributes", {"Domain": "www.example.com", "Http2": False})
+    planned = cli("plan", STACK, "--detailed-exitcode")
+    assert planned.code == 2, planned.text
+    assert "Objects have changed outside of mtlsform:" in planned.out
+    assert re.search(r"http2 += false -> true", planned.out), planned.out
+    assert cli("apply", STACK, "--auto-approve").code == 0
+    assert cloud_rules(workdir)["www.example.com"]["Http2"] is True
+    assert cli("plan", STACK, "--detailed-exitcode").code == 0
+
     destroyed = cli("destroy", STACK, "--auto-approve")
     assert destroyed.code == 0, destroyed.text

@@ -79,6 +79,10 @@ def rule_input(spec: RuleSpec) -> Any:
         rule.Certificate = certificate_input(spec.certificate)
     if spec.default_server:
         rule.DefaultServer = True
+    if spec.http2:
+        rule.Http2 = True
+    if spec.quic:
+        rule.Quic = True
     return rule
 
 
@@ -180,6 +184,8 @@ def rule_info(rule: Any, targets: Iterable[TargetInfo]) -> RuleInfo:
         certificate=certificate_binding(rule.Certificate),
         targets=tuple(sorted(targets, key=lambda t: t.key)),
         default_server=bool(rule.DefaultServer),
+        http2=bool(rule.Http2),
+        quic=(rule.QuicStatus or "").upper() == "QUIC_ACTIVE",
     )
 
 
