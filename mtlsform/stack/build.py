@@ -334,7 +334,11 @@ def _tls(parent: MapNode, key: str) -> Tls | None:
         return None
     data = to_plain(node)
     mode = data.get("mode", "mutual" if data.get("client_ca") else "one-way")
-    return Tls(mode=mode, certificate=data.get("certificate"), client_ca=data.get("client_ca"),
+    cas = data.get("client_ca")
+    listed = [str(name) for name in cas] if isinstance(cas, list) else []
+    return Tls(mode=mode, certificate=data.get("certificate"),
+               client_ca=listed[0] if listed else cas,
+               extra_client_cas=tuple(listed[1:]),
                verify_client=data.get("verify_client", "required"),
                positions=_positions(node, parent.keys[key]))
 

@@ -189,6 +189,9 @@ class Tls:
     # Mutual mode: "required" (SSLVerifyClient ON) or "optional" (OPTIONAL: a client without
     # a certificate gets through, and the backend sees that it had none).
     verify_client: Literal["required", "optional"] = "required"
+    # `client_ca` written as a list: the names after the first (refused by the pre-flight
+    # checks: CLB binds one client CA, CertCaId, to a listener or domain).
+    extra_client_cas: tuple[str, ...] = ()
     positions: Positions = field(default_factory=Positions)
 
 

@@ -4,6 +4,7 @@
 - `default_domain` names a domain of the listener's rules;
 - an SNI listener that declares `clients_without_sni` names its `default_domain` (the one
   whose certificate such clients get), and only SNI listeners declare it;
+- one client CA per listener or domain (`client_ca` is one name, not a list);
 - `tls.verify_client: optional` only in mutual mode;
 - `http2` and `quic` only on HTTPS listeners, the same on every rule of a domain, and gRPC
   backends (`GRPC`, `GRPCS`) only on domains with `http2: true` (gRPC is HTTP/2);
@@ -92,6 +93,14 @@ def _verify_client(listener: Listener, parts: Parts) -> list[Diagnostic]:
                for i, rule in enumerate(listener.rules)]
     found: list[Diagnostic] = []
     for path, tls in blocks:
+        if tls is not None and tls.extra_client_cas:
+            count = 1 + len(tls.extra_client_cas)
+            found.append(error(
+                f"a listener or domain trusts one client CA (CLB binds one CertCaId), but "
+                f"{count} are given", path=f"{path}.client_ca",
+                position=tls.positions.at("client_ca"),
+                hint="keep one; to trust the clients of an old and a new CA during a change, "
+                     "give the CA rollover: (one upload holding both roots)"))
         if tls is not None and tls.verify_client == "optional" and tls.mode != "mutual":
             found.append(error(
                 "verify_client: optional only applies to mutual TLS (one-way TLS asks no "
