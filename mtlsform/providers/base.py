@@ -27,6 +27,9 @@ class CertificateBinding:
     ssl_mode: SslMode
     certificate_id: str
     client_ca_id: str | None = None  # required with MUTUAL
+    # SSLVerifyClient with MUTUAL: "ON" (a client certificate is required) or "OPTIONAL"
+    # (a client without one gets through; the backend sees X-Client-Verify: NONE).
+    verify_client: Literal["ON", "OPTIONAL"] = "ON"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,18 @@ class RuleSpec:
     session_expire_time: int = 0
     health_check: HealthCheckSpec = field(default_factory=HealthCheckSpec)
     certificate: CertificateBinding | None = None  # SNI listeners only
+    default_server: bool = False  # the listener's default domain (DefaultServer)
+    http2: bool = False  # domain settings: Http2, Quic
+    quic: bool = False
+
+
+@dataclass(frozen=True)
+class DomainAttributes:
+    """Domain-level settings of a listener changed by ModifyDomainAttributes (None: kept)."""
+
+    default_server: bool | None = None  # True: this domain becomes the listener's default
+    http2: bool | None = None
+    quic: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,9 @@ class RuleInfo:
     health_check: HealthCheckSpec
     certificate: CertificateBinding | None
     targets: tuple[TargetInfo, ...] = ()
+    default_server: bool = False  # DefaultServer: the listener's default domain
+    http2: bool = False
+    quic: bool = False  # QuicStatus QUIC_ACTIVE
 
 
 @dataclass(frozen=True)
@@ -211,7 +229,11 @@ class Provider(Protocol):
     def create_listener(self, load_balancer_id: str, spec: ListenerSpec) -> str: ...
     def modify_listener(self, load_balancer_id: str, listener_id: str, *,
                         name: str | None = None,
-                        certificate: CertificateBinding | None = None) -> None: ...
+                        certificate: CertificateBinding | None = None,
+                        sni: bool | None = None) -> None:
+        """Name, certificate (SNI off) and SNI of a listener; `sni=True` switches SNI on in
+        place (SniSwitch 1: each domain keeps the certificate the listener had), which the
+        cloud never undoes."""
     def delete_listener(self, load_balancer_id: str, listener_id: str) -> None: ...
 
     # Rules
@@ -223,6 +245,11 @@ class Provider(Protocol):
     def modify_domain_certificate(self, load_balancer_id: str, listener_id: str, domain: str,
                                   certificate: CertificateBinding) -> None:
         """The certificate of one domain of an SNI listener."""
+
+    def modify_domain_attributes(self, load_balancer_id: str, listener_id: str, domain: str,
+                                 attributes: DomainAttributes) -> None:
+        """Domain-level settings (the default domain, HTTP/2, QUIC) of every rule of
+        `domain`."""
 
     def delete_rule(self, load_balancer_id: str, listener_id: str, rule_id: str) -> None: ...
 

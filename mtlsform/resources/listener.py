@@ -1,4 +1,5 @@
-"""listener: an HTTP or HTTPS listener of a CLB; port, protocol and SNI force a replacement.
+"""listener: an HTTP or HTTPS listener of a CLB; port and protocol force a replacement, and so
+does switching SNI off (SNI is switched on in place: ModifyListener SniSwitch 1).
 
 All listeners of a CLB, with their rules and targets, come from one read per CLB (the
 `listeners` collection); a listener's port is unique on its CLB.
@@ -7,6 +8,8 @@ All listeners of a CLB, with their rules and targets, come from one read per CLB
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from mtlsform.addresses import Address
@@ -17,11 +20,14 @@ from mtlsform.resources.base import (
     Attributes,
     CloudSnapshot,
     Collection,
+    Decision,
     ResourceType,
+    compare,
 )
 from mtlsform.resources.load_balancer import LOAD_BALANCER, LOAD_BALANCERS
 from mtlsform.resources.presenting import confirm_presented, server_name_for
 from mtlsform.resources.tls import (
+    TLS_ATTRIBUTES,
     TLS_RECORDED,
     binding,
     binding_attributes,
@@ -61,12 +67,16 @@ def listener_attributes(info: ListenerInfo, load_balancer_id: str | None) -> Att
     }
 
 
+SNI_OFF = ("sni cannot be switched off in place (CLB refuses SniSwitch 1 -> 0): the listener "
+           "is replaced, and its domains are unreachable until the new one is up")
+
+
 class ListenerType(ResourceType):
     name = "listener"
     cascade_parent = LOAD_BALANCER.name
     collections = (LISTENERS,)
-    force_new = frozenset({"load_balancer_id", "protocol", "port", "sni"})
-    updatable = frozenset({"name", "ssl_mode", "certificate_id", "client_ca_id"})
+    force_new = frozenset({"load_balancer_id", "protocol", "port"})
+    updatable = frozenset({"name", "sni", *TLS_ATTRIBUTES})
     recorded = {
         "id": str, "load_balancer_id": str, "name": str, "protocol": str, "port": int,
         "sni": bool, **TLS_RECORDED,
@@ -137,6 +147,14 @@ class ListenerType(ResourceType):
                          hint=f"set listeners.{address.name}.sni: {str(info.sni).lower()}")
         return listener_attributes(info, lb_id)
 
+    def diff(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
+             *, now: datetime, stack: Stack, address: Address) -> Decision:
+        if current is not None and current.get("sni") and desired.get("sni") is False:
+            decision = compare(desired, current, self.force_new | {"sni"}, self.updatable,
+                               self.replace_action)
+            return replace(decision, detail=SNI_OFF)
+        return super().diff(desired, current, now=now, stack=stack, address=address)
+
     def exclusive_key(self, attrs: Mapping[str, Any]) -> Hashable | None:
         return ("port", attrs.get("load_balancer_id"), attrs.get("port"))
 
@@ -167,11 +185,15 @@ class ListenerType(ResourceType):
                values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
         name_changed = "name" in changed
         cert = binding(values) if tls_changed(changed) else None
+        sni_on = "sni" in changed and bool(values.get("sni"))
         lb_id = values["load_balancer_id"]
-        if name_changed or cert is not None:
+        if name_changed or cert is not None or sni_on:
+            # Switching SNI on, each domain keeps the listener's certificate; the rules'
+            # own updates then set the certificates the stack gives them.
             ctx.provider.modify_listener(
                 lb_id, prior["id"],
                 name=values["name"] if name_changed else None, certificate=cert,
+                sni=True if sni_on else None,
             )
         if cert is not None:
             old = binding(prior)

@@ -8,7 +8,13 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from mtlsform.addresses import Address, rule_key
-from mtlsform.providers.base import HealthCheckSpec, Provider, RuleInfo, RuleSpec
+from mtlsform.providers.base import (
+    DomainAttributes,
+    HealthCheckSpec,
+    Provider,
+    RuleInfo,
+    RuleSpec,
+)
 from mtlsform.references import Ref
 from mtlsform.resources.base import ApplyContext, Attributes, CloudSnapshot, ResourceType
 from mtlsform.resources.listener import LISTENER, LISTENERS, find_listener
@@ -24,10 +30,12 @@ from mtlsform.resources.tls import (
     tls_config,
 )
 from mtlsform.resources.trust_probe import confirm_trusted
-from mtlsform.stack.model import HealthCheck, Rule, Stack
+from mtlsform.stack.model import HealthCheck, Listener, Rule, Stack
 
 HTTP_CODE_BITS = {"1xx": 1, "2xx": 2, "3xx": 4, "4xx": 8, "5xx": 16}
 RULE_SETTINGS = ("scheduler", "backend_protocol", "session_persistence", "health_check")
+# Settings of the rule's whole domain (every rule of it), changed with ModifyDomainAttributes.
+DOMAIN_SETTINGS = ("default_server", "http2", "quic")
 # A health check as recorded: `{"enabled": false}` alone when it is off.
 HEALTH_CHECK_RECORDED = {
     "enabled": bool, "path": optional(str), "interval": optional(int),
@@ -102,7 +110,31 @@ def rule_attributes(info: RuleInfo, load_balancer_id: str | None, listener_id: s
         "session_persistence": info.session_expire_time,
         "health_check": health_check_attributes(info.health_check, info.domain),
         **binding_attributes(info.certificate if sni else None),
+        "default_server": info.default_server,
+        "http2": info.http2,
+        "quic": info.quic,
     }
+
+
+def domain_attributes(values: Mapping[str, Any],
+                      changed: Sequence[str]) -> DomainAttributes | None:
+    """The domain settings an update changes (one ModifyDomainAttributes), or None. Becoming
+    the default takes the role from the domain that had it; losing it needs no call (that
+    domain's own update, or create, takes it over)."""
+    settings = DomainAttributes(
+        default_server=True if "default_server" in changed and values.get("default_server")
+        else None,
+        http2=bool(values.get("http2")) if "http2" in changed else None,
+        quic=bool(values.get("quic")) if "quic" in changed else None,
+    )
+    return settings if settings != DomainAttributes() else None
+
+
+def is_default_domain(listener: Listener, domain: str) -> bool:
+    """Whether `domain` is the listener's default domain: its `default_domain`, else the
+    domain of its first rule (what a client without SNI, or with an unknown Host, gets)."""
+    default = listener.default_domain or (listener.rules[0].domain if listener.rules else None)
+    return default is not None and default.lower() == domain.lower()
 
 
 def rule_spec(values: Mapping[str, Any]) -> RuleSpec:
@@ -114,6 +146,9 @@ def rule_spec(values: Mapping[str, Any]) -> RuleSpec:
         session_expire_time=values["session_persistence"],
         health_check=health_check_spec(values["health_check"]),
         certificate=binding(values),
+        default_server=bool(values.get("default_server")),
+        http2=bool(values.get("http2")),
+        quic=bool(values.get("quic")),
     )
 
 
@@ -122,11 +157,12 @@ class RuleType(ResourceType):
     cascade_parent = LISTENER.name
     collections = (LISTENERS,)
     force_new = frozenset({"load_balancer_id", "listener_id", "domain", "url"})
-    updatable = frozenset(RULE_SETTINGS) | frozenset(TLS_ATTRIBUTES)
+    updatable = frozenset(RULE_SETTINGS) | frozenset(TLS_ATTRIBUTES) | frozenset(DOMAIN_SETTINGS)
     recorded = {
         "id": str, "load_balancer_id": str, "listener_id": str, "domain": str, "url": str,
         "scheduler": str, "backend_protocol": str, "session_persistence": int,
         "health_check": HEALTH_CHECK_RECORDED, **TLS_RECORDED,
+        "default_server": optional(bool), "http2": optional(bool), "quic": optional(bool),
     }
 
     def instances(self, stack: Stack) -> Iterable[Address]:
@@ -147,6 +183,9 @@ class RuleType(ResourceType):
             "session_persistence": rule.session_persistence,
             "health_check": health_check_config(rule.health_check, rule.domain),
             **tls_config(rule.tls if listener.sni else None),
+            "default_server": is_default_domain(listener, rule.domain),
+            "http2": rule.http2,
+            "quic": rule.quic,
         }
 
     def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
@@ -229,6 +268,9 @@ class RuleType(ResourceType):
             if cert is not None:
                 ctx.provider.modify_domain_certificate(lb_id, listener_id, values["domain"], cert)
                 self._confirm(ctx, address, prior, values)
+        settings = domain_attributes(values, changed)
+        if settings is not None:
+            ctx.provider.modify_domain_attributes(lb_id, listener_id, values["domain"], settings)
         return {**values, "id": prior["id"]}
 
     def _confirm(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],

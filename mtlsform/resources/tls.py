@@ -8,12 +8,14 @@ from typing import Any
 from mtlsform.addresses import Address
 from mtlsform.providers.base import CertificateBinding
 from mtlsform.references import Ref
-from mtlsform.resources.shape import nullable
+from mtlsform.resources.shape import nullable, optional
 from mtlsform.resources.ssl_certificate import SSL_CERTIFICATE
 from mtlsform.stack.model import Tls
 
-TLS_ATTRIBUTES = ("ssl_mode", "certificate_id", "client_ca_id")
-TLS_RECORDED = {name: nullable(str) for name in TLS_ATTRIBUTES}  # their shape in the state
+TLS_ATTRIBUTES = ("ssl_mode", "certificate_id", "client_ca_id", "verify_client")
+# Their shape in the state (records older than verify_client lack it).
+TLS_RECORDED: dict[str, Any] = {name: nullable(str) for name in TLS_ATTRIBUTES}
+TLS_RECORDED["verify_client"] = optional(nullable(str))
 
 
 def tls_config(tls: Tls | None) -> dict[str, Any]:
@@ -28,6 +30,10 @@ def tls_config(tls: Tls | None) -> dict[str, Any]:
             Ref(Address(SSL_CERTIFICATE.name, tls.client_ca), "id")
             if mutual and tls.client_ca else None
         ),
+        # SSLVerifyClient: only meaningful (and only read back) in mutual mode.
+        "verify_client": (
+            ("OPTIONAL" if tls.verify_client == "optional" else "ON") if mutual else None
+        ),
     }
 
 
@@ -38,6 +44,7 @@ def binding(values: Mapping[str, Any]) -> CertificateBinding | None:
         ssl_mode=values["ssl_mode"],
         certificate_id=values["certificate_id"],
         client_ca_id=values.get("client_ca_id"),
+        verify_client="OPTIONAL" if values.get("verify_client") == "OPTIONAL" else "ON",
     )
 
 
@@ -48,6 +55,7 @@ def binding_attributes(cert: CertificateBinding | None) -> dict[str, Any]:
         "ssl_mode": cert.ssl_mode,
         "certificate_id": cert.certificate_id,
         "client_ca_id": cert.client_ca_id if cert.ssl_mode == "MUTUAL" else None,
+        "verify_client": cert.verify_client if cert.ssl_mode == "MUTUAL" else None,
     }
 
 

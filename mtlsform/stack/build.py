@@ -323,6 +323,8 @@ def _listener(name: str, node: Node, own: Position, rules: tuple[Rule, ...]) -> 
         rules=rules,
         positions=_positions(node, own),
         display_name=data.get("name"),
+        default_domain=data.get("default_domain"),
+        clients_without_sni=bool(data.get("clients_without_sni", False)),
     )
 
 
@@ -332,7 +334,12 @@ def _tls(parent: MapNode, key: str) -> Tls | None:
         return None
     data = to_plain(node)
     mode = data.get("mode", "mutual" if data.get("client_ca") else "one-way")
-    return Tls(mode=mode, certificate=data.get("certificate"), client_ca=data.get("client_ca"),
+    cas = data.get("client_ca")
+    listed = [str(name) for name in cas] if isinstance(cas, list) else []
+    return Tls(mode=mode, certificate=data.get("certificate"),
+               client_ca=listed[0] if listed else cas,
+               extra_client_cas=tuple(listed[1:]),
+               verify_client=data.get("verify_client", "required"),
                positions=_positions(node, parent.keys[key]))
 
 
@@ -351,6 +358,8 @@ def _rule(node: Node) -> Rule:
         if isinstance(backends, SeqNode) else (),
         tls=_tls(node, "tls"),
         positions=_positions(node),
+        http2=bool(data.get("http2", False)),
+        quic=bool(data.get("quic", False)),
     )
 
 

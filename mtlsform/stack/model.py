@@ -21,7 +21,7 @@ KeyType = Literal["rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384"
 CertificateType = Literal["ca", "server", "client"]
 TlsMode = Literal["one-way", "mutual"]
 Scheduler = Literal["WRR", "LEAST_CONN", "IP_HASH"]
-BackendProtocol = Literal["HTTP", "HTTPS", "GRPC"]
+BackendProtocol = Literal["HTTP", "HTTPS", "GRPC", "GRPCS"]
 ListenerProtocol = Literal["HTTP", "HTTPS"]
 Network = Literal["public", "private"]
 ProviderKind = Literal["emulator", "tencentcloud"]
@@ -186,6 +186,12 @@ class Tls:
     mode: TlsMode = "one-way"
     certificate: str | None = None  # name of a server certificate of this stack
     client_ca: str | None = None  # name of a CA certificate of this stack (mutual mode)
+    # Mutual mode: "required" (SSLVerifyClient ON) or "optional" (OPTIONAL: a client without
+    # a certificate gets through, and the backend sees that it had none).
+    verify_client: Literal["required", "optional"] = "required"
+    # `client_ca` written as a list: the names after the first (refused by the pre-flight
+    # checks: CLB binds one client CA, CertCaId, to a listener or domain).
+    extra_client_cas: tuple[str, ...] = ()
     positions: Positions = field(default_factory=Positions)
 
 
@@ -223,6 +229,9 @@ class Rule:
     backends: tuple[RuleBackend, ...] = ()
     tls: Tls | None = None  # SNI on: this domain's certificate
     positions: Positions = field(default_factory=Positions)
+    # Domain settings (every rule of the domain has the same): HTTP/2 and QUIC (HTTPS only).
+    http2: bool = False
+    quic: bool = False
 
     @property
     def key(self) -> str:
@@ -240,6 +249,10 @@ class Listener:
     rules: tuple[Rule, ...] = ()
     positions: Positions = field(default_factory=Positions)
     display_name: str | None = None  # `name:`: the ListenerName in the cloud (default: name)
+    # The domain a client without SNI (or with a Host no rule matches) gets; None: the
+    # domain of the first rule. `clients_without_sni`: the stack declares such clients exist.
+    default_domain: str | None = None
+    clients_without_sni: bool = False
 
     @property
     def cloud_name(self) -> str:

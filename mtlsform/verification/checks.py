@@ -106,6 +106,10 @@ class EntryChecks:
             for route in entry.routes:
                 self._add(BALANCE, "skip", reason, url=route.url)
             return self.results
+        if entry.without_sni:
+            from mtlsform.verification.domain_checks import without_sni
+
+            self.results.append(without_sni(entry, self.kit))
         answered = {route.url: self.bound_request(route) for route in entry.routes}
         self.refusals()
         for route in entry.routes:
@@ -186,8 +190,9 @@ class EntryChecks:
     def bound_request(self, route: RouteSpec) -> bool:
         """(b) for one rule; True when a backend answered (so (d) is worth running)."""
         entry = self.entry
-        if route.backend_protocol == "GRPC":
-            self._add(REQUEST, "skip", "GRPC backends cannot be checked with HTTP/1.1 requests",
+        if route.backend_protocol in ("GRPC", "GRPCS"):
+            self._add(REQUEST, "skip", f"{route.backend_protocol} backends cannot be checked "
+                      "with HTTP/1.1 requests",
                       url=route.url)
             return False
         if not route.backends:
@@ -264,7 +269,7 @@ class EntryChecks:
         path = entry.routes[0].url if entry.routes else "/"
         ca = entry.client_ca.name if entry.client_ca else "(unknown)"
         expired = self.kit.expired(entry.client_ca) if entry.client_ca else None
-        cases = (
+        cases: tuple[tuple[str, ClientIdentity | None, str, str], ...] = (
             (NO_CLIENT_CERTIFICATE, None, "a request without a client certificate",
              NOT_ASKED),
             (UNKNOWN_CA, self.kit.unknown_ca(), "a client certificate from an unknown CA",
@@ -272,6 +277,11 @@ class EntryChecks:
             (EXPIRED_CERTIFICATE, expired, f"an expired client certificate signed by {ca}",
              "the listener does not check the expiry of client certificates"),
         )
+        if entry.verify_optional:  # no certificate must get through; the others are refused
+            from mtlsform.verification.domain_checks import optional_client
+
+            self.results.append(optional_client(entry, self._send(None, path)))
+            cases = cases[1:]
         asks = True
         for check, identity, what, why in cases:
             if not asks:

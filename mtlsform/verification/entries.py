@@ -171,6 +171,11 @@ class EntryBuilder:
         for rule in listener.rules:
             by_domain.setdefault(rule.domain, []).append(rule)
         entries = []
+        # The default domain is probed without SNI when the stack says which it is, or that
+        # clients may come without SNI.
+        declared = listener.default_domain is not None or listener.clients_without_sni
+        default = next((d for d in by_domain if listener.default_domain is None
+                        or d.lower() == listener.default_domain.lower()), None)
         for domain, rules in by_domain.items():
             tls: Tls | None = listener.tls if not listener.sni else rules[0].tls
             mutual = tls is not None and tls.mode == "mutual"
@@ -185,7 +190,9 @@ class EntryBuilder:
                 server=self.server_expectation(tls.certificate if tls else None),
                 routes=tuple(self.route(rule) for rule in rules),
                 client=self.client_identity(ca) if mutual else None, client_ca=ca,
-                listener_id=recorded.get("id"), skip_reason=skip))
+                listener_id=recorded.get("id"), skip_reason=skip,
+                without_sni=listener.sni and domain == default and declared,
+                verify_optional=mutual and tls is not None and tls.verify_client == "optional"))
         return entries
 
 

@@ -25,6 +25,8 @@ NO_CLIENT_CERTIFICATE = "no-client-certificate"
 UNKNOWN_CA = "unknown-ca"
 EXPIRED_CERTIFICATE = "expired-certificate"
 BALANCE = "balance"
+DEFAULT_DOMAIN = "default-domain"
+OPTIONAL_CLIENT = "optional-client-certificate"
 
 CHECKS = {
     SERVER_CERTIFICATE: ("a", "server certificate"),
@@ -33,6 +35,8 @@ CHECKS = {
     UNKNOWN_CA: ("c", "refuses an unknown CA"),
     EXPIRED_CERTIFICATE: ("c", "refuses an expired certificate"),
     BALANCE: ("d", "spread over the backends"),
+    DEFAULT_DOMAIN: ("a", "default domain's certificate without SNI"),
+    OPTIONAL_CLIENT: ("c", "lets a client without a certificate through"),
 }
 
 
@@ -115,6 +119,8 @@ class Entry:
     listener_id: str | None = None
     skip_reason: str | None = None  # set when the domain cannot be probed at all
     server_skip: str | None = None  # why (a) cannot compare what is presented (no PEM here)
+    without_sni: bool = False  # the default domain, probed without SNI too
+    verify_optional: bool = False  # verify_client: optional: no certificate gets through
 
     @property
     def where(self) -> str:

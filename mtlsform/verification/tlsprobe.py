@@ -213,9 +213,10 @@ class Presented:
         return hashlib.sha256(self.der).hexdigest() if self.der else None
 
 
-def handshake(host: str, port: int, server_name: str, context: ssl.SSLContext, *,
+def handshake(host: str, port: int, server_name: str | None, context: ssl.SSLContext, *,
               timeout: float = TIMEOUT) -> Presented:
-    """A TLS handshake alone: the certificate the server presented for `server_name`."""
+    """A TLS handshake alone: the certificate the server presented for `server_name` (None:
+    a client that sends no SNI)."""
     raw, failed = _connect(host, port, timeout)
     if raw is None:
         assert failed is not None

@@ -65,6 +65,7 @@ class TlsPolicy:
     mode: str = UNIDIRECTIONAL
     verify_client: str = VERIFY_ON
     client_ca_pem: str | None = None
+    http2: bool = False  # Http2 on: h2 offered in ALPN (h2.py)
 
     @property
     def mutual(self) -> bool:
@@ -78,7 +79,7 @@ class TlsPolicy:
     def _fingerprint(self) -> str:
         digest = hashlib.sha256()
         for part in (self.server_cert_pem, self.server_key_pem.reveal(), self.mode,
-                     self.verify_client, self.client_ca_pem or ""):
+                     self.verify_client, self.client_ca_pem or "", str(self.http2)):
             digest.update(part.encode())
             digest.update(b"\0")
         return digest.hexdigest()

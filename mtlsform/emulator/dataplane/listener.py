@@ -23,6 +23,7 @@ from mtlsform.emulator.dataplane.closing import close_writer
 from mtlsform.emulator.dataplane.config import ListenerConfig, TlsPolicy
 from mtlsform.emulator.dataplane.failures import FailureLog
 from mtlsform.emulator.dataplane.forwarding import ClientConnection, Services, exchange
+from mtlsform.emulator.dataplane.h2 import H2, require_http11
 from mtlsform.emulator.dataplane.http1 import HttpError, read_head, simple_response
 from mtlsform.emulator.dataplane.routing import RouteTable
 from mtlsform.emulator.dataplane.tlscontexts import (
@@ -161,6 +162,14 @@ class ListenerServer:
         else:
             reader, writer = await open_stream(conn, None)
         connection = ClientConnection(client_ip, server_name, policy, ssl_object)
+        if ssl_object is not None and ssl_object.selected_alpn_protocol() == H2:
+            try:  # Http2 on: negotiated, then HTTP/1.1 required (h2.py)
+                await require_http11(reader, writer, timeout=self._services.timeouts.handshake)
+            except (OSError, ssl.SSLError):
+                pass
+            finally:
+                await close_writer(writer, CLOSE_TIMEOUT)
+            return
         try:
             await self._serve(reader, writer, connection, generation)
         except (OSError, ssl.SSLError, asyncio.IncompleteReadError):

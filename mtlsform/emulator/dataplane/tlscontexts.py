@@ -33,11 +33,12 @@ class TlsMaterialError(Exception):
 
 
 def build_server_context(policy: TlsPolicy) -> ssl.SSLContext:
-    """A server-side context for `policy` (TLS 1.2+, ALPN http/1.1)."""
+    """A server-side context for `policy` (TLS 1.2+, ALPN http/1.1, and h2 first when the
+    domain has Http2 on)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.options |= ssl.OP_NO_RENEGOTIATION
-    context.set_alpn_protocols(["http/1.1"])
+    context.set_alpn_protocols(["h2", "http/1.1"] if policy.http2 else ["http/1.1"])
     with tempfile.TemporaryDirectory(prefix="mtlsform-dp-") as folder:
         cert_path = os.path.join(folder, "server.crt")
         key_path = os.path.join(folder, "server.key")

@@ -15,7 +15,7 @@ to re-read the world, and writes the health-check results back to it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from mtlsform.emulator.dataplane.config import (
     MUTUAL,
@@ -37,8 +37,8 @@ from mtlsform.sensitive import Sensitive
 SERVED = ("HTTP", "HTTPS")
 
 
-def tls_policy(binding: CertBinding | None,
-               certificates: dict[str, Certificate]) -> TlsPolicy | None:
+def tls_policy(binding: CertBinding | None, certificates: dict[str, Certificate], *,
+               http2: bool = False) -> TlsPolicy | None:
     """The TLS policy of a certificate binding, or None when it cannot be served."""
     if binding is None or not binding.cert_id:
         return None
@@ -55,7 +55,7 @@ def tls_policy(binding: CertBinding | None,
     verify = VERIFY_OPTIONAL if binding.ssl_verify_client == VERIFY_OPTIONAL else VERIFY_ON
     return TlsPolicy(server_cert_pem=server.certificate_pem,
                      server_key_pem=Sensitive(server.private_key_pem), mode=mode,
-                     verify_client=verify, client_ca_pem=ca_pem)
+                     verify_client=verify, client_ca_pem=ca_pem, http2=http2)
 
 
 def health_check(check: HealthCheck, forward_type: str, protocol: str) -> HealthCheckConfig:
@@ -93,9 +93,17 @@ def route_config(rule: Rule, protocol: str, sni: bool,
                                    target.weight)
                       for target in sorted(rule.targets,
                                            key=lambda t: (t.instance_id or t.ip, t.port))),
-        tls=tls_policy(rule.certificate, certificates) if sni else None,
+        tls=tls_policy(rule.certificate, certificates, http2=rule.http2) if sni else None,
         default_server=rule.default_server,
     )
+
+
+def _default_http2(rules: Iterable[Rule]) -> bool:
+    """SNI off: ALPN is chosen before any Host is seen, so the default domain's Http2 counts."""
+    listed = list(rules)
+    default = next((rule for rule in listed if rule.default_server), None)
+    chosen = default or (listed[0] if listed else None)
+    return bool(chosen and chosen.http2)
 
 
 def config_from_world(state: WorldState) -> DataPlaneConfig:
@@ -117,7 +125,8 @@ def config_from_world(state: WorldState) -> DataPlaneConfig:
                 port=listener.port,
                 protocol=listener.protocol,
                 sni=sni,
-                tls=(tls_policy(listener.certificate, state.certificates)
+                tls=(tls_policy(listener.certificate, state.certificates,
+                                http2=_default_http2(listener.rules.values()))
                      if listener.protocol == "HTTPS" and not sni else None),
                 routes=tuple(route_config(rule, listener.protocol, sni, state.certificates)
                              for rule in listener.rules.values()),

@@ -45,6 +45,7 @@ def certificate_input(binding: CertificateBinding) -> Any:
         if not binding.client_ca_id:
             raise ValueError("a MUTUAL certificate binding needs client_ca_id")
         cert.CertCaId = binding.client_ca_id
+        cert.SSLVerifyClient = binding.verify_client
     return cert
 
 
@@ -76,6 +77,12 @@ def rule_input(spec: RuleSpec) -> Any:
     rule.HealthCheck = health_check_input(spec.health_check)
     if spec.certificate is not None:
         rule.Certificate = certificate_input(spec.certificate)
+    if spec.default_server:
+        rule.DefaultServer = True
+    if spec.http2:
+        rule.Http2 = True
+    if spec.quic:
+        rule.Quic = True
     return rule
 
 
@@ -125,8 +132,10 @@ def certificate_binding(output: Any) -> CertificateBinding | None:
         return None
     mode = (output.SSLMode or "UNIDIRECTIONAL").upper()
     ssl_mode: SslMode = "MUTUAL" if mode == "MUTUAL" else "UNIDIRECTIONAL"
+    optional = ssl_mode == "MUTUAL" and (output.SSLVerifyClient or "").upper() == "OPTIONAL"
     return CertificateBinding(ssl_mode=ssl_mode, certificate_id=output.CertId,
-                              client_ca_id=output.CertCaId or None)
+                              client_ca_id=output.CertCaId or None,
+                              verify_client="OPTIONAL" if optional else "ON")
 
 
 def health_check(output: Any) -> HealthCheckSpec:
@@ -174,6 +183,9 @@ def rule_info(rule: Any, targets: Iterable[TargetInfo]) -> RuleInfo:
         health_check=health_check(rule.HealthCheck),
         certificate=certificate_binding(rule.Certificate),
         targets=tuple(sorted(targets, key=lambda t: t.key)),
+        default_server=bool(rule.DefaultServer),
+        http2=bool(rule.Http2),
+        quic=(rule.QuicStatus or "").upper() == "QUIC_ACTIVE",
     )
 
 

@@ -19,6 +19,7 @@ from mtlsform.providers.base import (
     CertificateInfo,
     CertificateInUse,
     CertType,
+    DomainAttributes,
     ListenerInfo,
     ListenerSpec,
     LoadBalancerInfo,
@@ -276,8 +277,9 @@ class TencentCloudProvider:
 
     def modify_listener(self, load_balancer_id: str, listener_id: str, *,
                         name: str | None = None,
-                        certificate: CertificateBinding | None = None) -> None:
-        if name is None and certificate is None:
+                        certificate: CertificateBinding | None = None,
+                        sni: bool | None = None) -> None:
+        if name is None and certificate is None and sni is None:
             return
         request = _clb().ModifyListenerRequest()
         request.LoadBalancerId = load_balancer_id
@@ -286,6 +288,8 @@ class TencentCloudProvider:
             request.ListenerName = name
         if certificate is not None:
             request.Certificate = mapping.certificate_input(certificate)
+        if sni is not None:
+            request.SniSwitch = 1 if sni else 0
         self._session.write(load_balancer_id, "ModifyListener", request)
 
     def delete_listener(self, load_balancer_id: str, listener_id: str) -> None:
@@ -333,6 +337,20 @@ class TencentCloudProvider:
         request.ListenerId = listener_id
         request.Domain = domain
         request.Certificate = mapping.certificate_input(certificate)
+        self._session.write(load_balancer_id, "ModifyDomainAttributes", request)
+
+    def modify_domain_attributes(self, load_balancer_id: str, listener_id: str, domain: str,
+                                 attributes: DomainAttributes) -> None:
+        request = _clb().ModifyDomainAttributesRequest()
+        request.LoadBalancerId = load_balancer_id
+        request.ListenerId = listener_id
+        request.Domain = domain
+        if attributes.default_server is not None:
+            request.DefaultServer = attributes.default_server
+        if attributes.http2 is not None:
+            request.Http2 = attributes.http2
+        if attributes.quic is not None:
+            request.Quic = attributes.quic
         self._session.write(load_balancer_id, "ModifyDomainAttributes", request)
 
     def delete_rule(self, load_balancer_id: str, listener_id: str, rule_id: str) -> None:

@@ -7,12 +7,19 @@ from __future__ import annotations
 
 from mtlsform.diagnostics import Diagnostic
 from mtlsform.stack.build import Parts
-from mtlsform.stack.checks import certificates, listeners, outputs, resources, rules
+from mtlsform.stack.checks import (
+    certificates,
+    listeners,
+    outputs,
+    preflight,
+    resources,
+    rules,
+)
 
 
 def run_checks(parts: Parts) -> list[Diagnostic]:
     """Every semantic problem of the stack (errors and warnings), in no particular order."""
     found: list[Diagnostic] = []
-    for module in (resources, certificates, listeners, rules, outputs):
+    for module in (resources, certificates, listeners, rules, preflight, outputs):
         found.extend(module.check(parts))
     return found
