@@ -171,7 +171,7 @@ def describe_certificate_detail(call: Any, state: WorldState, p: dict[str, Any])
         "IsVip": False, "IsWildcard": cert.domain.startswith("*."), "IsDv": False,
         "IsVulnerability": False, "SubmittedData": None, "RenewAble": False,
         "Deployable": True, "Tags": [dict(tag) for tag in cert.tags], "RootCert": None,
-        "EncryptCert": None, "EncryptPrivateKey": None, "CertFingerprint": cert.fingerprint,
+        "EncryptCert": None, "EncryptPrivateKey": None, "CertFingerprint": cert.fingerprint.upper(),
         "EncryptCertFingerprint": None, "EncryptAlgorithm": cert.key_algorithm,
         "DvRevokeAuthDetail": None, "CertChainInfo": [dict(info) for info in cert.chain],
         "DomainType": _domain_type(cert), "CertType": None, "UseCrossSignRoot": False,

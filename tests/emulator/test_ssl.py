@@ -43,8 +43,10 @@ def test_server_certificate_details_agree_with_openssl(ssl: Any, pki: dict,
     pem.write_text(pki["server"].cert)
     out = subprocess.run(["openssl", "x509", "-in", str(pem), "-noout", "-fingerprint", "-sha1",
                           "-subject"], capture_output=True, text=True, check=True).stdout
-    fingerprint = out.split("=", 1)[1].splitlines()[0].replace(":", "").lower()
-    assert detail.CertFingerprint == fingerprint
+    fingerprint = out.split("=", 1)[1].splitlines()[0].replace(":", "")
+    assert detail.CertFingerprint == fingerprint.upper()  # upper-case, as the service shows it
+    chain = detail.CertChainInfo[0]
+    assert (chain.Subject, chain.Issuer) == ("www.example.com", "Test Root CA")  # bare CNs
     assert "www.example.com" in out
     listed = call(ssl, "DescribeCertificates", CertIds=[cert_id]).Certificates[0]
     assert listed.SubjectAltName == ["www.example.com"] and listed.ProjectId == "0"
