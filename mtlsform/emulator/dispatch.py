@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mtlsform.emulator import (
+    clb_customized,
     clb_listeners,
     clb_loadbalancers,
     clb_params,
@@ -80,6 +81,17 @@ def _actions() -> dict[tuple[str, str], Action]:
         ("DescribeTargets", clb_params.DESCRIBE_TARGETS, clb_targets.describe_targets, "read"),
         ("DescribeTargetHealth", clb_params.DESCRIBE_TARGET_HEALTH,
          clb_targets.describe_target_health, "read"),
+        ("SetCustomizedConfigForLoadBalancer", clb_customized.SET_CUSTOMIZED_CONFIG,
+         clb_customized.set_customized_config, "write"),
+        ("AssociateCustomizedConfig", clb_customized.ASSOCIATE_CUSTOMIZED_CONFIG,
+         clb_customized.associate_customized_config, "write"),
+        ("DisassociateCustomizedConfig", clb_customized.DISASSOCIATE_CUSTOMIZED_CONFIG,
+         clb_customized.disassociate_customized_config, "write"),
+        ("DescribeCustomizedConfigList", clb_customized.DESCRIBE_CUSTOMIZED_CONFIG_LIST,
+         clb_customized.describe_customized_config_list, "read"),
+        ("DescribeCustomizedConfigAssociateList",
+         clb_customized.DESCRIBE_CUSTOMIZED_CONFIG_ASSOCIATE_LIST,
+         clb_customized.describe_customized_config_associate_list, "read"),
     ]
     ssl = [
         ("UploadCertificate", ssl_certificates.UPLOAD_CERTIFICATE,
