@@ -52,6 +52,7 @@ SLOW = (
     "engine/test_rollover_plan.py",
     "engine/test_rotation.py",
     "engine/test_rotation_check_embedded.py",
+    "engine/test_tls_policy.py",
     "engine/test_walkthrough.py",
     "messages/test_certs_export.py",
     "messages/test_ownership_tags.py",

@@ -34,6 +34,7 @@ from mtlsform.stack.model import (
     Subject,
     Tls,
 )
+from mtlsform.stack.tlspolicy import TlsPolicy
 from mtlsform.stack.tree import (
     MapNode,
     Node,
@@ -333,7 +334,19 @@ def _tls(parent: MapNode, key: str) -> Tls | None:
     data = to_plain(node)
     mode = data.get("mode", "mutual" if data.get("client_ca") else "one-way")
     return Tls(mode=mode, certificate=data.get("certificate"), client_ca=data.get("client_ca"),
-               positions=_positions(node, parent.keys[key]))
+               positions=_positions(node, parent.keys[key]), policy=_tls_policy(node))
+
+
+def _tls_policy(tls: MapNode) -> TlsPolicy | None:
+    node = tls.values.get("policy")
+    if node is None:
+        return None
+    data = to_plain(node)
+    if isinstance(data, str):
+        return TlsPolicy(preset=data, positions=_positions(node))
+    assert isinstance(node, MapNode) and isinstance(data, dict)
+    return TlsPolicy(min_version=data["min_version"], ciphers=tuple(data.get("ciphers", ())),
+                     positions=_positions(node, tls.keys["policy"]))
 
 
 def _rule(node: Node) -> Rule:
