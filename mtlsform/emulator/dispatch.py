@@ -269,7 +269,9 @@ class Api:
         if scope_service != service:
             raise ApiError("AuthFailure.SignatureFailure",
                            f"The credential scope names service `{scope_service}` but "
-                           f"{action} belongs to `{service}`.")
+                           f"{action} belongs to `{service}`. (SDKs that take the service from "
+                           f"the endpoint's first label need an endpoint named "
+                           f"{service}.localhost:PORT: see docs/emulator.md.)")
         if service == "clb":
             if not region:
                 raise ApiError("MissingParameter",

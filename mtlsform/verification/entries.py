@@ -185,7 +185,9 @@ class EntryBuilder:
                 server=self.server_expectation(tls.certificate if tls else None),
                 routes=tuple(self.route(rule) for rule in rules),
                 client=self.client_identity(ca) if mutual else None, client_ca=ca,
-                listener_id=recorded.get("id"), skip_reason=skip))
+                listener_id=recorded.get("id"), skip_reason=skip,
+                protocols=tls.policy.protocols if tls and tls.policy else None,
+                ciphers=tls.policy.cipher_list if tls and tls.policy else ()))
         return entries
 
 

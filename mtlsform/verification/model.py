@@ -25,6 +25,8 @@ NO_CLIENT_CERTIFICATE = "no-client-certificate"
 UNKNOWN_CA = "unknown-ca"
 EXPIRED_CERTIFICATE = "expired-certificate"
 BALANCE = "balance"
+TLS_VERSIONS = "tls-versions"
+WEAK_CIPHER = "weak-cipher"
 
 CHECKS = {
     SERVER_CERTIFICATE: ("a", "server certificate"),
@@ -33,6 +35,8 @@ CHECKS = {
     UNKNOWN_CA: ("c", "refuses an unknown CA"),
     EXPIRED_CERTIFICATE: ("c", "refuses an expired certificate"),
     BALANCE: ("d", "spread over the backends"),
+    TLS_VERSIONS: ("e", "refuses TLS versions the policy forbids"),
+    WEAK_CIPHER: ("e", "refuses a weak cipher the policy forbids"),
 }
 
 
@@ -115,6 +119,9 @@ class Entry:
     listener_id: str | None = None
     skip_reason: str | None = None  # set when the domain cannot be probed at all
     server_skip: str | None = None  # why (a) cannot compare what is presented (no PEM here)
+    # The stack's TLS policy of the listener or domain: versions and ciphers accepted (e).
+    protocols: tuple[str, ...] | None = None
+    ciphers: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:

@@ -88,3 +88,36 @@ def test_policy_applies_keeps_its_budget_drift_is_undone_updates_in_place_and_de
     assert cli("destroy", STACK, "--auto-approve").code == 0
     with open_session(stack_at(workdir / STACK), operation="plan") as session:
         assert _configs(session) == {}
+
+
+def test_verify_refuses_old_versions_and_a_weak_cipher_and_fails_when_weakened(workdir, cli):
+    assert cli("apply", STACK, "--auto-approve").code == 0
+    verified = cli("verify", STACK, "--requests", "4", "--json")
+    assert verified.code == 0, verified.text
+    checks = {(c["listener"], c["domain"], c["check"]): c
+              for c in json.loads(verified.out)["checks"]}
+    versions = checks[("https", "www.example.com", "tls-versions")]
+    assert versions["result"] == "pass" and "refused TLSv1: " in versions["reason"]
+    assert "TLSv1.1: " in versions["reason"]
+    cipher = checks[("https", "www.example.com", "weak-cipher")]
+    assert (cipher["result"], cipher["details"]["cipher"]) == (
+        "pass", "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:AES128-SHA")
+    assert checks[("sni", "api.example.com", "tls-versions")]["result"] == "pass"
+    assert ("sni", "www.example.com", "tls-versions") not in checks  # no policy: not checked
+
+    stack = stack_at(workdir / STACK)
+    with open_session(stack, operation="tamper") as session:
+        policy = session.state.get("tls_policy.https").attributes["id"]
+        request = models.SetCustomizedConfigForLoadBalancerRequest()
+        request.from_json_string(json.dumps({
+            "OperationType": "UPDATE", "UconfigId": policy,
+            "ConfigContent": "ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;"}))
+        session.provider_context.sdk_client("clb").SetCustomizedConfigForLoadBalancer(request)
+    weakened = cli("verify", STACK, "--requests", "4")
+    assert weakened.code == 1
+    rows = [line for line in weakened.out.splitlines() if line.startswith("https ")]
+    failed = [row for row in rows if "  fail  " in row]
+    assert len(failed) == 2, weakened.out
+    assert "accepted TLSv1 (TLSv1 " in failed[0]
+    assert "the policy allows only TLSv1.2, TLSv1.3" in weakened.out
+    assert "accepted TLSv1.2 ECDHE-RSA-AES128-SHA (offered only" in weakened.out  # RSA key
