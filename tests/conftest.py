@@ -70,7 +70,7 @@ SLOW = (
     "verify/test_cli.py",
     "emulator/test_wire_numbers.py",
 )
-NETWORK = ("emulator/test_tccli.py",)
+NETWORK = ("emulator/test_tccli.py", "emulator/test_nodejs_sdk.py")
 # Where certificate generation generates every key itself (elsewhere: tests/keypool.py).
 OWN_KEYS = ("pki/",)
 
