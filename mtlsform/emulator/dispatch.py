@@ -30,6 +30,7 @@ from mtlsform.emulator.tasks import TaskRunner
 from mtlsform.emulator.world import World, WorldState, cloud_time
 
 VERSIONS = {"2018-03-17": "clb", "2019-12-05": "ssl"}
+SSL_RATE_LIMIT = 10.0  # requests/s of each SSL action (the current API documentation)
 CRASH_EXIT_CODE = 137  # what a shell reports for a server killed with SIGKILL
 REGIONS = frozenset({
     "ap-guangzhou", "ap-shanghai", "ap-nanjing", "ap-beijing", "ap-chengdu", "ap-chongqing",
@@ -282,10 +283,11 @@ class Api:
         delay = self.faults.latency(action)
         if delay > 0:
             time.sleep(delay)
-        count = self.limiter.admit(action)
+        cap = SSL_RATE_LIMIT if service == "ssl" else None
+        count = self.limiter.admit(action, cap)
         if count is not None:
             code = "LimitExceeded.RateLimitExceeded" if service == "ssl" else "RequestLimitExceeded"
-            raise rate_limited(code, count, self.limiter.limit or 0)
+            raise rate_limited(code, count, self.limiter.limit_for(cap) or 0)
         injected = self.faults.error(action, _lb_hint(params), self.limiter.limit)
         if injected is not None:
             raise injected
