@@ -105,6 +105,9 @@ def _actions() -> dict[tuple[str, str], Action]:
          ssl_certificates.modify_certificate_alias, "write"),
         ("DeleteCertificate", ssl_certificates.DELETE_CERTIFICATE,
          ssl_certificates.delete_certificate, "write"),
+        ("DescribeDeleteCertificatesTaskResult",
+         ssl_certificates.DESCRIBE_DELETE_CERTIFICATES_TASK_RESULT,
+         ssl_certificates.describe_delete_certificates_task_result, "read"),
     ]
     table = {("clb", n): Action("clb", n, p, h, m) for n, p, h, m in clb}
     table.update({("ssl", n): Action("ssl", n, p, h, m) for n, p, h, m in ssl})

@@ -31,6 +31,8 @@ Shape (plain dataclasses, field names in snake case, IDs and enums spelt as the 
                           name, content, lb_ids)} layer-7 customized configurations; a rule's
                           config_id is the one bound to its domain (clb_customized.py).
                           Replaced whole, never changed in place.
+      delete_tasks       {task_id: DeleteTaskResult fields} of DeleteCertificate with
+                          IsCheckResource (ssl_certificates.py)
 
 Times are cloud time strings, "YYYY-MM-DD HH:MM:SS" in GMT+8, as the API shows them.
 
@@ -74,6 +76,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from mtlsform.emulator.worlddraft import deep_copy, draft_of, seal, shared_values
 
@@ -278,6 +281,9 @@ class WorldState:
     load_balancers: dict[str, LoadBalancer] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)
     configs: dict[str, CustomizedConfig] = field(default_factory=dict)
+    # DeleteCertificate IsCheckResource tasks: TaskId -> DeleteTaskResult fields (replaced
+    # whole, never changed in place)
+    delete_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def listener(self, lb_id: str, listener_id: str) -> Listener | None:
         lb = self.load_balancers.get(lb_id)
@@ -315,7 +321,8 @@ class WorldState:
         return WorldState(version=self.version, instances=deep_copy(self.instances),
                           certificates=deep_copy(self.certificates),
                           load_balancers=deep_copy(self.load_balancers),
-                          tasks=dict(self.tasks), configs=deep_copy(self.configs))
+                          tasks=dict(self.tasks), configs=deep_copy(self.configs),
+                          delete_tasks=deep_copy(self.delete_tasks))
 
 
 # Tests set this to check that no transaction changes a committed version in place (it costs a

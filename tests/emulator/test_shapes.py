@@ -76,7 +76,7 @@ def test_every_action_is_served() -> None:
     assert {n for s, n in ACTIONS if s == "clb"} == wanted
     assert {n for s, n in ACTIONS if s == "ssl"} == {
         "UploadCertificate", "DescribeCertificateDetail", "DescribeCertificates",
-        "DeleteCertificate", "ModifyCertificateAlias"}
+        "DeleteCertificate", "ModifyCertificateAlias", "DescribeDeleteCertificatesTaskResult"}
 
 
 def test_every_answer_has_the_sdk_response_shape(emu: Any, clb: Any, certs: dict,
@@ -156,5 +156,11 @@ def test_every_answer_has_the_sdk_response_shape(emu: Any, clb: Any, certs: dict
     check("ssl", "ModifyCertificateAlias", {"CertificateId": up["CertificateId"],
                                             "Alias": "renamed"})
     check("ssl", "DeleteCertificate", {"CertificateId": up["CertificateId"]})
+    again = check("ssl", "UploadCertificate", {
+        "CertificatePublicKey": emu.world.snapshot().certificates[certs["ca"]].certificate_pem,
+        "CertificateType": "CA"})
+    task = check("ssl", "DeleteCertificate", {"CertificateId": again["CertificateId"],
+                                              "IsCheckResource": True})
+    check("ssl", "DescribeDeleteCertificatesTaskResult", {"TaskIds": [task["TaskId"]]})
     assert checked == {name for _, name in ACTIONS}
     assert call(clb, "DescribeListeners", LoadBalancerId=lb).TotalCount == 2
