@@ -54,6 +54,7 @@ SLOW = (
     "engine/test_rotation.py",
     "engine/test_rotation_check_embedded.py",
     "engine/test_sni_in_place.py",
+    "engine/test_tls_policy.py",
     "engine/test_walkthrough.py",
     "messages/test_certs_export.py",
     "messages/test_ownership_tags.py",
@@ -71,7 +72,7 @@ SLOW = (
     "verify/test_cli.py",
     "emulator/test_wire_numbers.py",
 )
-NETWORK = ("emulator/test_tccli.py",)
+NETWORK = ("emulator/test_tccli.py", "emulator/test_nodejs_sdk.py")
 # Where certificate generation generates every key itself (elsewhere: tests/keypool.py).
 OWN_KEYS = ("pki/",)
 

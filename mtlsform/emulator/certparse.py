@@ -114,6 +114,13 @@ def names(cert: x509.Certificate) -> tuple[str, list[str]]:
     return (common or (sans[0] if sans else "")), sans
 
 
+def common_name(name: x509.Name) -> str:
+    """The bare common name, as the SSL service shows a chain member's subject and issuer
+    (the whole RFC 4514 name when there is no CN)."""
+    values = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(values[0].value) if values else name.rfc4514_string()
+
+
 def fingerprint(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA1()).hex()
 
@@ -144,7 +151,7 @@ def certificate_record(cert_id: str, cert_type: str, alias: str, parsed: ParsedC
         project_id=project_id,
         certificate_use=certificate_use,
         tags=list(tags or []),
-        chain=[{"Issuer": c.issuer.rfc4514_string(), "Subject": c.subject.rfc4514_string(),
+        chain=[{"Issuer": common_name(c.issuer), "Subject": common_name(c.subject),
                 "Fingerprint": fingerprint(c),
                 "ValidFrom": cloud_time(c.not_valid_before_utc.timestamp()),
                 "ValidTo": cloud_time(c.not_valid_after_utc.timestamp())}

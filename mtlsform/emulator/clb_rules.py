@@ -115,7 +115,8 @@ def _new_rule(call: Any, lst: Listener, r: dict[str, Any], path: str, taken: set
         http2=r.get("Http2", any(rule.http2 for rule in same_domain)),
         quic=r.get("Quic", any(rule.quic for rule in same_domain)),
         cookie_name=r.get("CookieName"), target_type=r.get("TargetType", "NODE"),
-        create_time=call.time)
+        create_time=call.time,
+        config_id=next((rule.config_id for rule in same_domain if rule.config_id), None))
 
 
 def _rule_certificate(call: Any, state: WorldState, lst: Listener, r: dict[str, Any], path: str,

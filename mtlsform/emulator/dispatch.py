@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mtlsform.emulator import (
+    clb_customized,
     clb_listeners,
     clb_loadbalancers,
     clb_params,
@@ -29,6 +30,7 @@ from mtlsform.emulator.tasks import TaskRunner
 from mtlsform.emulator.world import World, WorldState, cloud_time
 
 VERSIONS = {"2018-03-17": "clb", "2019-12-05": "ssl"}
+SSL_RATE_LIMIT = 10.0  # requests/s of each SSL action (the current API documentation)
 CRASH_EXIT_CODE = 137  # what a shell reports for a server killed with SIGKILL
 REGIONS = frozenset({
     "ap-guangzhou", "ap-shanghai", "ap-nanjing", "ap-beijing", "ap-chengdu", "ap-chongqing",
@@ -80,6 +82,17 @@ def _actions() -> dict[tuple[str, str], Action]:
         ("DescribeTargets", clb_params.DESCRIBE_TARGETS, clb_targets.describe_targets, "read"),
         ("DescribeTargetHealth", clb_params.DESCRIBE_TARGET_HEALTH,
          clb_targets.describe_target_health, "read"),
+        ("SetCustomizedConfigForLoadBalancer", clb_customized.SET_CUSTOMIZED_CONFIG,
+         clb_customized.set_customized_config, "write"),
+        ("AssociateCustomizedConfig", clb_customized.ASSOCIATE_CUSTOMIZED_CONFIG,
+         clb_customized.associate_customized_config, "write"),
+        ("DisassociateCustomizedConfig", clb_customized.DISASSOCIATE_CUSTOMIZED_CONFIG,
+         clb_customized.disassociate_customized_config, "write"),
+        ("DescribeCustomizedConfigList", clb_customized.DESCRIBE_CUSTOMIZED_CONFIG_LIST,
+         clb_customized.describe_customized_config_list, "read"),
+        ("DescribeCustomizedConfigAssociateList",
+         clb_customized.DESCRIBE_CUSTOMIZED_CONFIG_ASSOCIATE_LIST,
+         clb_customized.describe_customized_config_associate_list, "read"),
     ]
     ssl = [
         ("UploadCertificate", ssl_certificates.UPLOAD_CERTIFICATE,
@@ -92,6 +105,9 @@ def _actions() -> dict[tuple[str, str], Action]:
          ssl_certificates.modify_certificate_alias, "write"),
         ("DeleteCertificate", ssl_certificates.DELETE_CERTIFICATE,
          ssl_certificates.delete_certificate, "write"),
+        ("DescribeDeleteCertificatesTaskResult",
+         ssl_certificates.DESCRIBE_DELETE_CERTIFICATES_TASK_RESULT,
+         ssl_certificates.describe_delete_certificates_task_result, "read"),
     ]
     table = {("clb", n): Action("clb", n, p, h, m) for n, p, h, m in clb}
     table.update({("ssl", n): Action("ssl", n, p, h, m) for n, p, h, m in ssl})
@@ -257,7 +273,9 @@ class Api:
         if scope_service != service:
             raise ApiError("AuthFailure.SignatureFailure",
                            f"The credential scope names service `{scope_service}` but "
-                           f"{action} belongs to `{service}`.")
+                           f"{action} belongs to `{service}`. (SDKs that take the service from "
+                           f"the endpoint's first label need an endpoint named "
+                           f"{service}.localhost:PORT: see docs/emulator.md.)")
         if service == "clb":
             if not region:
                 raise ApiError("MissingParameter",
@@ -268,10 +286,11 @@ class Api:
         delay = self.faults.latency(action)
         if delay > 0:
             time.sleep(delay)
-        count = self.limiter.admit(action)
+        cap = SSL_RATE_LIMIT if service == "ssl" else None
+        count = self.limiter.admit(action, cap)
         if count is not None:
             code = "LimitExceeded.RateLimitExceeded" if service == "ssl" else "RequestLimitExceeded"
-            raise rate_limited(code, count, self.limiter.limit or 0)
+            raise rate_limited(code, count, self.limiter.limit_for(cap) or 0)
         injected = self.faults.error(action, _lb_hint(params), self.limiter.limit)
         if injected is not None:
             raise injected

@@ -25,23 +25,26 @@ class RateLimiter:
         self._clock = clock
         self._calls: dict[str, collections.deque[float]] = {}
         self._lock = threading.Lock()
-        if limit is None:
-            self._capacity, self._window = 0, 0.0
-        elif limit >= 1:
-            self._capacity, self._window = math.floor(limit), 1.0
-        else:
-            self._capacity, self._window = 1, 1.0 / limit
 
-    def admit(self, action: str) -> int | None:
+    def limit_for(self, cap: float | None = None) -> float | None:
+        """The limit an action has: the configured one, lowered to `cap` (the SSL actions'
+        documented 10 requests/s) when that is lower."""
+        if self.limit is None or cap is None:
+            return self.limit
+        return min(self.limit, cap)
+
+    def admit(self, action: str, cap: float | None = None) -> int | None:
         """None when the call may proceed, else the count to report in the error message."""
-        if self.limit is None:
+        limit = self.limit_for(cap)
+        if limit is None:
             return None
+        capacity, span = (math.floor(limit), 1.0) if limit >= 1 else (1, 1.0 / limit)
         now = self._clock()
         with self._lock:
             window = self._calls.setdefault(action, collections.deque())
-            while window and window[0] <= now - self._window:
+            while window and window[0] <= now - span:
                 window.popleft()
-            if len(window) >= self._capacity:
+            if len(window) >= capacity:
                 return len(window) + 1
             window.append(now)
             return None

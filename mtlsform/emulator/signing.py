@@ -161,6 +161,24 @@ def verify(request: SignedRequest, credentials: Mapping[str, str], now: float) -
                                   payload_hash(request.body, unsigned=unsigned))
     expected = signature(secret_key, auth.date, auth.service,
                          string_to_sign(timestamp, auth.date, auth.service, canonical))
-    if not hmac.compare_digest(expected, auth.signature):
-        raise ApiError("AuthFailure.SignatureFailure", SIGNATURE_FAILURE)
-    return auth
+    if hmac.compare_digest(expected, auth.signature):
+        return auth
+    bare = _without_port(request.headers.get("host", ""))
+    if "host" in auth.signed_headers and bare is not None:
+        # SDKs of other languages (Node.js) sign the host name without the port the request
+        # was sent to: the cloud listens on 443, so it never sees the difference.
+        headers = {**request.headers, "host": bare}
+        canonical = canonical_request(request.method, request.path, query, headers,
+                                      auth.signed_headers,
+                                      payload_hash(request.body, unsigned=unsigned))
+        expected = signature(secret_key, auth.date, auth.service,
+                             string_to_sign(timestamp, auth.date, auth.service, canonical))
+        if hmac.compare_digest(expected, auth.signature):
+            return auth
+    raise ApiError("AuthFailure.SignatureFailure", SIGNATURE_FAILURE)
+
+
+def _without_port(host: str) -> str | None:
+    """`name` of a `name:port` Host header (IPv6 `[::1]:port` too), else None."""
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):\d{1,5}", host.strip())
+    return match.group(1) if match else None

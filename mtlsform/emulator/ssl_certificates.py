@@ -53,6 +53,7 @@ DESCRIBE_CERTIFICATES = {
 MODIFY_CERTIFICATE_ALIAS = {"CertificateId": Str(True, length=(1, 64)),
                             "Alias": Str(length=(0, 200))}
 DELETE_CERTIFICATE = {"CertificateId": Str(True, length=(1, 64)), "IsCheckResource": Bool()}
+DESCRIBE_DELETE_CERTIFICATES_TASK_RESULT = {"TaskIds": List(Str(length=(1, 64)), max_items=100)}
 
 
 def new_certificate(state: WorldState, cert_type: str, public_pem: str, private_pem: str | None,
@@ -171,7 +172,7 @@ def describe_certificate_detail(call: Any, state: WorldState, p: dict[str, Any])
         "IsVip": False, "IsWildcard": cert.domain.startswith("*."), "IsDv": False,
         "IsVulnerability": False, "SubmittedData": None, "RenewAble": False,
         "Deployable": True, "Tags": [dict(tag) for tag in cert.tags], "RootCert": None,
-        "EncryptCert": None, "EncryptPrivateKey": None, "CertFingerprint": cert.fingerprint,
+        "EncryptCert": None, "EncryptPrivateKey": None, "CertFingerprint": cert.fingerprint.upper(),
         "EncryptCertFingerprint": None, "EncryptAlgorithm": cert.key_algorithm,
         "DvRevokeAuthDetail": None, "CertChainInfo": [dict(info) for info in cert.chain],
         "DomainType": _domain_type(cert), "CertType": None, "UseCrossSignRoot": False,
@@ -267,15 +268,34 @@ def modify_certificate_alias(call: Any, state: WorldState, p: dict[str, Any]) ->
 
 
 def delete_certificate(call: Any, state: WorldState, p: dict[str, Any]) -> dict[str, Any]:
+    """Synchronous, or with IsCheckResource a task (TaskId) whose outcome
+    DescribeDeleteCertificatesTaskResult reports: 1 deleted, 4 refused while cloud resources
+    use it. The emulator's task ends at once (the cloud's takes a while)."""
     cert = _find(state, p["CertificateId"])
     users = state.cert_usage().get(cert.cert_id, [])
     pending = [lb for task in state.pending_tasks() if cert.cert_id in task.cert_refs
                for lb in task.lb_ids]
-    if users or pending:
-        where = ", ".join(sorted({f"{lb}/{lst}" + (f"/{loc}" if loc else "")
-                                  for lb, lst, loc in users} | set(pending)))
+    where = ", ".join(sorted({f"{lb}/{lst}" + (f"/{loc}" if loc else "")
+                              for lb, lst, loc in users} | set(pending)))
+    if p.get("IsCheckResource"):
+        task_id = str(1000000 + len(state.delete_tasks) + 1)
+        state.delete_tasks[task_id] = {
+            "TaskId": task_id, "CertId": cert.cert_id, "Status": 4 if where else 1,
+            "Error": f"associated with cloud resources (clb: {where})" if where else "",
+            "CacheTime": call.time, "Domains": [cert.domain, *cert.subject_alt_names]}
+        if not where:
+            del state.certificates[cert.cert_id]
+        return {"DeleteResult": False, "TaskId": task_id}
+    if where:
         raise ApiError("FailedOperation.DeleteResourceFailed",
                        f"The certificate {cert.cert_id} is associated with cloud resources "
                        f"(clb: {where}) and cannot be deleted; unbind it first.")
     del state.certificates[cert.cert_id]
     return {"DeleteResult": True, "TaskId": None}
+
+
+def describe_delete_certificates_task_result(call: Any, state: WorldState,
+                                             p: dict[str, Any]) -> dict[str, Any]:
+    ids = p.get("TaskIds") or []
+    return {"DeleteTaskResult": [dict(state.delete_tasks[task_id]) for task_id in ids
+                                 if task_id in state.delete_tasks]}

@@ -27,6 +27,12 @@ Shape (plain dataclasses, field names in snake case, IDs and enums spelt as the 
                          ENI IP), port, weight 0..100
       tasks              {task_id: Task} async CLB tasks (status 2 running, 0 done, 1 failed),
                          shared between copies: replace a Task, never change one in place
+      configs            {config_id: CustomizedConfig(config_id "pz-...", region, config_type,
+                          name, content, lb_ids)} layer-7 customized configurations; a rule's
+                          config_id is the one bound to its domain (clb_customized.py).
+                          Replaced whole, never changed in place.
+      delete_tasks       {task_id: DeleteTaskResult fields} of DeleteCertificate with
+                          IsCheckResource (ssl_certificates.py)
 
 Times are cloud time strings, "YYYY-MM-DD HH:MM:SS" in GMT+8, as the API shows them.
 
@@ -70,6 +76,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from mtlsform.emulator.worlddraft import deep_copy, draft_of, seal, shared_values
 
@@ -185,6 +192,7 @@ class Rule:
     target_type: str = "NODE"
     create_time: str = ""
     targets: list[Target] = field(default_factory=list)
+    config_id: str | None = None  # the customized config bound to this rule's domain (server)
 
 
 @dataclass
@@ -252,12 +260,30 @@ class Task:
 
 
 @dataclass
+class CustomizedConfig:
+    """A layer-7 customized configuration (nginx-style directives), of one region."""
+
+    config_id: str
+    region: str
+    config_type: str
+    name: str
+    content: str
+    create_time: str
+    update_time: str
+    lb_ids: list[str] = field(default_factory=list)  # bound to whole load balancers (BIND)
+
+
+@dataclass
 class WorldState:
     version: int = 0
     instances: dict[str, Instance] = field(default_factory=dict)
     certificates: dict[str, Certificate] = field(default_factory=dict)
     load_balancers: dict[str, LoadBalancer] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)
+    configs: dict[str, CustomizedConfig] = field(default_factory=dict)
+    # DeleteCertificate IsCheckResource tasks: TaskId -> DeleteTaskResult fields (replaced
+    # whole, never changed in place)
+    delete_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def listener(self, lb_id: str, listener_id: str) -> Listener | None:
         lb = self.load_balancers.get(lb_id)
@@ -295,7 +321,8 @@ class WorldState:
         return WorldState(version=self.version, instances=deep_copy(self.instances),
                           certificates=deep_copy(self.certificates),
                           load_balancers=deep_copy(self.load_balancers),
-                          tasks=dict(self.tasks))
+                          tasks=dict(self.tasks), configs=deep_copy(self.configs),
+                          delete_tasks=deep_copy(self.delete_tasks))
 
 
 # Tests set this to check that no transaction changes a committed version in place (it costs a

@@ -154,6 +154,8 @@ def draft_of(state: Any) -> Any:
     draft.certificates = dict(state.certificates)
     draft.load_balancers = CowDict(state.load_balancers, _own_load_balancer)
     draft.tasks = dict(state.tasks)
+    draft.configs = dict(state.configs)
+    draft.delete_tasks = dict(state.delete_tasks)
     return draft
 
 
@@ -166,7 +168,7 @@ def seal(draft: Any) -> None:
             if isinstance(lb.listeners, CowDict):
                 lb.listeners = dict(lb.listeners)
         draft.load_balancers = dict(lbs)
-    for name in ("instances", "certificates", "tasks"):
+    for name in ("instances", "certificates", "tasks", "configs", "delete_tasks"):
         value = getattr(draft, name)
         if value.__class__ is not dict:
             setattr(draft, name, dict(value))

@@ -74,7 +74,9 @@ class WorldEncoder:
                  f',"instances":{mapping(state.instances.items())}'
                  f',"certificates":{mapping(state.certificates.items())}'
                  f',"load_balancers":{mapping(state.load_balancers.items(), load_balancer)}'
-                 f',"tasks":{mapping(state.tasks.items())}}}')
+                 f',"tasks":{mapping(state.tasks.items())}'
+                 f',"configs":{mapping(state.configs.items())}'
+                 f',"delete_tasks":{mapping(state.delete_tasks.items())}}}')
         self._texts = fresh
         return f'{{"format_version":{FORMAT_VERSION},"world":{world}}}\n'
 

@@ -164,6 +164,26 @@ class CertificateInfo:
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, order=True)
+class ConfigBinding:
+    """A domain (an nginx server) of an HTTP/HTTPS listener a customized configuration is
+    bound to."""
+
+    load_balancer_id: str
+    listener_id: str
+    domain: str
+
+
+@dataclass(frozen=True)
+class CustomizedConfigInfo:
+    """A layer-7 customized configuration: its nginx-style text and the domains bound to it."""
+
+    id: str
+    name: str
+    content: str
+    bindings: tuple[ConfigBinding, ...] = ()
+
+
 @dataclass(frozen=True)
 class Upload:
     """What an upload gave: the certificate's ID and whether it is ours. `borrowed`: the SSL
@@ -200,6 +220,10 @@ class Provider(Protocol):
     def read_listeners(self, load_balancer_id: str) -> dict[str, ListenerInfo] | None:
         """All listeners of a CLB with their rules and targets; None if the CLB is gone."""
 
+    def read_customized_configs(self, ids: Sequence[str]) -> dict[str, CustomizedConfigInfo]:
+        """The customized configurations that exist among `ids`, with their bindings."""
+        ...
+
     def read_certificates(self, ids: Sequence[str]) -> dict[str, CertificateInfo]:
         """The uploaded certificates that exist among `ids`."""
 
@@ -210,6 +234,15 @@ class Provider(Protocol):
     def create_load_balancer(self, spec: LoadBalancerSpec) -> LoadBalancerInfo: ...
     def rename_load_balancer(self, load_balancer_id: str, name: str) -> None: ...
     def delete_load_balancer(self, load_balancer_id: str) -> None: ...
+
+    # Customized configurations (the TLS policy's object): synchronous writes.
+    def create_customized_config(self, name: str, content: str) -> str: ...
+    def update_customized_config(self, config_id: str, content: str) -> None: ...
+    def delete_customized_config(self, config_id: str) -> None: ...
+    def bind_customized_config(self, config_id: str, bindings: Sequence[ConfigBinding],
+                               *, bound: bool) -> None:
+        """Associates (`bound`) or disassociates these domains."""
+        ...
 
     # Certificates (SSL service)
     def upload_certificate(self, cert_type: CertType, certificate_pem: str,

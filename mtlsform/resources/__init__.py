@@ -17,10 +17,11 @@ from mtlsform.resources.load_balancer import LOAD_BALANCER
 from mtlsform.resources.rule import RULE
 from mtlsform.resources.ssl_certificate import SSL_CERTIFICATE
 from mtlsform.resources.target import TARGET
+from mtlsform.resources.tls_policy import TLS_POLICY
 
 RESOURCE_TYPES: dict[str, ResourceType] = {
     t.name: t
-    for t in (CERTIFICATE, SSL_CERTIFICATE, LOAD_BALANCER, LISTENER, RULE, TARGET)
+    for t in (CERTIFICATE, SSL_CERTIFICATE, LOAD_BALANCER, LISTENER, RULE, TARGET, TLS_POLICY)
 }
 register_types(RESOURCE_TYPES)
 

@@ -34,6 +34,7 @@ from mtlsform.stack.model import (
     Subject,
     Tls,
 )
+from mtlsform.stack.tlspolicy import TlsPolicy
 from mtlsform.stack.tree import (
     MapNode,
     Node,
@@ -340,7 +341,19 @@ def _tls(parent: MapNode, key: str) -> Tls | None:
                client_ca=listed[0] if listed else cas,
                extra_client_cas=tuple(listed[1:]),
                verify_client=data.get("verify_client", "required"),
-               positions=_positions(node, parent.keys[key]))
+               positions=_positions(node, parent.keys[key]), policy=_tls_policy(node))
+
+
+def _tls_policy(tls: MapNode) -> TlsPolicy | None:
+    node = tls.values.get("policy")
+    if node is None:
+        return None
+    data = to_plain(node)
+    if isinstance(data, str):
+        return TlsPolicy(preset=data, positions=_positions(node))
+    assert isinstance(node, MapNode) and isinstance(data, dict)
+    return TlsPolicy(min_version=data["min_version"], ciphers=tuple(data.get("ciphers", ())),
+                     positions=_positions(node, tls.keys["policy"]))
 
 
 def _rule(node: Node) -> Rule:

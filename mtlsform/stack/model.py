@@ -12,10 +12,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from mtlsform.addresses import rule_key
 from mtlsform.diagnostics import Position
+
+if TYPE_CHECKING:
+    from mtlsform.stack.tlspolicy import TlsPolicy
 
 KeyType = Literal["rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384"]
 CertificateType = Literal["ca", "server", "client"]
@@ -193,6 +196,7 @@ class Tls:
     # checks: CLB binds one client CA, CertCaId, to a listener or domain).
     extra_client_cas: tuple[str, ...] = ()
     positions: Positions = field(default_factory=Positions)
+    policy: TlsPolicy | None = None  # versions and ciphers (stack/tlspolicy.py)
 
 
 @dataclass(frozen=True)

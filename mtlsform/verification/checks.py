@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from mtlsform.verification import spread
+from mtlsform.verification import policyprobe, spread
 from mtlsform.verification.clients import ClientKit
 from mtlsform.verification.model import (
     BALANCE,
@@ -22,7 +22,9 @@ from mtlsform.verification.model import (
     NO_CLIENT_CERTIFICATE,
     REQUEST,
     SERVER_CERTIFICATE,
+    TLS_VERSIONS,
     UNKNOWN_CA,
+    WEAK_CIPHER,
     CheckResult,
     ClientIdentity,
     Entry,
@@ -105,6 +107,9 @@ class EntryChecks:
                 self._add(check, "skip", reason)
             for route in entry.routes:
                 self._add(BALANCE, "skip", reason, url=route.url)
+            if entry.protocols is not None:
+                for check in (TLS_VERSIONS, WEAK_CIPHER):
+                    self._add(check, "skip", reason)
             return self.results
         if entry.without_sni:
             from mtlsform.verification.domain_checks import without_sni
@@ -112,6 +117,8 @@ class EntryChecks:
             self.results.append(without_sni(entry, self.kit))
         answered = {route.url: self.bound_request(route) for route in entry.routes}
         self.refusals()
+        if entry.protocols is not None:
+            self.policy()
         for route in entry.routes:
             if answered[route.url]:
                 self.balance(route)
@@ -299,6 +306,49 @@ class EntryChecks:
                 # that reason rather than for the CA or the expiry.
                 asks = False
 
+    def policy(self) -> None:
+        """(e): the versions and a weak cipher the stack's TLS policy forbids are refused."""
+        entry = self.entry
+        protocols = entry.protocols or ()
+        allowed = ", ".join(protocols)
+        forbidden = policyprobe.forbidden_versions(protocols)
+        if not forbidden:
+            self._add(TLS_VERSIONS, "skip", f"the policy accepts every version ({allowed})")
+        else:
+            agreed, refused, unable = [], [], []
+            for version in forbidden:
+                found = policyprobe.probe(entry.host, entry.port, entry.server_name,
+                                          self._identity, version=version)
+                if found.agreed:
+                    agreed.append(f"{version} ({found.agreed})")
+                elif found.unable:
+                    unable.append(version)
+                else:
+                    refused.append(f"{version}: {found.refused}")
+            if agreed:
+                self._add(TLS_VERSIONS, "fail", f"accepted {', '.join(agreed)}: the policy "
+                          f"allows only {allowed}", accepted=agreed)
+            elif refused:
+                skipped = f"; not offered here: {', '.join(unable)}" if unable else ""
+                self._add(TLS_VERSIONS, "pass", f"refused {'; '.join(refused)}{skipped}")
+            else:
+                self._add(TLS_VERSIONS, "skip", "this machine's OpenSSL cannot offer "
+                          f"{', '.join(unable)}")
+        weak = policyprobe.weak_ciphers(entry.ciphers)
+        if weak is None or "TLSv1.2" not in protocols:
+            self._add(WEAK_CIPHER, "skip", "the policy names no ciphers (CLB's default list)"
+                      if weak is None else "the policy accepts no version that uses ciphers")
+            return
+        found = policyprobe.probe(entry.host, entry.port, entry.server_name, self._identity,
+                                  version="TLSv1.2", ciphers=weak)
+        if found.agreed:
+            self._add(WEAK_CIPHER, "fail", f"accepted {found.agreed} (offered only {weak}): "
+                      f"the policy lists only {':'.join(entry.ciphers)}", cipher=weak)
+        elif found.unable:
+            self._add(WEAK_CIPHER, "skip", found.unable)
+        else:
+            self._add(WEAK_CIPHER, "pass", f"refused {weak}: {found.refused}", cipher=weak)
+
     def _refusal(self, check: str, outcome: Outcome, what: str, why: str) -> None:
         said = self._server_says(outcome)
         if outcome.kind == "refused":
@@ -371,8 +421,8 @@ class EntryChecks:
 
 def check_entry(entry: Entry, *, requests: int, tolerance: Tolerance, kit: ClientKit,
                 server_log: ServerLog | None = None) -> list[CheckResult]:
-    """All the checks of one entry, in report order: a, b per rule, c, d per rule."""
+    """All the checks of one entry, in report order: a, b per rule, c, d per rule, e."""
     results = EntryChecks(entry, requests=requests, tolerance=tolerance, kit=kit,
                           server_log=server_log).run()
-    order = {"a": 0, "b": 1, "c": 2, "d": 3}
+    order = {"a": 0, "b": 1, "c": 2, "d": 3, "e": 4}
     return sorted(results, key=lambda r: order[r.letter])

@@ -192,7 +192,9 @@ class EntryBuilder:
                 client=self.client_identity(ca) if mutual else None, client_ca=ca,
                 listener_id=recorded.get("id"), skip_reason=skip,
                 without_sni=listener.sni and domain == default and declared,
-                verify_optional=mutual and tls is not None and tls.verify_client == "optional"))
+                verify_optional=mutual and tls is not None and tls.verify_client == "optional",
+                protocols=tls.policy.protocols if tls and tls.policy else None,
+                ciphers=tls.policy.cipher_list if tls and tls.policy else ()))
         return entries
 
 

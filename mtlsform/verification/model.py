@@ -27,6 +27,8 @@ EXPIRED_CERTIFICATE = "expired-certificate"
 BALANCE = "balance"
 DEFAULT_DOMAIN = "default-domain"
 OPTIONAL_CLIENT = "optional-client-certificate"
+TLS_VERSIONS = "tls-versions"
+WEAK_CIPHER = "weak-cipher"
 
 CHECKS = {
     SERVER_CERTIFICATE: ("a", "server certificate"),
@@ -37,6 +39,8 @@ CHECKS = {
     BALANCE: ("d", "spread over the backends"),
     DEFAULT_DOMAIN: ("a", "default domain's certificate without SNI"),
     OPTIONAL_CLIENT: ("c", "lets a client without a certificate through"),
+    TLS_VERSIONS: ("e", "refuses TLS versions the policy forbids"),
+    WEAK_CIPHER: ("e", "refuses a weak cipher the policy forbids"),
 }
 
 
@@ -121,6 +125,9 @@ class Entry:
     server_skip: str | None = None  # why (a) cannot compare what is presented (no PEM here)
     without_sni: bool = False  # the default domain, probed without SNI too
     verify_optional: bool = False  # verify_client: optional: no certificate gets through
+    # The stack's TLS policy of the listener or domain: versions and ciphers accepted (e).
+    protocols: tuple[str, ...] | None = None
+    ciphers: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:

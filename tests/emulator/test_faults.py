@@ -36,6 +36,26 @@ def test_rate_limiter_counts_per_action_in_a_sliding_second() -> None:
     now[0] += 2.01
     assert slow.admit("A") is None
     assert RateLimiter(None).admit("A") is None
+    capped = RateLimiter(20, clock=lambda: now[0])  # an SSL action: at most 10 a second
+    assert [capped.admit("S", 10) for _ in range(11)][-2:] == [None, 11]
+    assert [capped.admit("C") for _ in range(20)][-1] is None
+    assert (capped.limit_for(10), capped.limit_for(30), RateLimiter(None).limit_for(10)) == (
+        10, 20, None)
+
+
+def test_ssl_actions_are_limited_to_10_requests_a_second(tmp_path: Path) -> None:
+    with Emulator(EmulatorConfig(data_dir=tmp_path, rate_limit=20)) as emu:
+        ssl = helpers.ssl(emu)
+        messages = []
+        for _ in range(40):
+            try:
+                call(ssl, "DescribeCertificates")
+            except TencentCloudSDKException as exc:
+                assert exc.code == "LimitExceeded.RateLimitExceeded"
+                messages.append(exc.message)
+        assert messages
+        match = RATE_MESSAGE.fullmatch(messages[0])
+        assert match and match.group(2) == "10"
 
 
 def test_rate_limit_answers_like_the_cloud(tmp_path: Path, pki: dict) -> None:

@@ -70,11 +70,13 @@ def test_every_action_is_served() -> None:
               "CreateRule", "ModifyRule", "ModifyDomainAttributes", "DeleteRule",
               "RegisterTargets", "DeregisterTargets", "ModifyTargetWeight", "DescribeTargets",
               "DescribeTargetHealth", "DescribeTaskStatus", "DescribeLoadBalancerListByCertId",
-              "ModifyLoadBalancerAttributes"}
+              "ModifyLoadBalancerAttributes", "SetCustomizedConfigForLoadBalancer",
+              "AssociateCustomizedConfig", "DisassociateCustomizedConfig",
+              "DescribeCustomizedConfigList", "DescribeCustomizedConfigAssociateList"}
     assert {n for s, n in ACTIONS if s == "clb"} == wanted
     assert {n for s, n in ACTIONS if s == "ssl"} == {
         "UploadCertificate", "DescribeCertificateDetail", "DescribeCertificates",
-        "DeleteCertificate", "ModifyCertificateAlias"}
+        "DeleteCertificate", "ModifyCertificateAlias", "DescribeDeleteCertificatesTaskResult"}
 
 
 def test_every_answer_has_the_sdk_response_shape(emu: Any, clb: Any, certs: dict,
@@ -123,6 +125,14 @@ def test_every_answer_has_the_sdk_response_shape(emu: Any, clb: Any, certs: dict
     check("clb", "DescribeListeners", {"LoadBalancerId": lb})
     check("clb", "DescribeLoadBalancers", {"AdditionalFields": ["TargetCount"]})
     check("clb", "DescribeLoadBalancerListByCertId", {"CertIds": [certs["server"]]})
+    config = check("clb", "SetCustomizedConfigForLoadBalancer", {
+        "OperationType": "ADD", "ConfigName": "tls", "ConfigContent": "ssl_protocols TLSv1.2;"})
+    bind = {"UconfigId": config["ConfigId"], "BindList": [
+        {"LoadBalancerId": lb, "ListenerId": https_id, "Domain": "www.example.com"}]}
+    check("clb", "AssociateCustomizedConfig", bind)
+    check("clb", "DescribeCustomizedConfigList", {"ConfigType": "CLB"})
+    check("clb", "DescribeCustomizedConfigAssociateList", {"UconfigId": config["ConfigId"]})
+    check("clb", "DisassociateCustomizedConfig", bind)
     task = check("clb", "DeregisterTargets", {"LoadBalancerId": lb, "ListenerId": https_id,
                                               "LocationId": loc, "Targets": [target]})
     check("clb", "DescribeTaskStatus", {"TaskId": task["RequestId"]})
@@ -146,5 +156,11 @@ def test_every_answer_has_the_sdk_response_shape(emu: Any, clb: Any, certs: dict
     check("ssl", "ModifyCertificateAlias", {"CertificateId": up["CertificateId"],
                                             "Alias": "renamed"})
     check("ssl", "DeleteCertificate", {"CertificateId": up["CertificateId"]})
+    again = check("ssl", "UploadCertificate", {
+        "CertificatePublicKey": emu.world.snapshot().certificates[certs["ca"]].certificate_pem,
+        "CertificateType": "CA"})
+    task = check("ssl", "DeleteCertificate", {"CertificateId": again["CertificateId"],
+                                              "IsCheckResource": True})
+    check("ssl", "DescribeDeleteCertificatesTaskResult", {"TaskIds": [task["TaskId"]]})
     assert checked == {name for _, name in ACTIONS}
     assert call(clb, "DescribeListeners", LoadBalancerId=lb).TotalCount == 2

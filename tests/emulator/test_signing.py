@@ -162,3 +162,47 @@ def test_error_messages_never_contain_the_secret_key(emu: Emulator) -> None:
         client.profile.signMethod = "HmacSHA1"
         text = json.dumps(str(_sdk_error(client)))
         assert "wrong-key-zzz" not in text and "mtlsform-emulator-secret-key" not in text
+
+
+def _portless(emu: Emulator, service: str, signed_host: str, action: str,
+              sent_host: str | None = None) -> Any:
+    """A request as the Node.js SDK sends it: Host `<service>.localhost:PORT` (or
+    `sent_host:PORT`), signed with the host `signed_host` and the service it took from the
+    endpoint's first label."""
+    import http.client
+    import json
+    import time
+
+    from mtlsform.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, signing
+
+    port = int(emu.endpoint.rsplit(":", 1)[1])
+    now = int(time.time())
+    host = sent_host or f"{service}.localhost"
+    headers = {"Content-Type": "application/json", "Host": f"{host}:{port}",
+               "X-TC-Action": action, "X-TC-Timestamp": str(now),
+               "X-TC-Version": "2018-03-17" if service == "clb" else "2019-12-05",
+               "X-TC-Region": "ap-guangzhou"}
+    lower = {k.lower(): v for k, v in headers.items()} | {"host": signed_host}
+    request = signing.SignedRequest("POST", "/", "", lower, b"{}")
+    headers["Authorization"] = signing.authorization_header(
+        DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, signed_host.split(".")[0], now, request)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/", body=b"{}", headers=headers)
+        return json.loads(conn.getresponse().read())["Response"]
+    finally:
+        conn.close()
+
+
+def test_a_host_signed_without_its_port_is_accepted_under_a_service_named_host(
+        emu: Emulator) -> None:
+    answer = _portless(emu, "clb", "clb.localhost", "DescribeLoadBalancers")
+    assert "Error" not in answer and answer["TotalCount"] == 0
+    answer = _portless(emu, "ssl", "ssl.localhost", "DescribeCertificates")
+    assert "Error" not in answer and answer["TotalCount"] == 0
+    # another host name is still a wrong signature; a service from a numeric first label too
+    wrong = _portless(emu, "clb", "clb.example.com", "DescribeLoadBalancers")
+    assert wrong["Error"]["Code"] == "AuthFailure.SignatureFailure"
+    numeric = _portless(emu, "clb", "127.0.0.1", "DescribeLoadBalancers", "127.0.0.1")
+    assert numeric["Error"]["Code"] == "AuthFailure.SignatureFailure"
+    assert "clb.localhost:PORT" in numeric["Error"]["Message"]

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 
 from mtlsform.emulator import Emulator, EmulatorConfig
 from tests.emulator import helpers
-from tests.emulator.helpers import call, error_of, wait
+from tests.emulator.helpers import call, done, error_of, wait
 
 
 def _code(exc: Any) -> str:
@@ -43,8 +43,10 @@ def test_server_certificate_details_agree_with_openssl(ssl: Any, pki: dict,
     pem.write_text(pki["server"].cert)
     out = subprocess.run(["openssl", "x509", "-in", str(pem), "-noout", "-fingerprint", "-sha1",
                           "-subject"], capture_output=True, text=True, check=True).stdout
-    fingerprint = out.split("=", 1)[1].splitlines()[0].replace(":", "").lower()
-    assert detail.CertFingerprint == fingerprint
+    fingerprint = out.split("=", 1)[1].splitlines()[0].replace(":", "")
+    assert detail.CertFingerprint == fingerprint.upper()  # upper-case, as the service shows it
+    chain = detail.CertChainInfo[0]
+    assert (chain.Subject, chain.Issuer) == ("www.example.com", "Test Root CA")  # bare CNs
     assert "www.example.com" in out
     listed = call(ssl, "DescribeCertificates", CertIds=[cert_id]).Certificates[0]
     assert listed.SubjectAltName == ["www.example.com"] and listed.ProjectId == "0"
@@ -165,3 +167,21 @@ def test_a_ca_upload_may_hold_several_roots_each_a_ca(ssl: Any, pki: dict) -> No
                        CertificateType="CA")
     assert _code(refused) == "FailedOperation.CertificateCaError"
     assert "certificate 2 of the 2 in the upload" in str(refused)
+
+
+def test_delete_with_is_check_resource_is_a_task_with_its_result(clb: Any, ssl: Any,
+                                                                 certs: dict, lb: str) -> None:
+    done(clb, "CreateListener", LoadBalancerId=lb, Ports=[443], Protocol="HTTPS",
+         Certificate={"SSLMode": "UNIDIRECTIONAL", "CertId": certs["server"]})
+    bound = call(ssl, "DeleteCertificate", CertificateId=certs["server"], IsCheckResource=True)
+    free = call(ssl, "DeleteCertificate", CertificateId=certs["api"], IsCheckResource=True)
+    assert (bound.DeleteResult, free.DeleteResult) == (False, False)
+    assert bound.TaskId and free.TaskId and bound.TaskId != free.TaskId
+    results = call(ssl, "DescribeDeleteCertificatesTaskResult",
+                   TaskIds=[bound.TaskId, free.TaskId]).DeleteTaskResult
+    by_cert = {r.CertId: r for r in results}
+    assert by_cert[certs["api"]].Status == 1  # deleted
+    assert by_cert[certs["server"]].Status == 4 and lb in by_cert[certs["server"]].Error
+    assert by_cert[certs["api"]].Domains[0] == "api.example.com"
+    listed = call(ssl, "DescribeCertificates", CertIds=[certs["server"], certs["api"]])
+    assert [c.CertificateId for c in listed.Certificates] == [certs["server"]]

@@ -22,6 +22,8 @@ MUTUAL = "MUTUAL"
 VERIFY_ON = "ON"
 VERIFY_OPTIONAL = "OPTIONAL"
 
+# What CLB accepts without a customized configuration: TLS 1.0 to 1.3 (issue 15).
+DEFAULT_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 SCHEDULERS = ("WRR", "LEAST_CONN", "IP_HASH")
 FORWARD_TYPES = ("HTTP", "HTTPS", "GRPC", "GRPCS", "TRPC")
 # Forward types the data plane cannot speak (they need HTTP/2 to the backend).
@@ -57,7 +59,9 @@ class TlsPolicy:
     """How a listener (SNI off) or a domain (SNI on) terminates TLS.
 
     `server_cert_pem` is the leaf first, then any intermediates. `client_ca_pem` is the uploaded
-    CA certificate(s) client certificates must chain to (MUTUAL only).
+    CA certificate(s) client certificates must chain to (MUTUAL only). `protocols` and
+    `ciphers` are the customized configuration's `ssl_protocols` and `ssl_ciphers` (an
+    OpenSSL cipher list; None: CLB's default list) bound to the listener or domain.
     """
 
     server_cert_pem: str
@@ -66,6 +70,8 @@ class TlsPolicy:
     verify_client: str = VERIFY_ON
     client_ca_pem: str | None = None
     http2: bool = False  # Http2 on: h2 offered in ALPN (h2.py)
+    protocols: tuple[str, ...] = DEFAULT_PROTOCOLS
+    ciphers: str | None = None
 
     @property
     def mutual(self) -> bool:
@@ -79,7 +85,8 @@ class TlsPolicy:
     def _fingerprint(self) -> str:
         digest = hashlib.sha256()
         for part in (self.server_cert_pem, self.server_key_pem.reveal(), self.mode,
-                     self.verify_client, self.client_ca_pem or "", str(self.http2)):
+                     self.verify_client, self.client_ca_pem or "", str(self.http2),
+                     " ".join(self.protocols), self.ciphers or ""):
             digest.update(part.encode())
             digest.update(b"\0")
         return digest.hexdigest()

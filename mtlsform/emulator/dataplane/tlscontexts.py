@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import ssl
 import tempfile
+import warnings
 from dataclasses import dataclass
 
 from mtlsform.emulator.dataplane.config import VERIFY_OPTIONAL, TlsPolicy
@@ -32,11 +33,35 @@ class TlsMaterialError(Exception):
     """A certificate or key could not be loaded; the message never holds key material."""
 
 
+_VERSIONS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+             "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
+_LEGACY = ("TLSv1", "TLSv1.1")
+
+
+def apply_protocols(context: ssl.SSLContext, protocols: tuple[str, ...],
+                    ciphers: str | None) -> None:
+    """The versions (lowest to highest named) and the TLS 1.2-and-older cipher list of an
+    nginx `ssl_protocols` / `ssl_ciphers` pair. OpenSSL 3 refuses TLS 1.0 and 1.1 above
+    security level 0, so a policy admitting them lowers it, as CLB's default does."""
+    versions = sorted(_VERSIONS[name] for name in protocols if name in _VERSIONS) or [
+        ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3]
+    with warnings.catch_warnings():  # TLSv1 and TLSv1_1 are deprecated names in Python
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = versions[0]
+        context.maximum_version = versions[-1]
+    legacy = any(name in _LEGACY for name in protocols)
+    chosen = ciphers or "DEFAULT"
+    context.set_ciphers(chosen + (":@SECLEVEL=0" if legacy else ""))
+
+
 def build_server_context(policy: TlsPolicy) -> ssl.SSLContext:
-    """A server-side context for `policy` (TLS 1.2+, ALPN http/1.1, and h2 first when the
-    domain has Http2 on)."""
+    """A server-side context for `policy` (its versions and ciphers, ALPN http/1.1, and h2
+    first when the domain has Http2 on)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        apply_protocols(context, policy.protocols, policy.ciphers)
+    except ssl.SSLError:
+        raise TlsMaterialError(f"no cipher of {policy.ciphers!r} is available") from None
     context.options |= ssl.OP_NO_RENEGOTIATION
     context.set_alpn_protocols(["h2", "http/1.1"] if policy.http2 else ["http/1.1"])
     with tempfile.TemporaryDirectory(prefix="mtlsform-dp-") as folder:

@@ -7,6 +7,9 @@ uploaded certificates the listener or domain uses, and the CVM instances (demo b
 A binding whose certificate is missing or has no private key leaves that listener or domain
 without TLS (its handshakes are refused and logged). Only the main server certificate
 (`CertId`) is served; extra ones (`ExtCertIds`) are ignored.
+The TLS versions and ciphers are those of the customized configuration bound to the domain
+(SNI on), or to the listener's default domain (else its first bound domain; SNI off), else to
+the whole load balancer; without one, CLB's default: TLS 1.0 to 1.3.
 
 `WorldLink` follows the world: it subscribes to change notifications and tells the data plane
 to re-read the world, and writes the health-check results back to it
@@ -16,6 +19,7 @@ to re-read the world, and writes the health-check results back to it
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from mtlsform.emulator.dataplane.config import (
     MUTUAL,
@@ -31,14 +35,38 @@ from mtlsform.emulator.dataplane.config import (
     TlsPolicy,
 )
 from mtlsform.emulator.dataplane.health import UNKNOWN, HealthKey
-from mtlsform.emulator.world import CertBinding, Certificate, HealthCheck, Rule, World, WorldState
+from mtlsform.emulator.dataplane.tlsdirectives import tls_settings
+from mtlsform.emulator.world import (
+    CertBinding,
+    Certificate,
+    CustomizedConfig,
+    HealthCheck,
+    Rule,
+    World,
+    WorldState,
+)
 from mtlsform.sensitive import Sensitive
 
 SERVED = ("HTTP", "HTTPS")
 
 
-def tls_policy(binding: CertBinding | None, certificates: dict[str, Certificate], *,
-               http2: bool = False) -> TlsPolicy | None:
+def protocol_settings(config: CustomizedConfig | None) -> dict[str, Any]:
+    """`protocols` and `ciphers` of a TlsPolicy from a customized configuration's text."""
+    return tls_settings(config.content if config is not None else None)
+
+
+def bound_config(state: WorldState, lb_id: str,
+                 rules: list[Rule]) -> CustomizedConfig | None:
+    """The customized configuration serving these rules' domain(s): the first bound to one of
+    them (the default domain's first), else one bound to the whole load balancer."""
+    for rule in sorted(rules, key=lambda r: not r.default_server):
+        if rule.config_id and rule.config_id in state.configs:
+            return state.configs[rule.config_id]
+    return next((c for _, c in sorted(state.configs.items()) if lb_id in c.lb_ids), None)
+
+
+def tls_policy(binding: CertBinding | None, certificates: dict[str, Certificate],
+               settings: dict[str, Any] | None = None) -> TlsPolicy | None:
     """The TLS policy of a certificate binding, or None when it cannot be served."""
     if binding is None or not binding.cert_id:
         return None
@@ -55,7 +83,8 @@ def tls_policy(binding: CertBinding | None, certificates: dict[str, Certificate]
     verify = VERIFY_OPTIONAL if binding.ssl_verify_client == VERIFY_OPTIONAL else VERIFY_ON
     return TlsPolicy(server_cert_pem=server.certificate_pem,
                      server_key_pem=Sensitive(server.private_key_pem), mode=mode,
-                     verify_client=verify, client_ca_pem=ca_pem, http2=http2)
+                     verify_client=verify, client_ca_pem=ca_pem, http2=http2,
+                     **(settings or {}))
 
 
 def health_check(check: HealthCheck, forward_type: str, protocol: str) -> HealthCheckConfig:
@@ -76,7 +105,8 @@ def health_check(check: HealthCheck, forward_type: str, protocol: str) -> Health
 
 
 def route_config(rule: Rule, protocol: str, sni: bool,
-                 certificates: dict[str, Certificate]) -> RouteConfig:
+                 certificates: dict[str, Certificate],
+                 settings: dict[str, Any] | None = None) -> RouteConfig:
     domains = tuple(rule.domains) if rule.domains else (rule.domain,)
     return RouteConfig(
         location_id=rule.location_id,
@@ -93,7 +123,8 @@ def route_config(rule: Rule, protocol: str, sni: bool,
                                    target.weight)
                       for target in sorted(rule.targets,
                                            key=lambda t: (t.instance_id or t.ip, t.port))),
-        tls=tls_policy(rule.certificate, certificates, http2=rule.http2) if sni else None,
+        tls=tls_policy(rule.certificate, certificates, settings, http2=rule.http2)
+        if sni else None,
         default_server=rule.default_server,
     )
 
@@ -118,6 +149,7 @@ def config_from_world(state: WorldState) -> DataPlaneConfig:
             if listener.protocol not in SERVED:
                 continue
             sni = listener.protocol == "HTTPS" and listener.sni_switch == 1
+            rules = list(listener.rules.values())
             listeners.append(ListenerConfig(
                 listener_id=listener.listener_id,
                 load_balancer_id=lb.lb_id,
@@ -126,10 +158,13 @@ def config_from_world(state: WorldState) -> DataPlaneConfig:
                 protocol=listener.protocol,
                 sni=sni,
                 tls=(tls_policy(listener.certificate, state.certificates,
+                                protocol_settings(bound_config(state, lb.lb_id, rules)),
                                 http2=_default_http2(listener.rules.values()))
                      if listener.protocol == "HTTPS" and not sni else None),
-                routes=tuple(route_config(rule, listener.protocol, sni, state.certificates)
-                             for rule in listener.rules.values()),
+                routes=tuple(route_config(
+                    rule, listener.protocol, sni, state.certificates,
+                    protocol_settings(bound_config(state, lb.lb_id, [rule])) if sni else None)
+                    for rule in rules),
                 name=listener.name,
             ))
     instances = tuple(InstanceConfig(i.instance_id, i.name, i.private_ip)

@@ -19,6 +19,8 @@ from mtlsform.providers.base import (
     CertificateInfo,
     CertificateInUse,
     CertType,
+    ConfigBinding,
+    CustomizedConfigInfo,
     DomainAttributes,
     ListenerInfo,
     ListenerSpec,
@@ -28,7 +30,7 @@ from mtlsform.providers.base import (
     TargetSpec,
     Upload,
 )
-from mtlsform.providers.tencentcloud import mapping
+from mtlsform.providers.tencentcloud import customized, mapping
 from mtlsform.providers.tencentcloud.errors import is_gone
 from mtlsform.providers.tencentcloud.locks import LoadBalancerLocks
 from mtlsform.providers.tencentcloud.presented import (
@@ -96,6 +98,24 @@ class TencentCloudProvider:
 
     def read_certificates(self, ids: Sequence[str]) -> dict[str, CertificateInfo]:
         return self._reader.certificates(ids)
+
+    def read_customized_configs(self, ids: Sequence[str]) -> dict[str, CustomizedConfigInfo]:
+        return customized.read_configs(self._session, ids)
+
+    # --- customized configurations (customized.py) --------------------------------------------
+
+    def create_customized_config(self, name: str, content: str) -> str:
+        return customized.create_config(self._session, name, content)
+
+    def update_customized_config(self, config_id: str, content: str) -> None:
+        customized.update_config(self._session, config_id, content)
+
+    def delete_customized_config(self, config_id: str) -> None:
+        customized.delete_config(self._session, config_id)
+
+    def bind_customized_config(self, config_id: str, bindings: Sequence[ConfigBinding],
+                               *, bound: bool) -> None:
+        customized.bind(self._session, config_id, bindings, on=bound)
 
     def presented_certificate(self, load_balancer_id: str, listener_id: str, port: int,
                               server_name: str | None) -> str | None:

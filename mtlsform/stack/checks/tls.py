@@ -6,6 +6,8 @@ from mtlsform.diagnostics import Diagnostic, error
 from mtlsform.stack.build import Parts
 from mtlsform.stack.checks.references import exists, unknown
 from mtlsform.stack.model import Tls
+from mtlsform.stack.suggest import did_you_mean
+from mtlsform.stack.tlspolicy import KNOWN_CIPHERS, TlsPolicy
 
 _ARTICLE = {"ca": "a ca", "server": "a server", "client": "a client"}
 
@@ -37,6 +39,29 @@ def check_tls(tls: Tls, where: str, parts: Parts, *, needs_certificate: str | No
                             tls, "certificate")
     if tls.client_ca is not None:
         found += _refers_to(parts, tls.client_ca, "ca", f"{where}.client_ca", tls, "client_ca")
+    if tls.policy is not None:
+        found += check_policy(tls.policy, f"{where}.policy")
+    return found
+
+
+def check_policy(policy: TlsPolicy, where: str) -> list[Diagnostic]:
+    """Cipher names OpenSSL knows, and ciphers only where a version before TLS 1.3 is on."""
+    found: list[Diagnostic] = []
+    at = policy.positions.at
+    for index, name in enumerate(policy.ciphers):
+        if name not in KNOWN_CIPHERS:
+            suggestion = did_you_mean(name, KNOWN_CIPHERS)
+            found.append(error(
+                f"unknown cipher {name!r}", path=f"{where}.ciphers.{index}",
+                position=at(f"ciphers.{index}"),
+                hint=(suggestion + " " if suggestion else "")
+                + "ciphers are OpenSSL names of TLS 1.2 ciphers, such as "
+                  "ECDHE-RSA-AES128-GCM-SHA256"))
+    if policy.ciphers and policy.min_version == "TLSv1.3":
+        found.append(error(
+            "ciphers have no effect with min_version TLSv1.3 (TLS 1.3 has its own fixed "
+            "suites)", path=f"{where}.ciphers", position=at("ciphers"),
+            hint="remove ciphers, or lower min_version to TLSv1.2"))
     return found
 
 
