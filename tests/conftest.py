@@ -39,6 +39,7 @@ SLOW = (
     "engine/test_encrypt_on_next_run.py",
     "engine/test_hostile_endpoint.py",
     "engine/test_import.py",
+    "engine/test_journal_crashes.py",
     "engine/test_lanes.py",
     "engine/test_lost_answers.py",
     "engine/test_lost_state.py",

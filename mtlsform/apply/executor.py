@@ -199,13 +199,14 @@ class Executor:
                           exclusive=exclusive, batches=batches)
         except ValueError as exc:
             raise PlanError(f"the changes cannot be ordered: {exc}") from None
-        self.writer.flush()  # the results that did not wait for their save
         result.succeeded = list(walked.succeeded)
         result.failed = dict(walked.failed)
         result.skipped = dict(walked.skipped)
         result.not_started = list(walked.not_started)
         result.held = {op: _refused(walked.failed[cause]) for op, cause in walked.held.items()}
         self._record_outputs()
+        # the results that did not wait for their save, and the whole state as the snapshot
+        self.writer.compact()
         return result
 
     def _record_refresh(self) -> None:

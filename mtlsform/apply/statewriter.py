@@ -14,21 +14,33 @@ operations read) and on disk with the next save, which every later intent makes,
 latest with `flush` at the end of the apply. Until then its intent is on disk, so a process
 killed in between leaves exactly what a kill during the call leaves: the intent, which the next
 run resolves by reading the cloud. Only intents must be on disk before the call they announce.
+
+Each update says what it changed (`journal.Change`s: an intent begun or ended, a record put or
+dropped, the outputs), and a save hands the store the changes it holds: a store with a
+journal (`JournalSink`) appends them, so a save writes the size of its changes, not of the
+state. The whole state is written (a compaction) at the first save, after an update that
+says nothing of its changes (`update` with a bare function), after a failed save, every
+`compact_every` journal entries or `compact_seconds` seconds, and at the end (`compact`).
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from mtlsform.addresses import Address
 from mtlsform.errors import outcome_unknown
+from mtlsform.state.journal import Begin, Change, Drop, End, Put, SetOutputs
 from mtlsform.state.model import OutputValue, PendingOperation, ResourceState, State
+
+COMPACT_EVERY = 1000  # journal entries between compactions
+COMPACT_SECONDS = 60.0
 
 
 class StateSink(Protocol):
@@ -37,9 +49,25 @@ class StateSink(Protocol):
     def write(self, state: State) -> State: ...
 
 
+@runtime_checkable
+class JournalSink(Protocol):
+    """A store with a journal: `append` saves `state` as the last state saved plus `changes`."""
+
+    def write(self, state: State) -> State: ...
+    def append(self, state: State, changes: Sequence[Change]) -> State: ...
+
+
 class StateWriter:
-    def __init__(self, store: StateSink, state: State) -> None:
+    def __init__(self, store: StateSink, state: State, *, compact_every: int = COMPACT_EVERY,
+                 compact_seconds: float = COMPACT_SECONDS) -> None:
         self._store = store
+        self._journal = store if isinstance(store, JournalSink) else None
+        self.compact_every = compact_every
+        self.compact_seconds = compact_seconds
+        self._changes: list[Change] = []  # made since the last save began
+        self._whole = True  # the next save writes the whole state
+        self._entries = 0  # journal entries since the last whole write
+        self._compacted_at = time.monotonic()
         self._lock = threading.Lock()  # the state in memory and the counters
         self._saved = threading.Condition(self._lock)
         self.state = state
@@ -50,14 +78,20 @@ class StateWriter:
         self._failures: list[tuple[int, int, BaseException]] = []  # (after, upto, error)
         self._unsaved = False  # the last save failed: the file lags behind
 
-    def update(self, change: Callable[[State], State], *, wait: bool = True) -> State:
+    def update(self, change: Callable[[State], State], *, wait: bool = True,
+               changes: Sequence[Change] | None = None) -> State:
         """Applies `change` to the state; returns once the result is saved (`wait`), or at
-        once, leaving it for the next save."""
+        once, leaving it for the next save. `changes` say what it changes, for the journal
+        (without them the next save writes the whole state)."""
         with self._lock:
             new = change(self.state)
-            if new == self.state:
+            if new is self.state:
                 return self.state
             self.state = new
+            if changes is None:
+                self._whole = True
+            else:
+                self._changes.extend(changes)
             self._version += 1
             mine = self._version
             if not wait:
@@ -71,6 +105,16 @@ class StateWriter:
             if self._durable >= self._version and not self._unsaved:
                 return self.state
             self._version += 1  # one more save, of the latest state
+            return self._until_saved(self._version)
+
+    def compact(self) -> State:
+        """Writes the whole state (the snapshot; the journal starts over) if the journal
+        holds entries or something is not on disk yet; raises if that fails."""
+        with self._lock:
+            if self._durable >= self._version and not self._unsaved and not self._entries:
+                return self.state
+            self._whole = True
+            self._version += 1
             return self._until_saved(self._version)
 
     def _until_saved(self, mine: int) -> State:
@@ -89,10 +133,18 @@ class StateWriter:
         """Saves the latest state (called and returning with the lock held)."""
         self._saving = True
         snapshot, version, after = self.state, self._version, self._durable
+        changes, self._changes = self._changes, []
+        whole = (self._whole or self._journal is None or self._unsaved
+                 or self._entries >= self.compact_every
+                 or time.monotonic() - self._compacted_at >= self.compact_seconds)
+        self._whole = False
         self._lock.release()
         failure: BaseException | None = None
         try:
-            written = self._store.write(snapshot)
+            if whole or self._journal is None:
+                written = self._store.write(snapshot)
+            else:
+                written = self._journal.append(snapshot, changes)
         except BaseException as exc:  # every update this save held gets it
             failure = exc
         finally:
@@ -100,6 +152,11 @@ class StateWriter:
         self._unsaved = failure is not None
         if failure is None:
             self.writes += 1
+            if whole:
+                self._entries = 0
+                self._compacted_at = time.monotonic()
+            else:
+                self._entries += 1
             if self.state is snapshot:
                 self.state = written
             else:  # changed meanwhile: keep the changes, take the serial the save gave
@@ -130,40 +187,41 @@ class StateWriter:
         it for the next run to look for, as a process killed mid-call does."""
         op = PendingOperation(op_id=op_id, address=address, action=action,
                               started_at=datetime.now(UTC).isoformat(timespec="seconds"))
-        self.update(lambda s: s.with_pending(op))
+        self.update(lambda s: s.with_pending(op), changes=[Begin(op)])
         try:
             yield
         except BaseException as failure:
             if not outcome_unknown(failure):
-                self.update(lambda s: s.without_pending(op_id))
+                self.update(lambda s: s.without_pending(op_id), changes=[End(op_id)])
             raise
 
     def record(self, op_id: str, address: Address, attributes: Mapping[str, Any],
                dependencies: tuple[Address, ...]) -> None:
-        self.update(lambda s: self.put(s, address, attributes, dependencies)
-                    .without_pending(op_id), wait=False)
+        record = ResourceState(address=address, attributes=dict(attributes),
+                               dependencies=tuple(sorted(dependencies)))
+        self.update(lambda s: s.with_resource(record).without_pending(op_id), wait=False,
+                    changes=[Put(record), End(op_id)])
 
     def remove(self, op_id: str, address: Address, deposed: str | None) -> None:
         self.update(lambda s: s.without_resource(address, deposed).without_pending(op_id),
-                    wait=False)
+                    wait=False, changes=[Drop(address, deposed), End(op_id)])
 
     def depose(self, address: Address) -> str | None:
         """Keeps the current object of `address` aside (create-before-destroy); returns its key."""
         key = secrets.token_hex(4)
-        found = False
-
-        def move(state: State) -> State:
-            nonlocal found
-            record = state.get(address)
-            if record is None:
-                return state
-            found = True
-            old = ResourceState(address=address, attributes=dict(record.attributes),
-                                dependencies=tuple(record.dependencies), deposed=key)
-            return state.without_resource(address).with_resource(old)
-
-        self.update(move)
-        return key if found else None
+        with self._lock:  # what is read here is what the update moves (updates are serial)
+            record = self.state.get(address)
+        if record is None:
+            return None
+        old = ResourceState(address=address, attributes=dict(record.attributes),
+                            dependencies=tuple(record.dependencies), deposed=key)
+        self.update(lambda s: s.without_resource(address).with_resource(old),
+                    changes=[Drop(address, None), Put(old)])
+        return key
 
     def set_outputs(self, values: Mapping[str, OutputValue]) -> None:
-        self.update(lambda s: s.with_outputs(dict(values)))
+        outputs = dict(values)
+        with self._lock:
+            if dict(self.state.outputs) == outputs:
+                return
+        self.update(lambda s: s.with_outputs(outputs), changes=[SetOutputs(outputs)])

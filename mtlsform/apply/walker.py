@@ -18,10 +18,11 @@ one takes a worker only when its lane is free, so no worker ever waits for anoth
 lane, and nodes of other lanes (or of none) start meanwhile. A node of a busy lane is parked on
 that lane and starts, smallest first, when the lane frees. Nodes of one lane that share a batch
 key (`batches`: node -> key) may hold their lane together: when one starts, the other ready nodes
-of its lane and batch start with it (as many as `parallelism` leaves room for, at most
-`max_batch` in all), and the lane frees when they have all ended; nodes that become ready later
-wait for the next turn. `parallelism` caps the nodes running, batched or not: with 1, nodes run
-one at a time.
+of its lane and batch start with it (at most `max_batch`, and never more than `parallelism`, in
+all), and the lane frees when they have all ended; nodes that become ready later wait for the
+next turn. A batch is one piece of work for whatever the lane stands for (one shared call), so
+it counts once towards `parallelism` (its nodes run on threads of their own); with a
+parallelism of 1 a batch is one node, so nodes run strictly one at a time.
 
 Hooks are called on the thread that called `walk`, one at a time, so a progress display does
 not need locks; the walker itself never prints.
@@ -158,11 +159,15 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
             hooks.skipped(node, failed)
             todo.extend(sorted(dependents[node]))
 
-    running = 0  # nodes running: what `parallelism` caps
-    with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="mtlsform-walk") as pool:
+    running = 0  # nodes running
+    slots = 0  # groups running: what `parallelism` caps
+    group_of: dict[N, list[int]] = {}  # node -> [nodes of its group still running]
+    largest = min(max_batch, parallelism)
+    threads = parallelism * largest if batches else parallelism
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mtlsform-walk") as pool:
         while True:
-            while running < parallelism and not (stop is not None and stop.is_set()):
-                group = scheduler.next(min(max_batch, parallelism - running))
+            while slots < parallelism and not (stop is not None and stop.is_set()):
+                group = scheduler.next(largest)
                 if not group:
                     break
                 starting = []
@@ -177,7 +182,11 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
                     scheduler.ended(node)
                 if len(starting) > 1:
                     hooks.together(starting)
+                if starting:
+                    slots += 1
+                    left = [len(starting)]
                 for node in starting:
+                    group_of[node] = left
                     hooks.started(node)
                     running += 1
                     pool.submit(run, node)
@@ -185,6 +194,10 @@ def walk(nodes: Iterable[N], dependencies: Mapping[N, Iterable[N]],
                 break
             node, error = done.get()
             running -= 1
+            left = group_of.pop(node)
+            left[0] -= 1
+            if left[0] == 0:
+                slots -= 1
             scheduler.ended(node)
             if error is None:
                 result.succeeded.append(node)

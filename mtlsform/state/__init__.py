@@ -5,7 +5,8 @@
     versions.py    format version and upgrade chain
     encryption.py  sensitive values sealed with MTLSFORM_STATE_PASSPHRASE
     lock.py        the fcntl (flock) lock with holder details
-    local.py       LocalStateStore (lock, backup, atomic writes), read_state
+    journal.py     the journal: saves appended beside the snapshot, replayed, compacted
+    local.py       LocalStateStore (lock, backup, atomic writes, journal), read_state
 """
 
 from mtlsform.state.encryption import PASSPHRASE_ENV

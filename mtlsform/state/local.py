@@ -11,8 +11,15 @@ A write whose content equals the last state read or written (serial aside) does 
 file and keeps the serial. With a passphrase, a clear state file is rewritten encrypted at the
 next write even if nothing else changed (the serial stays: the content is the same).
 
+During apply most saves are appended to the journal beside the file (`<state>.journal`, see
+journal.py) instead (`append`, in store.py): the changes of one save, fsynced, so the bytes
+written per save do not grow with the state. The first save of a run, and every compaction
+after it (`write`), writes the whole file and starts the journal over. Reading replays the
+journal over the file: the state is always the file plus its journal.
+
 `read_state` reads without the lock, for commands that only look (show, output, state list);
-atomic replacement means it always sees a whole file.
+atomic replacement means it always sees a whole file (and a journal's torn last line is
+ignored).
 """
 
 from __future__ import annotations
@@ -21,10 +28,12 @@ import fcntl
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mtlsform.errors import StateError
 from mtlsform.files import write_atomic
 from mtlsform.sensitive import Sensitive
+from mtlsform.state.journal import LocalJournal, journal_path, replay_hook
 from mtlsform.state.lock import LockInfo, StateLock, read_holder
 from mtlsform.state.model import State
 from mtlsform.state.statefile import Decoded, StateEncoder, decode_state
@@ -65,18 +74,44 @@ def _read_bytes(path: Path) -> bytes | None:
         raise StateError(f"cannot read state file {path}: {exc.strerror}") from None
 
 
-def _decode(data: bytes, path: Path, passphrase: Sensitive[str] | None) -> Decoded:
+def local_journal(state_path: Path) -> LocalJournal:
+    """The journal beside the state file `state_path`."""
+    backup = backup_path(state_path)
+    return LocalJournal(
+        journal_path(state_path),
+        hint=(f"{backup} holds the state as it was before the last run that changed it: "
+              "inspect it and restore it with `mtlsform state restore`; nothing was planned "
+              "or applied"))
+
+
+def _decode(data: bytes, path: Path, passphrase: Sensitive[str] | None,
+            replay: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Decoded:
+    if replay is None and not path.name.endswith(".backup"):
+        replay = replay_hook(local_journal(path))
     try:
-        return decode_state(data, source=str(path), passphrase=passphrase)
+        return decode_state(data, source=str(path), passphrase=passphrase, replay=replay)
     except StateError as exc:
         raise _with_backup_hint(exc, path) from None
 
 
 def read_state(path: Path, passphrase: Sensitive[str] | None = None) -> State | None:
-    """The state in `path` (None if there is no file), read without taking the lock."""
+    """The state in `path` and its journal (None if there is no file), read without taking
+    the lock."""
     path = Path(path)
     data = _read_bytes(path)
     return None if data is None else _decode(data, path, _passphrase(passphrase)).state
+
+
+def read_state_bytes(path: Path) -> bytes | None:
+    """The state in `path` with its journal applied, as the bytes of one whole state file
+    (None if there is no file); raises StateError for damage."""
+    path = Path(path)
+    data = _read_bytes(path)
+    if data is None:
+        return None
+    collected: list[bytes] = []
+    _decode(data, path, None, replay_hook(local_journal(path), collected))
+    return collected[0] if collected else data
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -106,6 +141,7 @@ class LocalStateStore(DocumentStore):
         self.location = str(self.path)
         self.backup_path = backup_path(self.path)
         self._lock = StateLock(self.path, operation)
+        self.journal = local_journal(self.path)
         self._backed_up = False
         super().__init__(lock_timeout=lock_timeout, operation=operation,
                          passphrase=_passphrase(passphrase), on_wait=on_wait)
@@ -135,6 +171,7 @@ class LocalStateStore(DocumentStore):
         return info
 
     def _release(self) -> None:
+        self.journal.close()
         self._lock.release()
 
     @property
@@ -168,8 +205,11 @@ class LocalStateStore(DocumentStore):
 
     # ---- the document ----
 
+    def _journal(self) -> LocalJournal:
+        return self.journal
+
     def _decode(self, data: bytes) -> Decoded:
-        return _decode(data, self.path, self.passphrase)
+        return _decode(data, self.path, self.passphrase, self._replay_hook())
 
     def _fetch(self) -> bytes | None:
         return _read_bytes(self.path)
@@ -189,7 +229,7 @@ class LocalStateStore(DocumentStore):
     def _versions(self) -> list[tuple[Path, bytes, bool]]:
         found = []
         for path, current in ((self.path, True), (self.backup_path, False)):
-            data = _read_bytes(path)
+            data = read_state_bytes(path) if current else _read_bytes(path)
             if data is not None:
                 found.append((path, data, current))
         return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import secrets
 import uuid
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -269,17 +270,47 @@ class State:
 
     # ---- pure updates ----
 
+    def _evolve(self, *, resources: tuple[ResourceState, ...] | None = None,
+                index: dict[tuple[Address, str | None], ResourceState] | None = None,
+                **fields: Any) -> State:
+        """This state with `fields` replaced, skipping the checks and sorting of a new one:
+        for the updates below, which keep resources sorted and unique themselves. Without
+        new `resources` the lookup index is shared (states are immutable). The work is that
+        of the change, not of the state: no re-sort of every resource per operation."""
+        new = object.__new__(State)
+        values = new.__dict__
+        values.update(self.__dict__)
+        values.pop("_index", None)
+        values.update(fields)
+        if resources is not None:
+            values["resources"] = resources
+            if index is not None:
+                values["_index"] = index
+        elif "_index" in self.__dict__:
+            values["_index"] = self.__dict__["_index"]
+        return new
+
     def with_resource(self, resource: ResourceState) -> State:
         """Adds `resource`, or replaces the object with the same address and deposed key."""
-        kept = [r for r in self.resources if r.key != resource.key]
-        return replace(self, resources=(*kept, resource))
+        resources = self.resources
+        at = bisect_left(resources, resource.sort_key(), key=_RESOURCE_ORDER)
+        same = at < len(resources) and resources[at].key == resource.key
+        updated = (*resources[:at], resource, *resources[at + same:])
+        index = dict(self._index)
+        index[resource.key] = resource
+        return self._evolve(resources=updated, index=index)
 
     def without_resource(self, address: Address | str, deposed: str | None = None) -> State:
         """Removes one object (the current one unless `deposed` is given); absent is fine."""
         key = (as_address(address), deposed)
-        if key not in self._index:
+        found = self._index.get(key)
+        if found is None:
             return self
-        return replace(self, resources=tuple(r for r in self.resources if r.key != key))
+        resources = self.resources
+        at = bisect_left(resources, found.sort_key(), key=_RESOURCE_ORDER)
+        index = dict(self._index)
+        del index[key]
+        return self._evolve(resources=(*resources[:at], *resources[at + 1:]), index=index)
 
     def with_resources(self, resources: Iterable[ResourceState]) -> State:
         """Replaces all resources at once."""
@@ -287,12 +318,13 @@ class State:
 
     def with_pending(self, operation: PendingOperation) -> State:
         kept = [p for p in self.pending_operations if p.op_id != operation.op_id]
-        return replace(self, pending_operations=(*kept, operation))
+        return self._evolve(pending_operations=tuple(
+            sorted((*kept, operation), key=PendingOperation.sort_key)))
 
     def without_pending(self, op_id: str) -> State:
         if self.pending(op_id) is None:
             return self
-        return replace(self, pending_operations=tuple(
+        return self._evolve(pending_operations=tuple(
             p for p in self.pending_operations if p.op_id != op_id))
 
     def with_plan_key(self, key: Sensitive[str]) -> State:
@@ -301,4 +333,4 @@ class State:
 
     def with_outputs(self, outputs: Mapping[str, OutputValue | Any]) -> State:
         """Replaces all outputs; plain values become non-sensitive `OutputValue`s."""
-        return replace(self, outputs=outputs)
+        return self._evolve(outputs=_sorted_outputs(outputs))

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mtlsform.errors import StateError
-from mtlsform.state.local import atomic_write, backup_path
+from mtlsform.state.journal import journal_path
+from mtlsform.state.local import atomic_write, backup_path, read_state_bytes
 from mtlsform.state.lock import StateLock
 from mtlsform.state.statefile import decode_state
 
@@ -51,6 +52,11 @@ def restore_backup(state_path: Path, stack_name: str, *, force: bool = False,
                              f"{stack_name!r}", hint="nothing was restored")
         kept = _set_aside(state_path, saved.serial, force=force)
         atomic_write(state_path, data)
+        try:  # the journal followed the file replaced (kept with it, replayed)
+            journal_path(state_path).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StateError(f"cannot remove the state journal {journal_path(state_path)}: "
+                             f"{exc.strerror}", hint="remove it by hand") from None
         return Restored(state_path, backup, saved.serial, saved.lineage,
                         len(saved.resources), kept)
     finally:
@@ -64,6 +70,7 @@ def _set_aside(state_path: Path, backup_serial: int, *, force: bool) -> Path | N
     except FileNotFoundError:
         return None
     try:
+        data = read_state_bytes(state_path) or data  # with its journal applied
         current = decode_state(data, source=str(state_path)).state
     except StateError:
         kept = state_path.with_name(state_path.name + ".damaged")

@@ -14,7 +14,7 @@ resource object that is the same object encodes to the same text).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -94,7 +94,7 @@ class StateEncoder:
             "encryption": self.header.to_json() if self.header is not None else None,
             "format_version": FORMAT_VERSION,
             "lineage": state.lineage,
-            "outputs": {name: self._output(name, out) for name, out in state.outputs.items()},
+            "outputs": self.outputs_json(state.outputs),
             "pending_operations": [_pending_json(p) for p in
                                    sorted(state.pending_operations, key=_pending_order)],
             "plan_key": (None if state.plan_key is None
@@ -116,6 +116,11 @@ class StateEncoder:
         return ("{\n" + ",\n".join(parts) + "\n}\n").encode("utf-8")
 
     def _resource(self, r: ResourceState) -> str:
+        return _dumps(self.resource_json(r))
+
+    def resource_json(self, r: ResourceState) -> dict[str, Any]:
+        """One resource as the file holds it (secrets sealed as in the file): also what the
+        journal records for it."""
         address = str(r.address)
         paths: list[list[str | int]] = []
         attributes = self._plain(dict(r.attributes), (),
@@ -129,7 +134,13 @@ class StateEncoder:
         }
         if r.deposed:
             doc["deposed"] = r.deposed
-        return _dumps(doc)
+        return doc
+
+    def outputs_json(self, outputs: Mapping[str, OutputValue]) -> dict[str, Any]:
+        return {name: self._output(name, out) for name, out in outputs.items()}
+
+    def pending_json(self, operation: PendingOperation) -> dict[str, Any]:
+        return _pending_json(operation)
 
     def _output(self, name: str, out: OutputValue) -> dict[str, Any]:
         value = self._secret(out.value, output_aad(name)) if out.sensitive else out.value
@@ -233,11 +244,13 @@ _RESOURCE = {"address", "attributes", "dependencies", "sensitive_attributes", "t
 
 
 def decode_state(data: bytes, *, source: str,
-                 passphrase: Sensitive[str] | None = None) -> Decoded:
+                 passphrase: Sensitive[str] | None = None,
+                 replay: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Decoded:
     """Parses, upgrades and checks a state file; every problem is a `StateError`.
 
     With the passphrase, encrypted secrets are decrypted and verified; without, they are read
-    as `SealedValue`s.
+    as `SealedValue`s. `replay` turns the upgraded document into the one to check and decode
+    (the journal's entries applied over the snapshot).
     """
     try:
         doc = json.loads(data.decode("utf-8"))
@@ -253,6 +266,8 @@ def decode_state(data: bytes, *, source: str,
     if not isinstance(doc, dict):
         raise read.fail("top level", f"expected an object, found {_kind(doc)}")
     doc = upgrade_document(doc, source=source)
+    if replay is not None:
+        doc = replay(doc)
     read.object(doc, "top level", _TOP, frozenset({"plan_key"}))
     header, cipher = None, None
     if doc["encryption"] is not None:

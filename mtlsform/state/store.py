@@ -19,15 +19,23 @@ assumes there is none.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from mtlsform import __version__
 from mtlsform.errors import StateError
 from mtlsform.sensitive import Sensitive
 from mtlsform.state.encryption import Cipher
+from mtlsform.state.journal import (
+    Change,
+    Journal,
+    encode_entry,
+    replay_entries,
+    replay_hook,
+    whole_document,
+)
 from mtlsform.state.lock import LockInfo
 from mtlsform.state.model import State
 from mtlsform.state.statefile import Decoded, StateEncoder, decode_state
@@ -145,11 +153,17 @@ class DocumentStore:
         self.operation = operation
         self.passphrase = as_passphrase(passphrase)
         self._on_wait = on_wait
+        self.snapshot_bytes = 0  # whole-document saves by this store (tests count them)
+        self.snapshots = 0
         self._mutex = threading.Lock()
         self._entered = False
         self._forget()
 
     # ---- what a backend provides ----
+
+    def _journal(self) -> Journal | None:
+        """The backend's journal (None: every save writes the whole document)."""
+        return None
 
     def _acquire(self) -> LockInfo:
         raise NotImplementedError
@@ -181,6 +195,9 @@ class DocumentStore:
         self._decoded: Decoded | None = None
         self._encoder: StateEncoder | None = None
         self._rewrite = False  # must be rewritten even without a content change
+        self._journal_open = False  # a snapshot of this run was saved: appends may follow
+        self._appended = 0  # journal entries after the stored snapshot (replayed or appended)
+        self._replayed: bytes | None = None  # the snapshot with its journal, when it had one
 
     def __enter__(self) -> DocumentStore:
         self._acquire()
@@ -200,7 +217,29 @@ class DocumentStore:
     # ---- reading and writing ----
 
     def _decode(self, data: bytes) -> Decoded:
-        return decode_state(data, source=self.location, passphrase=self.passphrase)
+        return decode_state(data, source=self.location, passphrase=self.passphrase,
+                            replay=self._replay_hook())
+
+    def _replay_hook(self) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+        """What decoding applies to the stored document: the journal's entries after it."""
+        journal = self._journal()
+        if journal is None:
+            return None
+
+        def replay(document: dict[str, Any]) -> dict[str, Any]:
+            lineage, serial = document.get("lineage"), document.get("serial")
+            if not isinstance(lineage, str) or not isinstance(serial, int) \
+                    or isinstance(serial, bool) or serial < 0:
+                return document  # the document itself is damaged: its checks say how
+            entries = journal.replay(lineage, serial)
+            self._appended = len(entries)
+            self._replayed = None
+            document = replay_entries(document, entries, journal.damaged)
+            if entries:  # now: decoding goes on to unwrap the document's secrets in place
+                self._replayed = whole_document(document)
+            return document
+
+        return replay
 
     def _load(self) -> None:
         if self._loaded:
@@ -208,6 +247,8 @@ class DocumentStore:
         self._original = self._fetch()
         if self._original is not None:
             self._decoded = self._decode(self._original)
+            # what the run started from is the document and its journal
+            self._original = self._replayed or self._original
             self._last = self._decoded.state
             self._rewrite = self.passphrase is not None and self._decoded.header is None
         self._loaded = True
@@ -240,9 +281,15 @@ class DocumentStore:
 
     def read_unlocked(self) -> State | None:
         """The stored state, read without the lock (for commands that only look); every
-        backend replaces a document whole, so this never sees half a write."""
+        backend replaces a document whole, so this never sees half a write (nor a journal
+        entry half written: a torn last entry is ignored)."""
         data = self._fetch()
-        return None if data is None else self._decode(data).state
+        if data is None:
+            return None
+        journal = self._journal()
+        hook = None if journal is None else replay_hook(journal)
+        return decode_state(data, source=self.location, passphrase=self.passphrase,
+                            replay=hook).state
 
     def read(self) -> State | None:
         with self._mutex:
@@ -261,31 +308,67 @@ class DocumentStore:
         return self._encoder
 
     def write(self, state: State) -> State:
-        """Saves `state` and returns it with the serial it got (unchanged for a no-op)."""
+        """Saves `state` as the whole document (a snapshot: a journal starts over) and returns
+        it with the serial it got (unchanged for a no-op)."""
+        with self._mutex:
+            self._require_entered()
+            self._load()
+            return self._write_locked(state)
+
+    def _write_locked(self, state: State) -> State:
+        base = self._last
+        if base is not None:
+            if state.lineage != base.lineage:
+                raise StateError(
+                    f"refusing to write a state of lineage {state.lineage} over "
+                    f"{self.location}, which has lineage {base.lineage}",
+                    hint="the state in memory does not come from this store")
+            same = state.same_content(base)
+            if same and not self._rewrite and not self._appended:
+                return state if state.serial == base.serial else replace(
+                    state, serial=base.serial, tool_version=base.tool_version)
+            serial = base.serial if same else base.serial + 1
+        else:
+            serial = state.serial + 1
+        encoder = self._get_encoder()
+        data = encoder.encode(state, serial=serial)
+        self._save(data, serial=serial, lineage=state.lineage,
+                   expected=None if base is None else self._stored_serial(base),
+                   original=self._original, encoder=encoder)
+        self.snapshot_bytes += len(data)
+        self.snapshots += 1
+        self._original_written()
+        self._compacted(state.lineage, serial)
+        self._rewrite = False
+        self._last = replace(state, serial=serial, tool_version=__version__)
+        return self._last
+
+    def _stored_serial(self, base: State) -> int:
+        """The serial of the stored document (older than `base` by the journal's entries)."""
+        return base.serial - self._appended
+
+    def _compacted(self, lineage: str, serial: int) -> None:
+        journal = self._journal()
+        if journal is not None:
+            journal.compact(lineage, serial)
+            self._journal_open = True
+        self._appended = 0
+
+    def append(self, state: State, changes: Sequence[Change]) -> State:
+        """Saves `state`, which is the last state saved with `changes` made, as one journal
+        entry (the backend's journal; without one, or at the first save of a run, the whole
+        document is written instead). Returns it with the serial it got."""
         with self._mutex:
             self._require_entered()
             self._load()
             base = self._last
-            if base is not None:
-                if state.lineage != base.lineage:
-                    raise StateError(
-                        f"refusing to write a state of lineage {state.lineage} over "
-                        f"{self.location}, which has lineage {base.lineage}",
-                        hint="the state in memory does not come from this store")
-                same = state.same_content(base)
-                if same and not self._rewrite:
-                    return state if state.serial == base.serial else replace(
-                        state, serial=base.serial, tool_version=base.tool_version)
-                serial = base.serial if same else base.serial + 1
-            else:
-                serial = state.serial + 1
-            encoder = self._get_encoder()
-            data = encoder.encode(state, serial=serial)
-            self._save(data, serial=serial, lineage=state.lineage,
-                       expected=None if base is None else base.serial,
-                       original=self._original, encoder=encoder)
-            self._original_written()
-            self._rewrite = False
+            journal = self._journal()
+            if journal is None or base is None or not self._journal_open or self._rewrite \
+                    or not changes or state.lineage != base.lineage:
+                return self._write_locked(state)
+            serial = base.serial + 1
+            journal.append(encode_entry(serial, changes, self._get_encoder()))
+            self._appended += 1
             self._last = replace(state, serial=serial, tool_version=__version__)
             return self._last
 
@@ -295,8 +378,16 @@ class DocumentStore:
     # ---- outside a run: pull and push ----
 
     def pull(self) -> bytes | None:
-        """The stored document, byte for byte (None: no state yet)."""
-        return self._fetch()
+        """The stored document, byte for byte (None: no state yet), with its journal's
+        entries applied when it has any."""
+        data = self._fetch()
+        journal = self._journal()
+        if data is None or journal is None:
+            return data
+        collected: list[bytes] = []
+        hook = replay_hook(journal, collected)
+        decode_state(data, source=self.location, replay=hook)
+        return collected[0] if collected else data
 
     def push(self, data: bytes, *, force: bool = False) -> Pushed:
         """Stores `data` as it is, once it decodes as a state, and (unless `force`) is of the
@@ -311,9 +402,10 @@ class DocumentStore:
                 raise StateError(f"refusing to push a state of stack {pushed.stack!r} over "
                                  f"{self.location}, the state of stack {current.stack!r}")
             self._save(data, serial=pushed.serial, lineage=pushed.lineage,
-                       expected=None if current is None else current.serial,
+                       expected=None if current is None else self._stored_serial(current),
                        original=self._original, encoder=self._get_encoder())
             self._original_written()
+            self._compacted(pushed.lineage, pushed.serial)
             self._loaded = False
             return Pushed(None if current is None else current.serial, pushed.serial)
 

@@ -359,12 +359,12 @@ def test_one_batch_holds_its_lane_together_and_alone():
     assert log.index("end", "u") < log.index("start", "v")  # u, smaller, first; then v
 
 
-def test_a_batch_is_cut_to_the_free_workers_and_at_max_batch():
+def test_a_batch_takes_one_worker_and_is_cut_at_max_batch_and_the_parallelism():
     # Seven siblings, parallelism 4, max_batch 3: three start together (the barrier needs them
-    # all), then three, then one; never more nodes at once than the parallelism allows.
-    lanes = {f"t{n}": "lb" for n in range(7)}
-    batches = dict.fromkeys(lanes, "rule")
-    first = threading.Barrier(3, timeout=HANDSHAKE_TIMEOUT)
+    # all, and "z" of another lane, which needs the second worker), then three, then one.
+    lanes = {f"t{n}": "lb" for n in range(7)} | {"z": "other"}
+    batches = {f"t{n}": "rule" for n in range(7)}
+    first = threading.Barrier(4, timeout=HANDSHAKE_TIMEOUT)
     occupancy = Occupancy(lanes)
     together: list[list[str]] = []
 
@@ -374,15 +374,20 @@ def test_a_batch_is_cut_to_the_free_workers_and_at_max_batch():
 
     def visit(node):
         occupancy.enter(node)
-        if node in ("t0", "t1", "t2"):
+        if node in ("t0", "t1", "t2", "z"):
             first.wait()
         occupancy.leave(node)
 
     result = walk(list(lanes), {}, visit, parallelism=4, exclusive=lanes, batches=batches,
                   max_batch=3, hooks=Hooks())
-    assert result.ok and len(result.succeeded) == 7
+    assert result.ok and len(result.succeeded) == 8
     assert together == [["t0", "t1", "t2"], ["t3", "t4", "t5"]]
-    assert occupancy.peak == {"lb": 3}
+    assert occupancy.peak == {"lb": 3, "other": 1}
+    # parallelism 2: a batch is at most two nodes, whatever max_batch says
+    together.clear()
+    result = walk([f"t{n}" for n in range(5)], {}, lambda node: None, parallelism=2,
+                  exclusive=lanes, batches=batches, hooks=Hooks())
+    assert result.ok and together == [["t0", "t1"], ["t2", "t3"]]
 
 
 def test_with_parallelism_1_a_batch_runs_one_node_at_a_time():

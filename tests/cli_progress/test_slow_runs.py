@@ -6,7 +6,6 @@ pipes, and the tests count lines, never times. The slow runs go at once, each in
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from mtlsform.state import read_state
 from tests.cli_progress.processes import SLOW_TASK, Mtlsform, copy_stacks, environment, run
 
 STACK = "stacks/example.yaml"
@@ -42,8 +42,10 @@ def _one_slow_write(folder: Path, *, terminal: bool) -> dict[str, Any]:
 
 
 def _pending(folder: Path) -> list[dict[str, Any]]:
-    state = json.loads((folder / "stacks/.mtlsform/example.state.json").read_text())
-    return list(state["pending_operations"])
+    # the state file and its journal, where a run's saves go until it compacts at its end
+    state = read_state(folder / "stacks/.mtlsform/example.state.json")
+    assert state is not None
+    return [{"action": p.action, "address": str(p.address)} for p in state.pending_operations]
 
 
 def _wait_for_intent(folder: Path, timeout: float = 20.0) -> None:

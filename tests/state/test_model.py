@@ -130,3 +130,29 @@ def test_pending_operations_are_added_and_cleared_by_id():
 def test_pending_operation_details_may_not_hold_secrets():
     with pytest.raises(ValueError, match="sensitive"):
         PendingOperation.begin("certificate.ca", "create", {"key": Sensitive("k")})
+
+
+def test_pure_updates_give_the_state_a_full_construction_gives() -> None:
+    # with_resource/without_resource place records by bisection and share or patch the
+    # lookup index instead of sorting and indexing every resource again: same result.
+    import random
+
+    rng = random.Random(12)
+    state = State(stack="s", lineage="l")
+    for step in range(300):
+        name = f'rule.l["d{rng.randrange(40)}/"]'
+        deposed = rng.choice([None, None, "0a1b2c3d"])
+        if rng.random() < 0.3 and state.resources:
+            victim = rng.choice(state.resources)
+            updated = state.without_resource(victim.address, victim.deposed)
+            expected = tuple(r for r in state.resources if r.key != victim.key)
+        else:
+            record = ResourceState(name, {"id": str(step)}, deposed=deposed)
+            updated = state.with_resource(record)
+            expected = State(stack="s", lineage="l", resources=(
+                *(r for r in state.resources if r.key != record.key), record)).resources
+        assert updated.resources == expected, step
+        assert all(updated.get(r.address, r.deposed) is r for r in updated.resources)
+        op = PendingOperation(f"{step:032x}", name, "create", f"2026-01-01T00:00:{step % 60:02}Z")
+        state = updated.with_pending(op).without_pending(op.op_id)
+        assert state.pending_operations == () and state.resources == expected
