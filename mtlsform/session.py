@@ -18,8 +18,13 @@ from mtlsform.apply.executor import ApplyHooks, ApplyResult, Executor, WriteLane
 from mtlsform.apply.statewriter import StateWriter
 from mtlsform.diagnostics import warning
 from mtlsform.errors import StateError
-from mtlsform.plan.lost_state import found_objects, refuse_found, refuse_missing_state
-from mtlsform.plan.model import Plan
+from mtlsform.plan.lost_state import (
+    found_objects,
+    refuse_found,
+    refuse_missing_state,
+    refuse_recorded_elsewhere,
+)
+from mtlsform.plan.model import FoundNote, Plan
 from mtlsform.plan.moves import PriorMoves, apply_moves, stack_moves
 from mtlsform.plan.planner import make_plan
 from mtlsform.plan.refresh import refresh
@@ -37,6 +42,7 @@ from mtlsform.state.encryption import PASSPHRASE_ENV
 from mtlsform.state.local import backup_path, default_state_path
 from mtlsform.state.model import ResourceState, State
 from mtlsform.state.store import StateStore
+from mtlsform.state.workspaces import DEFAULT_WORKSPACE, WORKSPACE_ENV, workspace_state_path
 
 if TYPE_CHECKING:
     from mtlsform.providers import ProviderContext
@@ -47,8 +53,17 @@ __all__ = ["PASSPHRASE_ENV", "Session", "local_state_path", "open_session", "pas
 
 
 def state_path_for(stack: Stack, override: Path | None = None) -> Path:
-    """The state file of the stack: `override`, else .mtlsform/<stack>.state.json beside it."""
-    return Path(override) if override else default_state_path(stack.path, stack.name)
+    """The state file of the stack: `override`, else .mtlsform/<stack>.state.json beside it
+    (for a workspace other than `default`, .mtlsform/<stack>.<workspace>.state.json)."""
+    own = workspace_state_path(default_state_path(stack.path, stack.name), stack.name,
+                               stack.workspace)
+    if override and stack.workspace != DEFAULT_WORKSPACE:
+        raise StateError(
+            f"--state names one state file, and the workspace {stack.workspace!r} has its own "
+            f"({own})",
+            hint="leave out --state to use the workspace's state file, or leave out "
+                 f"--workspace (and {WORKSPACE_ENV}) to use the file --state names")
+    return Path(override) if override else own
 
 
 def backend_settings(stack: Stack) -> BackendSettings:
@@ -71,7 +86,8 @@ def store_for(stack: Stack, state_path: Path | None = None, *, operation: str = 
             f"{settings.kind} backend",
             hint="leave out --state, or remove the backend block to use a local file")
     return open_store(settings, stack=stack.name, local_path=state_path_for(stack, state_path),
-                      environ=environ, lock_timeout=lock_timeout, operation=operation,
+                      environ=environ, workspace=stack.workspace,
+                      lock_timeout=lock_timeout, operation=operation,
                       passphrase=passphrase_from(environ), on_wait=on_lock_wait)
 
 
@@ -109,6 +125,11 @@ class Session:
     on_note: Callable[[str], None] | None = None
     healed: tuple[str, ...] = ()  # records healed when read: the next apply writes them
 
+    @property
+    def workspace(self) -> str:
+        """The workspace this session plans and applies (its state, its ownership tags)."""
+        return self.stack.workspace
+
     def plan(self, *, refresh_first: bool = True, destroy: bool = False,
              now: datetime | None = None, adopt_found: bool = False,
              only_refresh: bool = False, targets: Sequence[Address] = (),
@@ -123,12 +144,15 @@ class Session:
         prior = apply_moves(self.state, stack_moves(self.stack)) if not destroy \
             else PriorMoves(self.state, {})
         cloud = refresh(self.provider, prior.state, self.stack) if refresh_first else None
-        if cloud is not None:
-            refuse_found(found_objects(cloud, prior.state, self.stack), self.stack,
-                         self.state_path, adopt=adopt_found, destroy=destroy)
+        found = found_objects(cloud, prior.state, self.stack) if cloud is not None else []
+        refuse_recorded_elsewhere(found, self.stack, self.state_path, self.state.lineage)
+        refuse_found(found, self.stack, self.state_path, adopt=adopt_found, destroy=destroy)
         plan = make_plan(self.stack, graph, prior.state, cloud,
                          now=now or datetime.now(UTC), destroy=destroy,
                          moved_from=prior.moved_from, replacing=replacing)
+        plan = replace(plan, workspace=self.workspace, found=tuple(
+            FoundNote(f.address, f.ident, "interrupted" if f.interrupted else "adopted")
+            for f in found))
         if prior.warnings:
             plan = replace(plan, warnings=(*prior.warnings, *plan.warnings))
         if cloud is not None:

@@ -29,7 +29,15 @@ from mtlsform import __version__
 from mtlsform.addresses import Address
 from mtlsform.errors import InputError, MtlsformError, PlanError
 from mtlsform.files import write_atomic
-from mtlsform.plan.model import Action, Drift, OutputChange, Plan, Reason, ResourceChange
+from mtlsform.plan.model import (
+    Action,
+    Drift,
+    FoundNote,
+    OutputChange,
+    Plan,
+    Reason,
+    ResourceChange,
+)
 from mtlsform.references import UNKNOWN, Ref
 from mtlsform.resources import parse_address
 from mtlsform.sensitive import Sensitive
@@ -67,6 +75,7 @@ class SavedPlan:
     stack_path: Path
     stack_digest: str
     variables: Mapping[str, str]
+    workspace: str = "default"
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,7 @@ class PlanFile:
     signature: str | None  # the hex HMAC, None when the file has none
     signed: bytes  # the exact bytes the signature covers
     document: Mapping[str, Any]
+    workspace: str = "default"  # the workspace it was planned for
 
     def decode(self) -> SavedPlan:
         """The plan the file holds (refused with one message when its shape is wrong)."""
@@ -102,9 +112,12 @@ class PlanFile:
                 refreshed=document["refreshed"],
                 interrupted_operations=tuple(document.get("interrupted_operations", ())),
                 targets=tuple(parse_address(t) for t in document.get("targets", ())),
+                workspace=self.workspace,
+                found=tuple(FoundNote(parse_address(f["address"]), f["id"], f["how"])
+                            for f in document.get("found_by_tags", ())),
             )
             return SavedPlan(plan, self.stack_path, document["stack"]["digest"],
-                             dict(self.variables))
+                             dict(self.variables), self.workspace)
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{path} is not a valid plan file ({exc})") from None
 
@@ -113,6 +126,8 @@ def stack_digest(stack: Stack) -> str:
     """What identifies the stack a plan was made from: its text and its variables' values."""
     digest = hashlib.sha256(Path(stack.path).read_bytes())
     digest.update(json.dumps(dict(stack.variables), sort_keys=True, default=str).encode())
+    if stack.workspace != "default":  # the default's digest is the one it always was
+        digest.update(f"workspace={stack.workspace}".encode())
     return digest.hexdigest()
 
 
@@ -188,7 +203,8 @@ def encode_plan(plan: Plan, stack: Stack, key: Sensitive[str]) -> str:
         "format_version": PLAN_FILE_FORMAT,
         "mtlsform_version": __version__,
         "stack": {"name": stack.name, "path": str(stack.path), "digest": stack_digest(stack),
-                  "variables": {k: str(v) for k, v in sorted(stack.variables.items())}},
+                  "variables": {k: str(v) for k, v in sorted(stack.variables.items())},
+                  **({"workspace": stack.workspace} if stack.workspace != "default" else {})},
         "mode": plan.mode,
         "prior_state": {"lineage": plan.prior_lineage, "serial": plan.prior_serial},
         "refreshed": plan.refreshed,
@@ -199,6 +215,8 @@ def encode_plan(plan: Plan, stack: Stack, key: Sensitive[str]) -> str:
                      "after_unknown": o.after_unknown} for o in plan.outputs],
         "interrupted_operations": list(plan.interrupted_operations),
         "targets": [str(t) for t in plan.targets],
+        **({"found_by_tags": [{"address": str(f.address), "id": f.ident, "how": f.how}
+                              for f in plan.found]} if plan.found else {}),
     }
     body = json.dumps(document, indent=2, ensure_ascii=False).removesuffix("\n}")
     signature = _sign(bytes.fromhex(key.reveal()), body.encode("utf-8"))
@@ -248,8 +266,12 @@ def read_plan_file(path: Path) -> PlanFile:
         if not isinstance(stack["path"], str) or not isinstance(lineage, str | None):
             raise TypeError("the stack path and the state lineage must be strings")
         variables = {str(k): str(v) for k, v in dict(stack.get("variables", {})).items()}
+        workspace = stack.get("workspace", "default")
+        if not isinstance(workspace, str):
+            raise TypeError("the workspace must be a string")
         return PlanFile(Path(path), version, Path(stack["path"]), variables, lineage,
-                        signature, data[:tail.start()] if tail else data, document)
+                        signature, data[:tail.start()] if tail else data, document,
+                        workspace)
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path} is not a valid plan file ({exc})") from None
 
