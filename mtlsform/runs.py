@@ -233,9 +233,10 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
                 hint="use `mtlsform plan --at DATE` to see what a later run will do")
         if source.saved is not None:
             # the signature first: nothing of a changed file is trusted, not even its shape
-            check_signature(source.saved, session.state, session.state_path)
+            check_signature(source.saved, session.state, session.state_path,
+                            in_repo=session.in_repo)
             saved = source.saved.decode()
-            check_still_valid(saved, stack, session.state)
+            check_still_valid(saved, stack, session.state, in_repo=session.in_repo)
             plan = saved.plan
         else:
             plan = session.plan(refresh_first=request.refresh, destroy=request.destroy,
@@ -245,6 +246,7 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
         needs = plan_requirements(plan)
         if request.destroy:
             needs -= {NEEDS_P12_PASSWORD}  # nothing is exported by a destroy
+        session.check_committable(adds_keys=NEEDS_STATE_SECRETS in needs)  # before asking
         approval = approval_for(has_changes=plan.has_changes, saved_plan=source.saved is not None,
                                 auto_approve=request.auto_approve,
                                 interactive=request.interactive)
@@ -287,6 +289,7 @@ def plan_key(session: Session, observer: RunObserver) -> Sensitive[str]:
     written once, with only the key added, and the observer is told."""
     key = session.state.plan_key
     if key is None:
+        session.check_committable(adds_keys=True)
         if not session.store.can_store_secrets:
             raise StateError(
                 f"{session.state_path} is encrypted with {PASSPHRASE_ENV} and holds no plan "

@@ -39,6 +39,7 @@ from mtlsform.sensitive import Sensitive
 from mtlsform.stack.model import Stack
 from mtlsform.state.backends import BackendSettings, open_store
 from mtlsform.state.encryption import PASSPHRASE_ENV
+from mtlsform.state.gitops import in_repository, refuse_clear_keys
 from mtlsform.state.local import backup_path, default_state_path
 from mtlsform.state.model import ResourceState, State
 from mtlsform.state.store import StateStore
@@ -124,6 +125,7 @@ class Session:
     provider_context: ProviderContext
     on_note: Callable[[str], None] | None = None
     healed: tuple[str, ...] = ()  # records healed when read: the next apply writes them
+    in_repo: bool = False  # the state file is committed to the repository (state/gitops.py)
 
     @property
     def workspace(self) -> str:
@@ -171,6 +173,7 @@ class Session:
         """Carries out `plan`. A certificate switched in place is confirmed by a handshake
         against the emulator always (where its data plane can be reached), against the cloud
         with `verify_rotation`. `lanes`: see `apply.executor.write_lanes`."""
+        self.check_committable(adds_keys=NEEDS_STATE_SECRETS in plan_requirements(plan))
         if NEEDS_STATE_SECRETS in plan_requirements(plan) and not self.store.can_store_secrets:
             raise StateError(
                 f"{self.state_path} holds private keys encrypted with {PASSPHRASE_ENV}, "
@@ -194,6 +197,13 @@ class Session:
         finally:
             self.state = writer.state
         return result, self.state
+
+    def check_committable(self, *, adds_keys: bool) -> None:
+        """Before a run writes the state: committed to the repository, it must not hold
+        private keys in clear text (state/gitops.py)."""
+        if self.in_repo:
+            refuse_clear_keys(str(self.state_path), self.state, adds_keys=adds_keys,
+                              encrypted=self.store.encrypted)
 
     def _rotation_check(self, asked: bool) -> RotationCheck:
         if asked:
@@ -320,7 +330,7 @@ def open_session(stack: Stack, *, operation: str, state_path: Path | None = None
                 on_note(f"The private keys in {path} are in clear text although "
                         f"{PASSPHRASE_ENV} is set: the next apply encrypts them.")
             yield Session(stack, path, store, state, provider, context, on_note,
-                          tuple(healed))
+                          tuple(healed), in_repository(environ))
 
 
 def refuse_local_left_behind(stack: Stack, store: StateStore, local_path: Path, *,

@@ -55,6 +55,7 @@ SLOW = (
     "engine/test_rotation_check_embedded.py",
     "engine/test_sni_in_place.py",
     "engine/test_walkthrough.py",
+    "engine/test_gitops.py",
     "engine/test_workspaces.py",
     "messages/test_certs_export.py",
     "messages/test_ownership_tags.py",

@@ -42,6 +42,7 @@ from mtlsform.references import UNKNOWN, Ref
 from mtlsform.resources import parse_address
 from mtlsform.sensitive import Sensitive
 from mtlsform.stack.model import Stack
+from mtlsform.state.gitops import lineage_conflict, serial_conflict
 from mtlsform.state.local import backup_path
 from mtlsform.state.model import State
 
@@ -293,7 +294,8 @@ def require_signed(saved: PlanFile) -> None:
                         "is the plan that was made and reviewed", hint=_REPLAN)
 
 
-def check_signature(saved: PlanFile, state: State, state_path: Path) -> None:
+def check_signature(saved: PlanFile, state: State, state_path: Path, *,
+                    in_repo: bool = False) -> None:
     """Refuses a plan file whose signature does not match the state's plan key: a file
     changed after it was written, or one made against another state."""
     require_signed(saved)
@@ -306,8 +308,9 @@ def check_signature(saved: PlanFile, state: State, state_path: Path) -> None:
                  else f"{state_path}, where there is no state")
         raise PlanError(f"{saved.path}: the plan file was made against another state (lineage "
                         f"{saved.lineage}), not against {there}",
-                        hint="apply it with the state it was made against (--state), or "
-                             + _REPLAN)
+                        hint=lineage_conflict(saved.lineage, state.lineage) if in_repo
+                        and state.serial else "apply it with the state it was made against "
+                        "(--state), or " + _REPLAN)
     if key is None:
         raise PlanError(f"{saved.path}: the state {state_path} holds no plan-signing key, so "
                         "this plan file cannot have been made against it (was the state "
@@ -333,7 +336,8 @@ def _plan_key_bytes(state: State, state_path: Path) -> bytes | None:
                              f"{backup_path(state_path)}") from None
 
 
-def check_still_valid(saved: SavedPlan, stack: Stack, state: State) -> None:
+def check_still_valid(saved: SavedPlan, stack: Stack, state: State, *,
+                      in_repo: bool = False) -> None:
     """Refuses a plan made from another stack text or against another state."""
     if stack_digest(stack) != saved.stack_digest:
         raise PlanError(f"{saved.stack_path} (or its variables) changed since the plan was made",
@@ -347,4 +351,5 @@ def check_still_valid(saved: SavedPlan, stack: Stack, state: State) -> None:
         raise PlanError(
             f"the state changed since the plan was made (the plan was made at serial "
             f"{made_at}, the state is now at serial {state.serial})",
-            hint="a stale plan is never applied: make the plan again and review it")
+            hint=serial_conflict(made_at, state.serial) if in_repo
+            else "a stale plan is never applied: make the plan again and review it")

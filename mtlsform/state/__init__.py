@@ -6,6 +6,8 @@
     encryption.py  sensitive values sealed with MTLSFORM_STATE_PASSPHRASE
     lock.py        the fcntl (flock) lock with holder details
     local.py       LocalStateStore (lock, backup, atomic writes), read_state
+    workspaces.py  workspace names and each workspace's local state file
+    gitops.py      the state committed to the repository (MTLSFORM_STATE_IN_REPO)
 """
 
 from mtlsform.state.encryption import PASSPHRASE_ENV
