@@ -69,6 +69,7 @@ def import_object(session: Session, address: Address, ident: str) -> Imported:
     owners = tuple(rtype.claimants(session.provider, stack, attrs))
     dependencies = tuple(sorted({ref.address for ref in references(rtype.config(stack,
                                                                                 address))}))
+    session.check_committable(adds_keys=False)
     written = session.store.write(state.with_resource(
         ResourceState(address, attrs, dependencies)))
     session.state = written

@@ -5,8 +5,9 @@ approve it. The approval is a value (`Approval`); asking the question is the cal
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,12 +35,17 @@ from mtlsform.sensitive import Sensitive
 from mtlsform.session import PASSPHRASE_ENV, Session, open_session, plan_requirements
 from mtlsform.stack.model import Stack
 from mtlsform.state.model import State
+from mtlsform.state.workspaces import WORKSPACE_ENV
 
 __all__ = ["NEEDS_P12_PASSWORD", "NEEDS_STATE_SECRETS", "Approval", "ChangeRequest",
            "ChangeRun", "RunObserver", "Source", "StackLoader", "approval_for", "open_change",
            "p12_password_missing", "p12_password_users", "plan_stack", "resolve_source"]
 
-StackLoader = Callable[[Path, list[str]], Stack]
+class StackLoader(Protocol):
+    """Loads a stack for a run (the CLI prints its diagnostics and exits on errors)."""
+
+    def __call__(self, path: Path, var_args: list[str], *, var_files: Sequence[Path] = (),
+                 workspace: str | None = None) -> Stack: ...
 
 
 class Approval(Enum):
@@ -71,24 +77,35 @@ def approval_for(*, has_changes: bool, saved_plan: bool, auto_approve: bool,
 
 @dataclass(frozen=True)
 class Source:
-    """What a run acts on: a stack file with its --var arguments, and the saved plan if any."""
+    """What a run acts on: a stack file with its --var and --var-file arguments and its
+    workspace (None: the default), and the saved plan if any."""
 
     stack_path: Path
     var_args: tuple[str, ...] = ()
     saved: PlanFile | None = None
+    var_files: tuple[Path, ...] = ()
+    workspace: str | None = None
 
 
-def resolve_source(target: Path, var_args: Sequence[str], *, destroy: bool) -> Source:
-    """A stack file as given; a saved plan (not for destroy) names its stack and variables.
-    A plan file without a signature is refused here, before anything is opened."""
+def resolve_source(target: Path, var_args: Sequence[str], *, destroy: bool,
+                   var_files: Sequence[Path] = (), workspace: str | None = None) -> Source:
+    """A stack file as given; a saved plan (not for destroy) names its stack, variables and
+    workspace. A plan file without a signature is refused here, before anything is opened."""
     saved = read_plan_file(target) if not destroy and is_plan_file(target) else None
     if saved is None:
-        return Source(Path(target), tuple(var_args))
+        return Source(Path(target), tuple(var_args), None, tuple(var_files), workspace)
     require_signed(saved)
-    if var_args:
-        raise InputError("--var cannot be given with a saved plan: it records its variables")
+    if var_args or var_files:
+        flag = "--var" if var_args else "--var-file"
+        raise InputError(f"{flag} cannot be given with a saved plan: it records its variables")
+    asked = workspace if workspace is not None else os.environ.get(WORKSPACE_ENV) or None
+    if asked is not None and asked != saved.workspace:
+        raise InputError(
+            f"{target} was planned for the workspace {saved.workspace!r}, not {asked!r}",
+            hint="a saved plan is applied to the workspace it was made for: leave out "
+                 "--workspace (and MTLSFORM_WORKSPACE), or plan again for this workspace")
     replayed = tuple(f"{k}={v}" for k, v in saved.variables.items())
-    return Source(saved.stack_path, replayed, saved)
+    return Source(saved.stack_path, replayed, saved, workspace=saved.workspace)
 
 
 @dataclass(frozen=True)
@@ -97,6 +114,8 @@ class ChangeRequest:
 
     target: Path
     var_args: tuple[str, ...] = ()
+    var_files: tuple[Path, ...] = ()
+    workspace: str | None = None  # --workspace (None: MTLSFORM_WORKSPACE, else the default)
     destroy: bool = False
     auto_approve: bool = False
     refresh: bool = True
@@ -185,7 +204,8 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
                 observer: RunObserver) -> Iterator[ChangeRun]:
     """Resolves the source, loads the stack, locks the state and plans (or checks the saved
     plan is still valid); the state stays locked until the block ends."""
-    source = resolve_source(request.target, request.var_args, destroy=request.destroy)
+    source = resolve_source(request.target, request.var_args, destroy=request.destroy,
+                            var_files=request.var_files, workspace=request.workspace)
     if source.saved is not None and request.adopt_found:
         raise InputError("--adopt-found cannot be given with a saved plan: it records what it "
                          "adopts", hint="pass --adopt-found to `mtlsform plan --out`")
@@ -198,7 +218,8 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
     if source.saved is not None and request.at is not None:
         raise InputError("--at cannot be given with a saved plan: it was planned at its own "
                          "instant", hint="pass --at to `mtlsform plan --out`")
-    stack = load_stack(source.stack_path, list(source.var_args))
+    stack = load_stack(source.stack_path, list(source.var_args), var_files=source.var_files,
+                       workspace=source.workspace)
     with open_session(stack, operation=request.operation, state_path=request.state_path,
                       lock_timeout=request.lock_timeout,
                       on_lock_wait=observer.waiting_for_lock,
@@ -212,9 +233,10 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
                 hint="use `mtlsform plan --at DATE` to see what a later run will do")
         if source.saved is not None:
             # the signature first: nothing of a changed file is trusted, not even its shape
-            check_signature(source.saved, session.state, session.state_path)
+            check_signature(source.saved, session.state, session.state_path,
+                            in_repo=session.in_repo)
             saved = source.saved.decode()
-            check_still_valid(saved, stack, session.state)
+            check_still_valid(saved, stack, session.state, in_repo=session.in_repo)
             plan = saved.plan
         else:
             plan = session.plan(refresh_first=request.refresh, destroy=request.destroy,
@@ -224,6 +246,7 @@ def open_change(request: ChangeRequest, *, load_stack: StackLoader,
         needs = plan_requirements(plan)
         if request.destroy:
             needs -= {NEEDS_P12_PASSWORD}  # nothing is exported by a destroy
+        session.check_committable(adds_keys=NEEDS_STATE_SECRETS in needs)  # before asking
         approval = approval_for(has_changes=plan.has_changes, saved_plan=source.saved is not None,
                                 auto_approve=request.auto_approve,
                                 interactive=request.interactive)
@@ -266,6 +289,7 @@ def plan_key(session: Session, observer: RunObserver) -> Sensitive[str]:
     written once, with only the key added, and the observer is told."""
     key = session.state.plan_key
     if key is None:
+        session.check_committable(adds_keys=True)
         if not session.store.can_store_secrets:
             raise StateError(
                 f"{session.state_path} is encrypted with {PASSPHRASE_ENV} and holds no plan "

@@ -18,8 +18,13 @@ from mtlsform.apply.executor import ApplyHooks, ApplyResult, Executor, WriteLane
 from mtlsform.apply.statewriter import StateWriter
 from mtlsform.diagnostics import warning
 from mtlsform.errors import StateError
-from mtlsform.plan.lost_state import found_objects, refuse_found, refuse_missing_state
-from mtlsform.plan.model import Plan
+from mtlsform.plan.lost_state import (
+    found_objects,
+    refuse_found,
+    refuse_missing_state,
+    refuse_recorded_elsewhere,
+)
+from mtlsform.plan.model import FoundNote, Plan
 from mtlsform.plan.moves import PriorMoves, apply_moves, stack_moves
 from mtlsform.plan.planner import make_plan
 from mtlsform.plan.refresh import refresh
@@ -34,9 +39,11 @@ from mtlsform.sensitive import Sensitive
 from mtlsform.stack.model import Stack
 from mtlsform.state.backends import BackendSettings, open_store
 from mtlsform.state.encryption import PASSPHRASE_ENV
+from mtlsform.state.gitops import in_repository, refuse_clear_keys
 from mtlsform.state.local import backup_path, default_state_path
 from mtlsform.state.model import ResourceState, State
 from mtlsform.state.store import StateStore
+from mtlsform.state.workspaces import DEFAULT_WORKSPACE, WORKSPACE_ENV, workspace_state_path
 
 if TYPE_CHECKING:
     from mtlsform.providers import ProviderContext
@@ -47,8 +54,17 @@ __all__ = ["PASSPHRASE_ENV", "Session", "local_state_path", "open_session", "pas
 
 
 def state_path_for(stack: Stack, override: Path | None = None) -> Path:
-    """The state file of the stack: `override`, else .mtlsform/<stack>.state.json beside it."""
-    return Path(override) if override else default_state_path(stack.path, stack.name)
+    """The state file of the stack: `override`, else .mtlsform/<stack>.state.json beside it
+    (for a workspace other than `default`, .mtlsform/<stack>.<workspace>.state.json)."""
+    own = workspace_state_path(default_state_path(stack.path, stack.name), stack.name,
+                               stack.workspace)
+    if override and stack.workspace != DEFAULT_WORKSPACE:
+        raise StateError(
+            f"--state names one state file, and the workspace {stack.workspace!r} has its own "
+            f"({own})",
+            hint="leave out --state to use the workspace's state file, or leave out "
+                 f"--workspace (and {WORKSPACE_ENV}) to use the file --state names")
+    return Path(override) if override else own
 
 
 def backend_settings(stack: Stack) -> BackendSettings:
@@ -71,7 +87,8 @@ def store_for(stack: Stack, state_path: Path | None = None, *, operation: str = 
             f"{settings.kind} backend",
             hint="leave out --state, or remove the backend block to use a local file")
     return open_store(settings, stack=stack.name, local_path=state_path_for(stack, state_path),
-                      environ=environ, lock_timeout=lock_timeout, operation=operation,
+                      environ=environ, workspace=stack.workspace,
+                      lock_timeout=lock_timeout, operation=operation,
                       passphrase=passphrase_from(environ), on_wait=on_lock_wait)
 
 
@@ -108,6 +125,12 @@ class Session:
     provider_context: ProviderContext
     on_note: Callable[[str], None] | None = None
     healed: tuple[str, ...] = ()  # records healed when read: the next apply writes them
+    in_repo: bool = False  # the state file is committed to the repository (state/gitops.py)
+
+    @property
+    def workspace(self) -> str:
+        """The workspace this session plans and applies (its state, its ownership tags)."""
+        return self.stack.workspace
 
     def plan(self, *, refresh_first: bool = True, destroy: bool = False,
              now: datetime | None = None, adopt_found: bool = False,
@@ -123,12 +146,15 @@ class Session:
         prior = apply_moves(self.state, stack_moves(self.stack)) if not destroy \
             else PriorMoves(self.state, {})
         cloud = refresh(self.provider, prior.state, self.stack) if refresh_first else None
-        if cloud is not None:
-            refuse_found(found_objects(cloud, prior.state, self.stack), self.stack,
-                         self.state_path, adopt=adopt_found, destroy=destroy)
+        found = found_objects(cloud, prior.state, self.stack) if cloud is not None else []
+        refuse_recorded_elsewhere(found, self.stack, self.state_path, self.state.lineage)
+        refuse_found(found, self.stack, self.state_path, adopt=adopt_found, destroy=destroy)
         plan = make_plan(self.stack, graph, prior.state, cloud,
                          now=now or datetime.now(UTC), destroy=destroy,
                          moved_from=prior.moved_from, replacing=replacing)
+        plan = replace(plan, workspace=self.workspace, found=tuple(
+            FoundNote(f.address, f.ident, "interrupted" if f.interrupted else "adopted")
+            for f in found))
         if prior.warnings:
             plan = replace(plan, warnings=(*prior.warnings, *plan.warnings))
         if cloud is not None:
@@ -147,6 +173,7 @@ class Session:
         """Carries out `plan`. A certificate switched in place is confirmed by a handshake
         against the emulator always (where its data plane can be reached), against the cloud
         with `verify_rotation`. `lanes`: see `apply.executor.write_lanes`."""
+        self.check_committable(adds_keys=NEEDS_STATE_SECRETS in plan_requirements(plan))
         if NEEDS_STATE_SECRETS in plan_requirements(plan) and not self.store.can_store_secrets:
             raise StateError(
                 f"{self.state_path} holds private keys encrypted with {PASSPHRASE_ENV}, "
@@ -170,6 +197,13 @@ class Session:
         finally:
             self.state = writer.state
         return result, self.state
+
+    def check_committable(self, *, adds_keys: bool) -> None:
+        """Before a run writes the state: committed to the repository, it must not hold
+        private keys in clear text (state/gitops.py)."""
+        if self.in_repo:
+            refuse_clear_keys(str(self.state_path), self.state, adds_keys=adds_keys,
+                              encrypted=self.store.encrypted)
 
     def _rotation_check(self, asked: bool) -> RotationCheck:
         if asked:
@@ -296,7 +330,7 @@ def open_session(stack: Stack, *, operation: str, state_path: Path | None = None
                 on_note(f"The private keys in {path} are in clear text although "
                         f"{PASSPHRASE_ENV} is set: the next apply encrypts them.")
             yield Session(stack, path, store, state, provider, context, on_note,
-                          tuple(healed))
+                          tuple(healed), in_repository(environ))
 
 
 def refuse_local_left_behind(stack: Stack, store: StateStore, local_path: Path, *,

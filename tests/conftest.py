@@ -57,6 +57,8 @@ SLOW = (
     "engine/test_sni_in_place.py",
     "engine/test_tls_policy.py",
     "engine/test_walkthrough.py",
+    "engine/test_gitops.py",
+    "engine/test_workspaces.py",
     "messages/test_certs_export.py",
     "messages/test_ownership_tags.py",
     "pki/test_generate.py",

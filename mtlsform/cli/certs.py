@@ -19,7 +19,7 @@ import typer
 
 from mtlsform.cli import console
 from mtlsform.cli.helptext import HelpCommand, HelpGroup
-from mtlsform.cli.options import STACK, STATE, VARS
+from mtlsform.cli.options import STACK, STATE, VAR_FILES, VARS, WORKSPACE
 from mtlsform.errors import CertificateError, InputError
 
 if TYPE_CHECKING:
@@ -71,7 +71,9 @@ def export_command(
         help="Also write NAME-legacy.p12 (3DES, SHA-1 MAC) for old macOS and Windows; "
         "default: the stack's export.legacy_pkcs12."),
     var: list[str] = VARS,
+    var_file: list[Path] = VAR_FILES,
     state: Path = STATE,
+    workspace: str | None = WORKSPACE,
 ) -> None:
     """Write a certificate from the state: NAME.crt, NAME.key (0600), ca.crt, .p12 files.
 
@@ -87,7 +89,7 @@ def export_command(
                              hint="the certificate's name in the stack, e.g. client")
         stack_arg, name = None, stack_arg
     material, ca_material, loaded = _load_from_state(stack_or_default(stack_arg), var, state,
-                                                     name)
+                                                     name, var_file, workspace)
     choice = export_choice(loaded.certificates[name], loaded.directory, out_dir, pkcs12,
                            legacy_pkcs12)
     password = None
@@ -136,8 +138,8 @@ def export_choice(spec: Certificate, stack_directory: Path, out_dir: Path | None
 
 
 def _load_from_state(stack_path: Path, var_args: list[str], state_path: Path | None,
-                     name: str) -> tuple[CertificateMaterial, CertificateMaterial | None,
-                                         Stack]:
+                     name: str, var_files: list[Path], workspace: str | None
+                     ) -> tuple[CertificateMaterial, CertificateMaterial | None, Stack]:
     """The certificate NAME and its issuing CA, as the stack's state holds them; the stack and
     the state are found as `plan` finds them."""
     from mtlsform.cli.stackload import load_stack_or_raise
@@ -145,7 +147,7 @@ def _load_from_state(stack_path: Path, var_args: list[str], state_path: Path | N
     from mtlsform.resources.certificate import certificate_address
     from mtlsform.session import read_recorded_state
 
-    stack = load_stack_or_raise(stack_path, var_args)
+    stack = load_stack_or_raise(stack_path, var_args, var_files=var_files, workspace=workspace)
     spec = stack.certificates.get(name)
     if spec is None:
         known = ", ".join(sorted(stack.certificates)) or "none"

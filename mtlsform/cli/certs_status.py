@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from mtlsform.cli import console
-from mtlsform.cli.options import STACK, STATE, VARS
+from mtlsform.cli.options import STACK, STATE, VAR_FILES, VARS, WORKSPACE
 
 if TYPE_CHECKING:
     from mtlsform.state.model import State
@@ -35,7 +35,9 @@ def status_command(
     refresh: bool = typer.Option(False, "--refresh",
                                  help="Also read the cloud: report uploads it no longer holds."),
     var: list[str] = VARS,
+    var_file: list[Path] = VAR_FILES,
     state: Path = STATE,
+    workspace: str | None = WORKSPACE,
 ) -> None:
     """Certificates of a stack with expiry and days left. Exit 0: all outside their windows,
     2: any inside its window, expired, not applied or missing in the cloud, 1: error."""
@@ -48,7 +50,8 @@ def status_command(
 
     chosen = chosen_format(output_format, json_output=as_json, formats=FORMATS)
     moment = parse_instant(at) if at is not None else datetime.now(UTC)
-    stack = load_stack_or_raise(stack_or_default(stack_path), var)
+    stack = load_stack_or_raise(stack_or_default(stack_path), var, var_files=var_file,
+                                workspace=workspace)
     seen: dict[str, bool] | None = None
     recorded: State | None
     if refresh:

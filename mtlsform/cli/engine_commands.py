@@ -36,7 +36,9 @@ from mtlsform.cli.options import (
     STACK,
     STATE,
     TARGET,
+    VAR_FILES,
     VARS,
+    WORKSPACE,
 )
 
 if TYPE_CHECKING:
@@ -113,8 +115,12 @@ def command_to_continue(request: ChangeRequest, source: Source, parallelism: int
         words.append("--refresh=false")
     if request.state_path is not None:
         words += ["--state", str(request.state_path)]
+    if source.workspace is not None and source.workspace != "default":
+        words += ["--workspace", source.workspace]
     if request.lock_timeout:
         words += ["--lock-timeout", f"{request.lock_timeout:g}"]
+    for var_file in source.var_files:
+        words += ["--var-file", str(var_file)]
     for assignment in source.var_args:
         words += ["--var", assignment]
     words.append(str(source.stack_path))
@@ -275,7 +281,8 @@ def _refuse_adopting(adopt_found: bool, *, destroy: bool, refresh: str | None) -
                     why="objects to adopt are found by reading the cloud")
 
 
-def _request(target: Path | None, var_args: list[str], *, destroy: bool, auto_approve: bool,
+def _request(target: Path | None, var_args: list[str], *, var_files: list[Path],
+             workspace: str | None, destroy: bool, auto_approve: bool,
              refresh: str | None, state_path: Path | None, lock_timeout: float,
              adopt_found: bool = False, ignore_backup: bool = False,
              at: str | None = None, verify_rotation: bool = False,
@@ -297,7 +304,9 @@ def _request(target: Path | None, var_args: list[str], *, destroy: bool, auto_ap
                     ("--refresh", refresh is not None),
                     why="the plan was made with its own --refresh; apply it as it is, or plan "
                     "again")
-    return ChangeRequest(target, tuple(var_args), destroy=destroy, auto_approve=auto_approve,
+    return ChangeRequest(target, tuple(var_args), var_files=tuple(var_files),
+                         workspace=workspace,
+                         destroy=destroy, auto_approve=auto_approve,
                          refresh=_bool(refresh, "--refresh"), interactive=sys.stdin.isatty(),
                          state_path=state_path, lock_timeout=lock_timeout,
                          adopt_found=adopt_found, ignore_backup=ignore_backup,
@@ -309,6 +318,7 @@ def _request(target: Path | None, var_args: list[str], *, destroy: bool, auto_ap
 def plan(
     stack_path: Path | None = STACK,
     var: list[str] = VARS,
+    var_file: list[Path] = VAR_FILES,
     destroy: bool = typer.Option(False, "--destroy", help="Plan to destroy everything."),
     refresh: str | None = REFRESH,
     detailed_exitcode: bool = typer.Option(
@@ -319,6 +329,7 @@ def plan(
                              help="Save the plan to FILE; `mtlsform apply FILE` then applies "
                              "exactly it (refused if the stack or state changed)."),
     state: Path = STATE,
+    workspace: str | None = WORKSPACE,
     lock_timeout: float = LOCK_TIMEOUT,
     adopt_found: bool = ADOPT_FOUND,
     ignore_backup: bool = IGNORE_BACKUP,
@@ -341,7 +352,8 @@ def plan(
     _refuse_adopting(adopt_found, destroy=destroy, refresh=refresh)
     stack_path = stack_or_default(stack_path)
     instant = parse_instant(at) if at is not None else None
-    stack = load_stack_or_exit(stack_path, var, json_output=view.name == "json")
+    stack = load_stack_or_exit(stack_path, var, json_output=view.name == "json",
+                               var_files=var_file, workspace=workspace)
     result = plan_stack(stack, destroy=destroy, refresh=_bool(refresh, "--refresh"),
                         state_path=state, lock_timeout=lock_timeout, observer=_Messages(),
                         out=out, adopt_found=adopt_found, ignore_backup=ignore_backup,
@@ -359,10 +371,12 @@ def apply(
         help="The stack file, or a plan file saved by `plan --out` (applied as it is, without "
         f"asking; {DEFAULT_STACK_HELP})."),
     var: list[str] = VARS,
+    var_file: list[Path] = VAR_FILES,
     auto_approve: bool = AUTO_APPROVE,
     parallelism: int = PARALLELISM,
     refresh: str | None = REFRESH,
     state: Path = STATE,
+    workspace: str | None = WORKSPACE,
     lock_timeout: float = LOCK_TIMEOUT,
     adopt_found: bool = ADOPT_FOUND,
     ignore_backup: bool = IGNORE_BACKUP,
@@ -379,7 +393,8 @@ def apply(
 ) -> None:
     """Make the cloud match the stack (shows the plan and asks first)."""
     _refuse_adopting(adopt_found, destroy=False, refresh=refresh)
-    request = _request(stack_path, var, destroy=False, auto_approve=auto_approve,
+    request = _request(stack_path, var, var_files=var_file, workspace=workspace, destroy=False,
+                       auto_approve=auto_approve,
                        refresh=refresh, state_path=state, lock_timeout=lock_timeout,
                        adopt_found=adopt_found, ignore_backup=ignore_backup, at=at,
                        verify_rotation=verify_rotation, refresh_only=refresh_only,
@@ -390,10 +405,12 @@ def apply(
 def destroy(
     stack_path: Path | None = STACK,
     var: list[str] = VARS,
+    var_file: list[Path] = VAR_FILES,
     auto_approve: bool = AUTO_APPROVE,
     parallelism: int = PARALLELISM,
     refresh: str | None = REFRESH,
     state: Path = STATE,
+    workspace: str | None = WORKSPACE,
     lock_timeout: float = LOCK_TIMEOUT,
     ignore_backup: bool = IGNORE_BACKUP,
     remove_exports: bool = typer.Option(
@@ -401,7 +418,8 @@ def destroy(
         "exports wrote (only those; the state backup stays)."),
 ) -> None:
     """Delete everything the stack created (adopted load balancers stay)."""
-    request = _request(stack_path, var, destroy=True, auto_approve=auto_approve,
+    request = _request(stack_path, var, var_files=var_file, workspace=workspace, destroy=True,
+                       auto_approve=auto_approve,
                        refresh=refresh, state_path=state, lock_timeout=lock_timeout,
                        ignore_backup=ignore_backup)
     raise typer.Exit(_run_change(request, parallelism, remove_exports=remove_exports))

@@ -9,7 +9,7 @@ import typer
 
 from mtlsform.cli import console
 from mtlsform.cli.helptext import HelpCommand
-from mtlsform.cli.options import LOCK_TIMEOUT, STATE, VARS
+from mtlsform.cli.options import LOCK_TIMEOUT, STATE, VAR_FILES, VARS, WORKSPACE
 
 USAGE = "[STACK] ADDRESS ID"
 ARGS = typer.Argument(None, metavar=USAGE, show_default=False,
@@ -27,7 +27,9 @@ NAME = typer.Option(None, "--name", metavar="NAME", show_default=False,
 
 
 def import_command(args: list[str] = ARGS, generate: str | None = GENERATE,
-                   name: str | None = NAME, var: list[str] = VARS, state: Path = STATE,
+                   name: str | None = NAME, var: list[str] = VARS,
+                   var_file: list[Path] = VAR_FILES, state: Path = STATE,
+                   workspace: str | None = WORKSPACE,
                    lock_timeout: float = LOCK_TIMEOUT) -> None:
     """Adopt an existing object into the state (plan then shows what still differs)."""
     from mtlsform.cli.conflicts import refuse_without
@@ -39,7 +41,8 @@ def import_command(args: list[str] = ARGS, generate: str | None = GENERATE,
             raise InputError(f"--generate takes one load balancer ID and at most a STACK; "
                              f"got {' '.join(args)}",
                              hint="mtlsform import --generate lb-0a1b2c3d [STACK] > stack.yaml")
-        _generate(generate, args[0] if args else None, name or "imported", var, state)
+        _generate(generate, args[0] if args else None, name or "imported", var, state,
+                  var_file, workspace)
         return
     refuse_without(("--name", name is not None), ("--generate", False),
                    why="--name names the stack --generate writes")
@@ -56,11 +59,12 @@ def import_command(args: list[str] = ARGS, generate: str | None = GENERATE,
                          hint="e.g. mtlsform import stacks/example.yaml listener.https "
                               "lb-0a1b2c3d#lbl-0a1b2c3d")
     stack_arg = args[0] if len(args) == 3 else None
-    _import(stack_arg, args[-2], args[-1], var, state, lock_timeout)
+    _import(stack_arg, args[-2], args[-1], var, state, lock_timeout, var_file, workspace)
 
 
 def _import(stack_arg: str | None, address_text: str, ident: str, var: list[str],
-            state: Path | None, lock_timeout: float) -> None:
+            state: Path | None, lock_timeout: float, var_files: list[Path],
+            workspace: str | None) -> None:
     from mtlsform.addresses import AddressError
     from mtlsform.cli.defaultstack import stack_or_default
     from mtlsform.cli.stackload import load_stack_or_raise
@@ -70,7 +74,7 @@ def _import(stack_arg: str | None, address_text: str, ident: str, var: list[str]
     from mtlsform.session import open_session
 
     stack_path = stack_or_default(stack_arg)
-    stack = load_stack_or_raise(stack_path, var)
+    stack = load_stack_or_raise(stack_path, var, var_files=var_files, workspace=workspace)
     try:
         address = parse_address(address_text)
     except AddressError as exc:
@@ -93,7 +97,7 @@ def _import(stack_arg: str | None, address_text: str, ident: str, var: list[str]
 
 
 def _generate(lb_id: str, stack_arg: str | None, name: str, var: list[str],
-              state: Path | None) -> None:
+              state: Path | None, var_files: list[Path], workspace: str | None) -> None:
     import shlex
 
     from mtlsform.cli.defaultstack import stack_or_default
@@ -106,7 +110,7 @@ def _generate(lb_id: str, stack_arg: str | None, name: str, var: list[str],
         raise InputError(f"--name {name!r} is not a stack name",
                          hint="a letter, then letters, digits, '_' or '-'")
     source_path = stack_or_default(stack_arg)
-    source = load_stack_or_raise(source_path, var)
+    source = load_stack_or_raise(source_path, var, var_files=var_files, workspace=workspace)
     with open_session(source, operation="import --generate", state_path=state) as session:
         made = generate_stack(session.provider, lb_id.strip(), stack_name=name,
                               provider_config=source.provider)

@@ -32,6 +32,12 @@ STACK = typer.Argument(None, metavar="[STACK]", show_default=False,
 STACK_OR_PLAN_HELP = f"The stack file, or a plan file saved by `plan --out` ({DEFAULT_STACK_HELP})."
 VAR_HELP = "Set a variable (repeatable; overrides MTLSFORM_VAR_NAME and defaults)."
 VARS = typer.Option([], "--var", metavar="NAME=VALUE", show_default=False, help=VAR_HELP)
+VAR_FILES = typer.Option([], "--var-file", metavar="FILE", show_default=False,
+                        help="Set variables from a YAML or JSON mapping of NAME: VALUE "
+                        "(repeatable: a later file wins; --var wins over files).")
+WORKSPACE = typer.Option(None, "--workspace", metavar="NAME", show_default=False,
+                         help="The environment of the stack to work on, with a state of its own "
+                         "(default: $MTLSFORM_WORKSPACE, else default).")
 STATE = typer.Option(None, "--state", metavar="FILE", help="State file (default: "
                      ".mtlsform/<stack>.state.json beside the stack file).")
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout (as --format json).")

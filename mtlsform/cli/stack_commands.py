@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from mtlsform.cli.helptext import HelpCommand
-from mtlsform.cli.options import DEFAULT_STACK_HELP, STACK, VARS
+from mtlsform.cli.options import DEFAULT_STACK_HELP, STACK, VAR_FILES, VARS
 
 
 class GraphFormat(StrEnum):
@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
         stacks: list[Path] = typer.Argument(None, metavar="[STACK]...", show_default=False,
                                             help=f"Stack files to check ({DEFAULT_STACK_HELP})."),
         var: list[str] = VARS,
+        var_file: list[Path] = VAR_FILES,
         json_output: bool = typer.Option(False, "--json",
                                          help="Print the diagnostics as a JSON list on stdout."),
     ) -> None:
@@ -32,7 +33,8 @@ def register(app: typer.Typer) -> None:
         from mtlsform.cli.stackload import validate_stacks
 
         chosen = [stack_or_default(s) for s in stacks] if stacks else [stack_or_default(None)]
-        raise typer.Exit(validate_stacks(chosen, var, json_output=json_output))
+        raise typer.Exit(validate_stacks(chosen, var, json_output=json_output,
+                                         var_files=var_file))
 
     @app.command("graph", cls=HelpCommand)
     def graph(

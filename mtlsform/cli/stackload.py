@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,13 +58,15 @@ def write_out(text: str) -> None:
     out.flush()
 
 
-def load_stack_or_exit(path: Path, var_args: list[str], *, json_output: bool = False) -> Stack:
+def load_stack_or_exit(path: Path, var_args: list[str], *, json_output: bool = False,
+                       var_files: Sequence[Path] = (), workspace: str | None = None) -> Stack:
     """The stack at `path`, after printing its warnings; on errors, prints them and exits 1.
 
     With `json_output`, errors are printed as the JSON list on stdout; warnings of a valid stack
     always go to stderr, so that stdout holds only the command's own JSON.
     """
-    stack, diagnostics = load_with_vars(path, var_args)
+    stack, diagnostics = load_with_vars(path, var_args, var_files=var_files,
+                                        workspace=workspace)
     if stack is None:
         print_diagnostics(diagnostics, json_output=json_output)
         raise typer.Exit(1)
@@ -73,10 +75,12 @@ def load_stack_or_exit(path: Path, var_args: list[str], *, json_output: bool = F
     return stack
 
 
-def load_stack_or_raise(path: Path, var_args: list[str]) -> Stack:
+def load_stack_or_raise(path: Path, var_args: list[str], *, var_files: Sequence[Path] = (),
+                        workspace: str | None = None) -> Stack:
     """The stack at `path`, after printing its warnings; its errors as one InputError (the
     first error, and how many more), for commands that do not list every diagnostic."""
-    stack, diagnostics = load_with_vars(path, var_args)
+    stack, diagnostics = load_with_vars(path, var_args, var_files=var_files,
+                                        workspace=workspace)
     if stack is None:
         errors = [d for d in diagnostics if d.severity == "error"]
         first = errors[0] if errors else None
@@ -90,14 +94,49 @@ def load_stack_or_raise(path: Path, var_args: list[str]) -> Stack:
     return stack
 
 
-def load_with_vars(path: Path, var_args: list[str]) -> tuple[Stack | None, list[Diagnostic]]:
-    """load_stack with --var arguments and the process environment; bad --var is a diagnostic."""
+def workspace_given(given: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The workspace asked for: --workspace, else MTLSFORM_WORKSPACE, else None (default)."""
+    from mtlsform.state.workspaces import WORKSPACE_ENV
+
+    environ = os.environ if environ is None else environ
+    if given is not None:
+        return given
+    return environ.get(WORKSPACE_ENV) or None
+
+
+def workspace_diagnostic(given: str | None, name: str) -> Diagnostic | None:
+    """The problem with a workspace name (from --workspace when `given`, else the env)."""
+    from mtlsform.state.workspaces import NAME_RULE, WORKSPACE_ENV, workspace_problem
+
+    found = workspace_problem(name)
+    if found is None:
+        return None
+    where = f"--workspace {name!r}" if given is not None else f"{WORKSPACE_ENV}={name!r}"
+    return error(f"{where}: {found}; a workspace name is {NAME_RULE}",
+                 hint="e.g. --workspace prod")
+
+
+def load_with_vars(path: Path, var_args: list[str], *, var_files: Sequence[Path] = (),
+                   workspace: str | None = None) -> tuple[Stack | None, list[Diagnostic]]:
+    """load_stack with --var and --var-file arguments, the process environment and the
+    workspace (--workspace, else MTLSFORM_WORKSPACE); bad ones are diagnostics."""
+    from dataclasses import replace
+
     from mtlsform.stack import load_stack
+    from mtlsform.stack.varfiles import read_var_files
 
     cli_vars, problems = parse_var_args(var_args)
+    name = workspace_given(workspace) or "default"
+    bad_name = workspace_diagnostic(workspace, name)
+    if bad_name is not None:
+        problems.append(bad_name)
+    files, file_problems = read_var_files(var_files)
+    problems += file_problems
     if problems:
         return None, problems
-    stack, diagnostics = load_stack(path, cli_vars, os.environ)
+    stack, diagnostics = load_stack(path, cli_vars, os.environ, files)
+    if stack is not None and name != stack.workspace:
+        stack = replace(stack, workspace=name)
     if stack is not None and stack.moved:
         from mtlsform.diagnostics import sort_diagnostics
         from mtlsform.plan.moves import check_moves
@@ -118,14 +157,15 @@ def _styled(line: str, severity: str, style: str) -> Text:
     return text
 
 
-def validate_stacks(paths: list[Path], var_args: list[str], *, json_output: bool) -> int:
+def validate_stacks(paths: list[Path], var_args: list[str], *, json_output: bool,
+                    var_files: Sequence[Path] = ()) -> int:
     """Checks each stack and prints the outcome; the exit code (0 all valid, 1 otherwise)."""
     from mtlsform.resources.graph import resource_graph
 
     collected: list[Diagnostic] = []
     failed = False
     for path in paths:
-        stack, diagnostics = load_with_vars(path, var_args)
+        stack, diagnostics = load_with_vars(path, var_args, var_files=var_files)
         collected += diagnostics
         failed = failed or stack is None
         if json_output:

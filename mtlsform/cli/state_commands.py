@@ -18,20 +18,23 @@ from mtlsform.cli.options import (
     STACK,
     STACK_OR_PLAN_HELP,
     STATE,
+    VAR_FILES,
     VARS,
+    WORKSPACE,
 )
 
 if TYPE_CHECKING:
     from mtlsform.state.model import State
 
 
-def recorded_state(stack_path: Path, var_args: list[str], state_path: Path | None) -> State:
+def recorded_state(stack_path: Path, var_args: list[str], state_path: Path | None,
+                   var_files: list[Path], workspace: str | None) -> State:
     """The state of the stack, loaded as `plan` loads it; an error when there is none yet."""
     from mtlsform.cli.stackload import load_stack_or_exit
     from mtlsform.errors import StateError
     from mtlsform.session import read_recorded_state
 
-    stack = load_stack_or_exit(stack_path, var_args)
+    stack = load_stack_or_exit(stack_path, var_args, var_files=var_files, workspace=workspace)
     path, state = read_recorded_state(stack, state_path)
     if state is None:
         raise StateError(f"no state at {path}: {stack_path} has not been applied yet",
@@ -41,9 +44,10 @@ def recorded_state(stack_path: Path, var_args: list[str], state_path: Path | Non
 
 def show(stack_path: Path | None = typer.Argument(None, metavar="[STACK|PLAN]",
                                                   show_default=False, help=STACK_OR_PLAN_HELP),
-         var: list[str] = VARS, json_output: bool = JSON,
+         var: list[str] = VARS, var_file: list[Path] = VAR_FILES, json_output: bool = JSON,
          output_format: str | None = OUTPUT_FORMAT,
-         state: Path = STATE, artifact_url: str | None = ARTIFACT_URL) -> None:
+         state: Path = STATE, workspace: str | None = WORKSPACE,
+         artifact_url: str | None = ARTIFACT_URL) -> None:
     """Show what the state records (secrets hidden), or a saved plan."""
     from mtlsform.cli.conflicts import output_format as chosen_format
     from mtlsform.cli.conflicts import refuse_together
@@ -55,7 +59,8 @@ def show(stack_path: Path | None = typer.Argument(None, metavar="[STACK|PLAN]",
                        artifact_url=artifact_url)
     stack_path = stack_or_default(stack_path)
     saved_plan = is_plan_file(stack_path)
-    for flag, given in (("--var", bool(var)), ("--state", state is not None)):
+    for flag, given in (("--var", bool(var)), ("--state", state is not None),
+                        ("--var-file", bool(var_file)), ("--workspace", workspace is not None)):
         refuse_together(("a saved plan", saved_plan), (flag, given),
                         why="the plan file records its stack, variables and state")
     refuse_together(("--artifact-url", artifact_url is not None),
@@ -66,7 +71,7 @@ def show(stack_path: Path | None = typer.Argument(None, metavar="[STACK|PLAN]",
         saved = read_plan(stack_path)
         view.plan(saved.plan, source=str(saved.stack_path))
     else:
-        view.state(recorded_state(stack_path, var, state))
+        view.state(recorded_state(stack_path, var, state, var_file, workspace))
 
 
 def output(stack_arg: str | None = typer.Argument(None, metavar="[STACK]", show_default=False,
@@ -74,7 +79,8 @@ def output(stack_arg: str | None = typer.Argument(None, metavar="[STACK]", show_
            name: str = typer.Argument(None, metavar="[NAME]",
                                       help="One output (a lone argument that is not a .yaml "
                                       "file is a NAME of the default stack)."),
-           var: list[str] = VARS, json_output: bool = JSON, state: Path = STATE) -> None:
+           var: list[str] = VARS, var_file: list[Path] = VAR_FILES, json_output: bool = JSON,
+           state: Path = STATE, workspace: str | None = WORKSPACE) -> None:
     """Print the stack's outputs (one, raw, when NAME is given: handy in scripts)."""
     from mtlsform.cli.defaultstack import looks_like_stack, stack_or_default
     from mtlsform.cli.views import choose_view
@@ -84,7 +90,7 @@ def output(stack_arg: str | None = typer.Argument(None, metavar="[STACK]", show_
     if name is None and stack_arg is not None and not looks_like_stack(stack_arg):
         stack_arg, name = None, stack_arg
     stack_path = stack_or_default(stack_arg)
-    recorded = recorded_state(stack_path, var, state)
+    recorded = recorded_state(stack_path, var, state, var_file, workspace)
     if name is None:
         view.outputs(recorded.outputs)
     elif name in recorded.outputs:
@@ -101,12 +107,13 @@ state_app = typer.Typer(help="Look at the state (list resources, show one), rest
 
 @state_app.command("list", cls=HelpCommand)
 def state_list(stack_path: Path | None = STACK, var: list[str] = VARS,
-               state: Path = STATE) -> None:
+               var_file: list[Path] = VAR_FILES,
+               state: Path = STATE, workspace: str | None = WORKSPACE) -> None:
     """List the addresses the state records."""
     from mtlsform.cli.defaultstack import stack_or_default
 
     stack_path = stack_or_default(stack_path)
-    for resource in recorded_state(stack_path, var, state).resources:
+    for resource in recorded_state(stack_path, var, state, var_file, workspace).resources:
         suffix = f" (deposed {resource.deposed})" if resource.deposed else ""
         console.out().print(f"{resource.address}{suffix}", markup=False, highlight=False)
 
@@ -118,7 +125,8 @@ def state_show(stack_arg: str | None = typer.Argument(None, metavar="[STACK]",
                                              help='e.g. listener.https or '
                                              'rule.https["www.example.com/"] (alone: an '
                                              'address in the default stack)'),
-               var: list[str] = VARS, json_output: bool = JSON, state: Path = STATE) -> None:
+               var: list[str] = VARS, var_file: list[Path] = VAR_FILES, json_output: bool = JSON,
+               state: Path = STATE, workspace: str | None = WORKSPACE) -> None:
     """Show one resource of the state (secrets hidden)."""
     from mtlsform.addresses import AddressError
     from mtlsform.cli.defaultstack import looks_like_stack, stack_or_default
@@ -138,7 +146,7 @@ def state_show(stack_arg: str | None = typer.Argument(None, metavar="[STACK]",
         wanted = parse_address(address)
     except AddressError as exc:
         raise InputError(str(exc)) from None
-    resource = recorded_state(stack_path, var, state).get(wanted)
+    resource = recorded_state(stack_path, var, state, var_file, workspace).get(wanted)
     if resource is None:
         raise InputError(f"{wanted} is not in the state",
                          hint=f"`mtlsform state list {stack_path}` lists what is")
@@ -146,7 +154,9 @@ def state_show(stack_arg: str | None = typer.Argument(None, metavar="[STACK]",
 
 
 @state_app.command("restore", cls=HelpCommand)
-def state_restore(stack_path: Path | None = STACK, var: list[str] = VARS, state: Path = STATE,
+def state_restore(stack_path: Path | None = STACK, var: list[str] = VARS,
+                  var_file: list[Path] = VAR_FILES, state: Path = STATE,
+                  workspace: str | None = WORKSPACE,
                   force: bool = typer.Option(False, "--force", help="Restore even over a "
                                              "readable state file (it is kept as .replaced).")
                   ) -> None:
@@ -157,7 +167,7 @@ def state_restore(stack_path: Path | None = STACK, var: list[str] = VARS, state:
     from mtlsform.state.restore import restore_backup
 
     stack_path = stack_or_default(stack_path)
-    stack = load_stack_or_exit(stack_path, var)
+    stack = load_stack_or_exit(stack_path, var, var_files=var_file, workspace=workspace)
     done = restore_backup(local_state_path(stack, state), stack.name, force=force)
     kept = f"; the file it replaced is kept as {done.kept}" if done.kept else ""
     console.out().print(
@@ -178,13 +188,14 @@ def state_rm(stack_path: Path = typer.Argument(..., metavar="STACK", show_defaul
                                                    show_default=False,
                                                    help="What to forget (with what is nested "
                                                    "under it: a listener's rules and targets)."),
-             var: list[str] = VARS, state: Path = STATE,
+             var: list[str] = VARS, var_file: list[Path] = VAR_FILES, state: Path = STATE,
+             workspace: str | None = WORKSPACE,
              lock_timeout: float = LOCK_TIMEOUT) -> None:
     """Forget resources: the state stops recording them; the cloud is not touched."""
     from mtlsform.cli.stackload import load_stack_or_exit
     from mtlsform.refactoring import remove
 
-    stack = load_stack_or_exit(stack_path, var)
+    stack = load_stack_or_exit(stack_path, var, var_files=var_file, workspace=workspace)
     done = remove(stack, addresses, state_path=state, lock_timeout=lock_timeout)
     for address in done.changed:
         _say(f"Removed {address} from the state (the cloud object is left as it is)")
@@ -215,14 +226,15 @@ def state_mv(stack_path: Path = typer.Argument(..., metavar="STACK", show_defaul
              destination: str = typer.Argument(..., metavar="TO", show_default=False,
                                                help="The new address, of the same kind, "
                                                "e.g. listener.web."),
-             var: list[str] = VARS, state: Path = STATE,
+             var: list[str] = VARS, var_file: list[Path] = VAR_FILES, state: Path = STATE,
+             workspace: str | None = WORKSPACE,
              lock_timeout: float = LOCK_TIMEOUT) -> None:
     """Rename a resource in the state (with what is nested under it); the cloud is not
     touched."""
     from mtlsform.cli.stackload import load_stack_or_exit
     from mtlsform.refactoring import move
 
-    stack = load_stack_or_exit(stack_path, var)
+    stack = load_stack_or_exit(stack_path, var, var_files=var_file, workspace=workspace)
     done = move(stack, source, destination, state_path=state, lock_timeout=lock_timeout)
     for old, new in done.changed.items():
         _say(f"Moved {old} to {new}")

@@ -11,7 +11,7 @@ import typer
 
 from mtlsform.cli import console
 from mtlsform.cli.helptext import HelpCommand
-from mtlsform.cli.options import LOCK_TIMEOUT, STACK, STATE, VARS
+from mtlsform.cli.options import LOCK_TIMEOUT, STACK, STATE, VARS, WORKSPACE
 
 if TYPE_CHECKING:
     from mtlsform.state.store import StateStore
@@ -25,13 +25,13 @@ def _say(text: str) -> None:
 
 
 def _store(stack_path: Path | None, var: list[str], state: Path | None, *, operation: str,
-           lock_timeout: float = 0.0) -> tuple[Path, StateStore]:
+           lock_timeout: float = 0.0, workspace: str | None = None) -> tuple[Path, StateStore]:
     from mtlsform.cli.defaultstack import stack_or_default
     from mtlsform.cli.stackload import load_stack_or_exit
     from mtlsform.session import store_for
 
     stack_path = stack_or_default(stack_path)
-    stack = load_stack_or_exit(stack_path, var)
+    stack = load_stack_or_exit(stack_path, var, workspace=workspace)
     return stack_path, store_for(stack, state, operation=operation, lock_timeout=lock_timeout,
                                  on_lock_wait=lambda holder: console.err().print(
                                      f"Waiting for the state lock held by {holder}...",
@@ -39,11 +39,11 @@ def _store(stack_path: Path | None, var: list[str], state: Path | None, *, opera
 
 
 def state_pull(stack_path: Path | None = STACK, var: list[str] = VARS,
-               state: Path = STATE) -> None:
+               state: Path = STATE, workspace: str | None = WORKSPACE) -> None:
     """Print the stored state document, byte for byte (sealed secrets stay sealed)."""
     from mtlsform.errors import StateError
 
-    _, store = _store(stack_path, var, state, operation="state pull")
+    _, store = _store(stack_path, var, state, operation="state pull", workspace=workspace)
     data = store.pull()
     if data is None:
         raise StateError(f"{store.location} holds no state yet")
@@ -57,7 +57,8 @@ def state_push(stack_arg: str | None = typer.Argument(None, metavar="[STACK]",
                file: str = typer.Argument(None, metavar="FILE", show_default=False,
                                           help="The state file to push ('-': standard input; "
                                           "alone: a file for the default stack)."),
-               var: list[str] = VARS, state: Path = STATE, lock_timeout: float = LOCK_TIMEOUT,
+               var: list[str] = VARS, state: Path = STATE, workspace: str | None = WORKSPACE,
+               lock_timeout: float = LOCK_TIMEOUT,
                force: bool = typer.Option(False, "--force", help=PUSH_FORCE_HELP)) -> None:
     """Replace the stored state with FILE (same lineage and a higher serial, unless --force)."""
     from mtlsform.errors import InputError
@@ -71,7 +72,7 @@ def state_push(stack_arg: str | None = typer.Argument(None, metavar="[STACK]",
     except OSError as exc:
         raise InputError(f"cannot read {file}: {exc.strerror}") from None
     _, store = _store(Path(stack_arg) if stack_arg else None, var, state,
-                      operation="state push", lock_timeout=lock_timeout)
+                      operation="state push", lock_timeout=lock_timeout, workspace=workspace)
     with store:
         pushed = store.push(data, force=force)
     before = "an empty store" if pushed.before is None else f"serial {pushed.before}"
@@ -79,9 +80,9 @@ def state_push(stack_arg: str | None = typer.Argument(None, metavar="[STACK]",
 
 
 def state_history(stack_path: Path | None = STACK, var: list[str] = VARS,
-                  state: Path = STATE) -> None:
+                  state: Path = STATE, workspace: str | None = WORKSPACE) -> None:
     """List the versions of the state the backend keeps, newest first."""
-    _, store = _store(stack_path, var, state, operation="state history")
+    _, store = _store(stack_path, var, state, operation="state history", workspace=workspace)
     entries = store.history()
     if not entries:
         _say(f"{store.location} holds no state yet.")
@@ -99,7 +100,8 @@ def state_rollback(stack_arg: str | None = typer.Argument(None, metavar="[STACK]
                    serial: int = typer.Argument(None, metavar="SERIAL", show_default=False,
                                                 help="The serial whose content to restore "
                                                 "(`state history` lists them)."),
-                   var: list[str] = VARS, lock_timeout: float = LOCK_TIMEOUT) -> None:
+                   var: list[str] = VARS, workspace: str | None = WORKSPACE,
+                   lock_timeout: float = LOCK_TIMEOUT) -> None:
     """Write the content of an older serial as a new serial (the history stays whole)."""
     from mtlsform.cli.defaultstack import looks_like_stack
     from mtlsform.errors import InputError
@@ -111,7 +113,8 @@ def state_rollback(stack_arg: str | None = typer.Argument(None, metavar="[STACK]
                              hint="`mtlsform state history` lists the serials")
         stack_arg, serial = None, _serial(stack_arg)
     _, store = _store(Path(stack_arg) if stack_arg else None, var, None,
-                      operation="state rollback", lock_timeout=lock_timeout)
+                      operation="state rollback", lock_timeout=lock_timeout,
+                      workspace=workspace)
     with store:
         done = rollback(store, serial)
     _say(f"Wrote the content of serial {done.serial} as serial {done.pushed.after} of "
@@ -130,12 +133,13 @@ def _serial(text: str) -> int:
 def force_unlock(lock_id: str = typer.Argument(..., metavar="LOCK_ID", show_default=False,
                                                help="The lock ID the lock message shows."),
                  stack_path: Path | None = STACK, var: list[str] = VARS, state: Path = STATE,
+                 workspace: str | None = WORKSPACE,
                  force: bool = typer.Option(False, "--force", help="Do not ask for "
                                             "confirmation.")) -> None:
     """Show who holds the state lock, then break it (only the lock with this ID)."""
     from mtlsform.errors import InputError, StateError
 
-    _, store = _store(stack_path, var, state, operation="force-unlock")
+    _, store = _store(stack_path, var, state, operation="force-unlock", workspace=workspace)
     holder = store.holder()
     if holder is None:
         raise StateError(f"the state {store.location} is not locked")

@@ -10,7 +10,7 @@ import typer
 
 from mtlsform.cli import console
 from mtlsform.cli.helptext import HelpCommand
-from mtlsform.cli.options import STACK, STATE, VARS
+from mtlsform.cli.options import STACK, STATE, VAR_FILES, VARS, WORKSPACE
 
 if TYPE_CHECKING:
     from mtlsform.verification import Report
@@ -86,8 +86,10 @@ def verify(
     address: str = typer.Option(None, "--address", metavar="HOST:PORT",
                                 help="Connect here for every listener instead of the VIP."),
     var: list[str] = VARS,
+    var_file: list[Path] = VAR_FILES,
     json_output: bool = typer.Option(False, "--json", help="The results as JSON on stdout."),
     state: Path = STATE,
+    workspace: str | None = WORKSPACE,
 ) -> None:
     """Check a deployed stack with real mTLS requests (exit 1 if a check fails)."""
     from mtlsform.cli.defaultstack import stack_or_default
@@ -97,7 +99,8 @@ def verify(
 
     where = parse_address(address)
     stack_path = stack_or_default(stack_path)
-    stack = load_stack_or_exit(stack_path, var, json_output=json_output)
+    stack = load_stack_or_exit(stack_path, var, json_output=json_output, var_files=var_file,
+                               workspace=workspace)
     recorded = store_for(stack, state).read_unlocked()  # in the stack's backend
     path = state_path_for(stack, state)  # beside it: the embedded emulator's data
     report = verify_stack(stack, recorded, path, requests=requests, address=where)

@@ -23,8 +23,9 @@ from mtlsform.errors import PlanError, StateError
 from mtlsform.resources import RESOURCE_TYPES
 from mtlsform.resources.base import CloudSnapshot
 from mtlsform.stack.model import Stack
-from mtlsform.state.local import backup_path, default_state_path
+from mtlsform.state.local import backup_path, default_state_path, read_state
 from mtlsform.state.model import State
+from mtlsform.state.workspaces import DEFAULT_WORKSPACE, local_workspaces
 
 ADOPT_FLAG = "--adopt-found"
 IGNORE_BACKUP_FLAG = "--ignore-backup"
@@ -64,7 +65,53 @@ def restore_command(stack: Stack, state_path: Path) -> str:
     """The command that puts the backup of `state_path` back."""
     default = default_state_path(stack.path, stack.name)
     where = "" if Path(state_path) == default else f" --state {state_path}"
+    if stack.workspace != DEFAULT_WORKSPACE:
+        where = f" --workspace {stack.workspace}"
     return f"mtlsform state restore {stack.path}{where}"
+
+
+def recorded_elsewhere(found: list[FoundObject], stack: Stack, state_path: Path,
+                       lineage: str) -> list[tuple[FoundObject, Path, str]]:
+    """The found objects that another local state of the stack records (another workspace's
+    file, or the default file while --state names another), with that state's lineage. Those
+    states are only read: a damaged or unreadable one is not this run's to judge."""
+    if not found:
+        return []
+    here = Path(state_path).resolve()
+    hits = []
+    for path in local_workspaces(default_state_path(stack.path, stack.name),
+                                 stack.name).values():
+        if path.resolve() == here:
+            continue
+        try:
+            other = read_state(path)
+        except StateError:
+            continue
+        if other is None or other.lineage == lineage or other.stack != stack.name:
+            continue
+        ids = {r.attributes.get("id") for r in other.resources}
+        hits += [(f, path, other.lineage) for f in found if f.ident in ids]
+    return hits
+
+
+def refuse_recorded_elsewhere(found: list[FoundObject], stack: Stack, state_path: Path,
+                              lineage: str) -> None:
+    """Refuses objects found by their tags that another state records: taking them over (even
+    with --adopt-found) would make two states fight over one object."""
+    hits = recorded_elsewhere(found, stack, state_path, lineage)
+    if not hits:
+        return
+    lines = "\n".join(f"  {f.describe()}: recorded in {path} (lineage {other})"
+                      for f, path, other in hits)
+    count = "an object" if len(hits) == 1 else f"{len(hits)} objects"
+    raise PlanError(
+        f"the cloud holds {count} of stack {stack.name!r} found by tags that another state "
+        f"records, not the state {state_path}:\n{lines}\ntaking it over would make the two "
+        "states fight over it (each apply undoing the other's)",
+        hint="to keep two environments of one stack apart, give each its own workspace "
+             "(--workspace NAME, or MTLSFORM_WORKSPACE): the objects it makes carry the "
+             "tag mtlsform:workspace=NAME and no other workspace finds them; or use the state "
+             "that records them (leave out --state)")
 
 
 def refuse_missing_state(stack: Stack, state_path: Path, *, ignore_backup: bool) -> None:
@@ -98,7 +145,8 @@ def refuse_found(found: list[FoundObject], stack: Stack, state_path: Path, *,
         options.append(f"use the stack's default state {default} (leave out --state)")
     options += [
         "point --state at the state that records " + what,
-        "give a second environment its own `stack:` name, so it has objects of its own",
+        "give a second environment its own workspace (--workspace NAME), so it has objects "
+        "of its own",
         f"or adopt {what} with `mtlsform apply {ADOPT_FLAG}` before destroying" if destroy
         else f"or pass {ADOPT_FLAG} to take {what} over into {state_path}",
     ]

@@ -16,7 +16,8 @@ from mtlsform.diagnostics import Diagnostic
 
 PLAN_FORMAT_VERSION = 1
 
-__all__ = ["Action", "Drift", "OutputChange", "Plan", "Reason", "ResourceChange", "count_steps"]
+__all__ = ["Action", "Drift", "FoundNote", "OutputChange", "Plan", "Reason", "ResourceChange",
+           "count_steps"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,22 @@ class Drift:
 
 
 @dataclass(frozen=True)
+class FoundNote:
+    """An object refresh found in the cloud by its ownership tags, with no record in the state:
+    always announced. `how` is "interrupted" (the create of a run killed mid-call, taken back)
+    or "adopted" (taken over with --adopt-found)."""
+
+    address: Address
+    ident: str
+    how: str
+
+    def describe(self) -> str:
+        taken = ("the create of an interrupted run, taken back" if self.how == "interrupted"
+                 else "adopted (--adopt-found)")
+        return f"{self.address}: found by its tags: {self.ident} ({taken})"
+
+
+@dataclass(frozen=True)
 class OutputChange:
     name: str
     before: Any = None
@@ -91,6 +108,8 @@ class Plan:
     interrupted_operations: tuple[str, ...] = ()  # pending intents found from a previous run
     # --target: the plan covers only these and what they depend on (a partial plan)
     targets: tuple[Address, ...] = ()
+    workspace: str = "default"  # the environment planned (--workspace)
+    found: tuple[FoundNote, ...] = ()  # objects found by their tags: always announced
 
     @property
     def partial(self) -> bool:

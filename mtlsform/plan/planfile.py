@@ -29,11 +29,20 @@ from mtlsform import __version__
 from mtlsform.addresses import Address
 from mtlsform.errors import InputError, MtlsformError, PlanError
 from mtlsform.files import write_atomic
-from mtlsform.plan.model import Action, Drift, OutputChange, Plan, Reason, ResourceChange
+from mtlsform.plan.model import (
+    Action,
+    Drift,
+    FoundNote,
+    OutputChange,
+    Plan,
+    Reason,
+    ResourceChange,
+)
 from mtlsform.references import UNKNOWN, Ref
 from mtlsform.resources import parse_address
 from mtlsform.sensitive import Sensitive
 from mtlsform.stack.model import Stack
+from mtlsform.state.gitops import lineage_conflict, serial_conflict
 from mtlsform.state.local import backup_path
 from mtlsform.state.model import State
 
@@ -67,6 +76,7 @@ class SavedPlan:
     stack_path: Path
     stack_digest: str
     variables: Mapping[str, str]
+    workspace: str = "default"
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,7 @@ class PlanFile:
     signature: str | None  # the hex HMAC, None when the file has none
     signed: bytes  # the exact bytes the signature covers
     document: Mapping[str, Any]
+    workspace: str = "default"  # the workspace it was planned for
 
     def decode(self) -> SavedPlan:
         """The plan the file holds (refused with one message when its shape is wrong)."""
@@ -102,9 +113,12 @@ class PlanFile:
                 refreshed=document["refreshed"],
                 interrupted_operations=tuple(document.get("interrupted_operations", ())),
                 targets=tuple(parse_address(t) for t in document.get("targets", ())),
+                workspace=self.workspace,
+                found=tuple(FoundNote(parse_address(f["address"]), f["id"], f["how"])
+                            for f in document.get("found_by_tags", ())),
             )
             return SavedPlan(plan, self.stack_path, document["stack"]["digest"],
-                             dict(self.variables))
+                             dict(self.variables), self.workspace)
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{path} is not a valid plan file ({exc})") from None
 
@@ -113,6 +127,8 @@ def stack_digest(stack: Stack) -> str:
     """What identifies the stack a plan was made from: its text and its variables' values."""
     digest = hashlib.sha256(Path(stack.path).read_bytes())
     digest.update(json.dumps(dict(stack.variables), sort_keys=True, default=str).encode())
+    if stack.workspace != "default":  # the default's digest is the one it always was
+        digest.update(f"workspace={stack.workspace}".encode())
     return digest.hexdigest()
 
 
@@ -188,7 +204,8 @@ def encode_plan(plan: Plan, stack: Stack, key: Sensitive[str]) -> str:
         "format_version": PLAN_FILE_FORMAT,
         "mtlsform_version": __version__,
         "stack": {"name": stack.name, "path": str(stack.path), "digest": stack_digest(stack),
-                  "variables": {k: str(v) for k, v in sorted(stack.variables.items())}},
+                  "variables": {k: str(v) for k, v in sorted(stack.variables.items())},
+                  **({"workspace": stack.workspace} if stack.workspace != "default" else {})},
         "mode": plan.mode,
         "prior_state": {"lineage": plan.prior_lineage, "serial": plan.prior_serial},
         "refreshed": plan.refreshed,
@@ -199,6 +216,8 @@ def encode_plan(plan: Plan, stack: Stack, key: Sensitive[str]) -> str:
                      "after_unknown": o.after_unknown} for o in plan.outputs],
         "interrupted_operations": list(plan.interrupted_operations),
         "targets": [str(t) for t in plan.targets],
+        **({"found_by_tags": [{"address": str(f.address), "id": f.ident, "how": f.how}
+                              for f in plan.found]} if plan.found else {}),
     }
     body = json.dumps(document, indent=2, ensure_ascii=False).removesuffix("\n}")
     signature = _sign(bytes.fromhex(key.reveal()), body.encode("utf-8"))
@@ -248,8 +267,12 @@ def read_plan_file(path: Path) -> PlanFile:
         if not isinstance(stack["path"], str) or not isinstance(lineage, str | None):
             raise TypeError("the stack path and the state lineage must be strings")
         variables = {str(k): str(v) for k, v in dict(stack.get("variables", {})).items()}
+        workspace = stack.get("workspace", "default")
+        if not isinstance(workspace, str):
+            raise TypeError("the workspace must be a string")
         return PlanFile(Path(path), version, Path(stack["path"]), variables, lineage,
-                        signature, data[:tail.start()] if tail else data, document)
+                        signature, data[:tail.start()] if tail else data, document,
+                        workspace)
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path} is not a valid plan file ({exc})") from None
 
@@ -271,7 +294,8 @@ def require_signed(saved: PlanFile) -> None:
                         "is the plan that was made and reviewed", hint=_REPLAN)
 
 
-def check_signature(saved: PlanFile, state: State, state_path: Path) -> None:
+def check_signature(saved: PlanFile, state: State, state_path: Path, *,
+                    in_repo: bool = False) -> None:
     """Refuses a plan file whose signature does not match the state's plan key: a file
     changed after it was written, or one made against another state."""
     require_signed(saved)
@@ -284,8 +308,9 @@ def check_signature(saved: PlanFile, state: State, state_path: Path) -> None:
                  else f"{state_path}, where there is no state")
         raise PlanError(f"{saved.path}: the plan file was made against another state (lineage "
                         f"{saved.lineage}), not against {there}",
-                        hint="apply it with the state it was made against (--state), or "
-                             + _REPLAN)
+                        hint=lineage_conflict(saved.lineage, state.lineage) if in_repo
+                        and state.serial else "apply it with the state it was made against "
+                        "(--state), or " + _REPLAN)
     if key is None:
         raise PlanError(f"{saved.path}: the state {state_path} holds no plan-signing key, so "
                         "this plan file cannot have been made against it (was the state "
@@ -311,7 +336,8 @@ def _plan_key_bytes(state: State, state_path: Path) -> bytes | None:
                              f"{backup_path(state_path)}") from None
 
 
-def check_still_valid(saved: SavedPlan, stack: Stack, state: State) -> None:
+def check_still_valid(saved: SavedPlan, stack: Stack, state: State, *,
+                      in_repo: bool = False) -> None:
     """Refuses a plan made from another stack text or against another state."""
     if stack_digest(stack) != saved.stack_digest:
         raise PlanError(f"{saved.stack_path} (or its variables) changed since the plan was made",
@@ -325,4 +351,5 @@ def check_still_valid(saved: SavedPlan, stack: Stack, state: State) -> None:
         raise PlanError(
             f"the state changed since the plan was made (the plan was made at serial "
             f"{made_at}, the state is now at serial {state.serial})",
-            hint="a stale plan is never applied: make the plan again and review it")
+            hint=serial_conflict(made_at, state.serial) if in_repo
+            else "a stale plan is never applied: make the plan again and review it")

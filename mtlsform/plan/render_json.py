@@ -15,7 +15,7 @@ from mtlsform.plan.model import Drift, Plan, ResourceChange
 from mtlsform.references import UNKNOWN
 from mtlsform.sensitive import Sensitive
 
-JSON_FORMAT_VERSION = "1.0"
+JSON_FORMAT_VERSION = "1.1"  # 1.1: workspace, found_by_tags
 
 
 def _known(value: Any) -> Any:
@@ -92,6 +92,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "format_version": JSON_FORMAT_VERSION,
         "mtlsform_version": __version__,
         "stack": plan.stack,
+        "workspace": plan.workspace,
         "mode": plan.mode,
         "prior_state": {"lineage": plan.prior_lineage, "serial": plan.prior_serial},
         "refreshed": plan.refreshed,
@@ -113,6 +114,9 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             for o in plan.outputs
         },
         "interrupted_operations": list(plan.interrupted_operations),
+        # objects found in the cloud by their ownership tags with no record: always announced
+        "found_by_tags": [{"address": str(f.address), "id": f.ident, "how": f.how}
+                          for f in plan.found],
         "warnings": [{"address": w.path, "message": w.message} for w in plan.warnings],
         "summary": counts,
         "has_changes": plan.has_changes,

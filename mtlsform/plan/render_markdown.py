@@ -93,7 +93,10 @@ def artifact_line(url: str) -> str:
 def render_plan_markdown(plan: Plan, *, source: str = "", artifact_url: str | None = None) -> str:
     """The comment; with `artifact_url`, a link to the plan artefact under the summary."""
     where = f" for `{source}`" if source else f" for stack `{plan.stack}`"
-    parts = [marker(plan.stack), f"### mtlsform plan{where}", ""]
+    if plan.workspace != "default":
+        where += f", workspace `{plan.workspace}`"
+    mark = plan.stack if plan.workspace == "default" else f"{plan.stack}/{plan.workspace}"
+    parts = [marker(mark), f"### mtlsform plan{where}", ""]
     if artifact_url:
         parts += [artifact_line(artifact_url), ""]
     actionable = sorted(plan.actionable, key=lambda c: (ORDER[c.action], c.sort_key()))
@@ -136,6 +139,12 @@ def render_plan_markdown(plan: Plan, *, source: str = "", artifact_url: str | No
         parts += ["> [!CAUTION]",
                   f"> This plan destroys or replaces {len(destructive)} "
                   f"resource{'s' if len(destructive) > 1 else ''}: {names}{more}.", ""]
+    if plan.found:
+        parts += ["Found in the cloud by their tags, with no record in the state:", ""]
+        parts += [f"- `{_cell(str(f.address))}`: `{_cell(f.ident)}` ("
+                  + ("the create of an interrupted run, taken back" if f.how == "interrupted"
+                     else "adopted with `--adopt-found`") + ")" for f in plan.found]
+        parts.append("")
     if plan.importing and plan.mode != "refresh-only":
         parts += ["Found in the cloud, will be imported (this stack starts managing them):", ""]
         parts += [f"- `{_cell(str(c.address))}` from `{_cell(c.importing or '')}`"

@@ -212,6 +212,9 @@ def refresh_only_line(plan: Plan, source: str = "") -> str:
 
 def render_plan(plan: Plan, *, color: bool, source: str = "") -> str:
     parts: list[str] = []
+    if plan.workspace != "default":
+        line = f"Workspace: {plan.workspace} (its own state and objects)\n"
+        parts.append(f"[bold]{escape(line)}[/]" if color else line)
     if plan.partial:
         banner = partial_banner(plan)
         parts.append(f"[yellow]{escape(banner)}[/]\n" if color else banner + "\n")
@@ -223,6 +226,11 @@ def render_plan(plan: Plan, *, color: bool, source: str = "") -> str:
     for found in plan.warnings:
         warn = f"Warning: {found.path}: {found.message}"
         parts.append(f"[yellow]{escape(warn)}[/]" if color else warn)
+    taken_back = [f for f in plan.found if f.how == "interrupted"]
+    if taken_back:  # crash recovery: said, so an object found by tags is never silent
+        lines = "".join(f"  # {f.describe()}\n" for f in taken_back)
+        parts.append("Objects found in the cloud by their tags:\n\n"
+                     + (escape(lines) if color else lines))
     adopted = [c for c in plan.changes if c.reason is Reason.FOUND]
     if adopted:  # taken over from the cloud: said even when nothing else changes about them
         parts.append("Objects found in the cloud that the state does not record:\n")

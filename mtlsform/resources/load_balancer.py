@@ -24,7 +24,13 @@ from mtlsform.resources.base import (
     Decision,
     ResourceType,
 )
-from mtlsform.resources.ownership import ADDRESS_TAG, OWNER_TAG_PREFIX, STACK_TAG, owner_tags
+from mtlsform.resources.ownership import (
+    ADDRESS_TAG,
+    OWNER_TAG_PREFIX,
+    STACK_TAG,
+    owner_tags,
+    tagged_workspace,
+)
 from mtlsform.resources.shape import map_of, nullable
 from mtlsform.stack.model import Stack
 
@@ -96,6 +102,8 @@ class LoadBalancerType(ResourceType):
             return {}
         found: dict[Address, str] = {}
         for lb_id, info in provider.find_load_balancers({STACK_TAG: stack.name}).items():
+            if tagged_workspace(info.tags) != stack.workspace:
+                continue  # another workspace's: never found here
             tagged = self.natural_key({"tags": info.tags})
             for address in wanted:
                 if str(address) == tagged:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mtlsform.diagnostics import Diagnostic, has_errors, sort_diagnostics
@@ -14,17 +14,19 @@ from mtlsform.stack.invisible import check_tree
 from mtlsform.stack.model import Stack
 from mtlsform.stack.schema_errors import schema_diagnostics
 from mtlsform.stack.source import read_source
+from mtlsform.stack.varfiles import VarFile
 from mtlsform.stack.variables import resolve_variables, substitute
 
 
 def load_stack(path: Path, cli_vars: Mapping[str, str] | None = None,
-               environ: Mapping[str, str] | None = None) -> tuple[Stack | None,
-                                                                   list[Diagnostic]]:
+               environ: Mapping[str, str] | None = None,
+               var_files: Sequence[VarFile] = ()) -> tuple[Stack | None, list[Diagnostic]]:
     """Read, validate and build a stack.
 
     Returns (None, diagnostics) when anything is wrong, else (stack, warnings). Diagnostics are
     sorted by position. Bad input never raises: an unreadable file is a diagnostic too.
     `environ` supplies MTLSFORM_VAR_<name> values (pass os.environ); None means none.
+    `var_files` (read by stack/varfiles.py) win over the environment, `cli_vars` over them.
     """
     path = Path(path)
     text, diagnostics = read_source(path)
@@ -37,7 +39,8 @@ def load_stack(path: Path, cli_vars: Mapping[str, str] | None = None,
     diagnostics = [*composed.diagnostics, *invisible]
     poisoned = [*composed.poisoned, *refused]
 
-    variables = resolve_variables(composed.root, cli_vars or {}, environ or {}, poisoned)
+    variables = resolve_variables(composed.root, cli_vars or {}, environ or {}, poisoned,
+                                  var_files)
     root, found, unresolved = substitute(composed.root, variables)
     diagnostics += variables.diagnostics + found
     poisoned += unresolved

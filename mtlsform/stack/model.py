@@ -326,6 +326,8 @@ class Stack:
     positions: Positions = field(default_factory=Positions)
     moved: tuple[Moved, ...] = ()  # renames: prior addresses and the ones they now have
     backend: StateBackendConfig = field(default_factory=StateBackendConfig)
+    # the environment it is planned for (--workspace): set by the command, never in the file
+    workspace: str = "default"
 
     @property
     def directory(self) -> Path:

@@ -8,7 +8,7 @@ references to resources stay in the text for the engine.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from mtlsform.diagnostics import Diagnostic, error
@@ -18,6 +18,7 @@ from mtlsform.stack.invisible import check_names, check_variable
 from mtlsform.stack.suggest import did_you_mean, one_of
 from mtlsform.stack.tree import MapNode, Node, Path, Scalar, SeqNode, format_path, position_in
 from mtlsform.stack.values import as_text, escape_text
+from mtlsform.stack.varfiles import VarFile
 
 ENV_PREFIX = "MTLSFORM_VAR_"
 
@@ -33,16 +34,33 @@ class Variables:
 
 
 def resolve_variables(root: MapNode, cli_vars: Mapping[str, str], environ: Mapping[str, str],
-                      poisoned: Iterable[Path] = ()) -> Variables:
+                      poisoned: Iterable[Path] = (),
+                      var_files: Sequence[VarFile] = ()) -> Variables:
     """The value of each declared variable, with a diagnostic for each one that has none.
 
-    Variables whose default was already reported (`poisoned`) are unusable, silently.
+    Variables whose default was already reported (`poisoned`) are unusable, silently. Values
+    of `var_files` (stack/varfiles.py) come between the environment's and `cli_vars`.
     """
     result = Variables()
     section = root.values.get("variables")
     declared = section.values if isinstance(section, MapNode) else {}
     result.declared = set(declared)
     result.diagnostics += check_names(cli_vars, "the --var")
+    from_files: dict[str, tuple[str, VarFile]] = {}
+    for var_file in var_files:
+        result.diagnostics += [replace(d, position=var_file.keys.get(n)) for n in
+                               sorted(var_file.values)
+                               for d in check_names({n: ""}, f"{var_file.path}: the variable")]
+        for name, text in var_file.values.items():
+            if name in declared:
+                from_files[name] = (text, var_file)
+            elif escape_text(name) == name:
+                hint = did_you_mean(name, declared) or (
+                    f"declared variables: {one_of(declared)}" if declared
+                    else "declare it under variables: first")
+                result.diagnostics.append(error(
+                    f"variable {name!r}: the stack declares no such variable",
+                    position=var_file.keys[name], hint=hint))
     for name in sorted(cli_vars):
         if name not in declared and escape_text(name) == name:
             hint = did_you_mean(name, declared) or (
@@ -63,13 +81,18 @@ def resolve_variables(root: MapNode, cli_vars: Mapping[str, str], environ: Mappi
                 position=node.pos, hint="defaults are plain values; set computed ones with "
                                         f"--var or {ENV_PREFIX}{name}"))
             continue
+        in_file = from_files.get(name)
         source = (f"--var {name}" if name in cli_vars
+                  else f"{in_file[1].path} ({name})" if in_file is not None
                   else ENV_PREFIX + name if ENV_PREFIX + name in environ else None)
         if source is None:
             value: object = node.value
         else:
-            value = cli_vars[name] if name in cli_vars else environ[ENV_PREFIX + name]
-            refused = check_variable(name, str(value), source, section.keys[name])
+            value = (cli_vars[name] if name in cli_vars else in_file[0] if in_file is not None
+                     else environ[ENV_PREFIX + name])
+            where = (in_file[1].keys[name] if in_file is not None and name not in cli_vars
+                     else section.keys[name])
+            refused = check_variable(name, str(value), source, where)
             if refused is not None:
                 result.unusable.add(name)
                 result.diagnostics.append(refused)

@@ -7,6 +7,8 @@
     lock.py        the fcntl (flock) lock with holder details
     journal.py     the journal: saves appended beside the snapshot, replayed, compacted
     local.py       LocalStateStore (lock, backup, atomic writes, journal), read_state
+    workspaces.py  workspace names and each workspace's local state file
+    gitops.py      the state committed to the repository (MTLSFORM_STATE_IN_REPO)
 """
 
 from mtlsform.state.encryption import PASSPHRASE_ENV

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-PLAN_OPTIONS = ("--var, --destroy, --refresh, --detailed-exitcode, --json, --format, --out, "
-                "--state, --lock-timeout, --adopt-found, --ignore-backup, --at, --refresh-only, "
-                "--target, --replace, --artifact-url, --debug, --no-color")
+PLAN_OPTIONS = ("--var, --var-file, --destroy, --refresh, --detailed-exitcode, --json, --format, "
+                "--out, --state, --workspace, --lock-timeout, --adopt-found, --ignore-backup, "
+                "--at, --refresh-only, --target, --replace, --artifact-url, --debug, --no-color")
 
 CASES = [
     (("plan", "-out=x.plan"),
@@ -15,6 +15,9 @@ CASES = [
     (("apply", "-auto-approve"),
      "error: mtlsform apply has no option -auto-approve (options start with two dashes)\n"
      "  hint: did you mean --auto-approve?\n"),
+    (("plan", "-var-file=prod.tfvars"),
+     "error: mtlsform plan has no option -var-file (options start with two dashes)\n"
+     "  hint: did you mean --var-file?\n"),
     (("plan", "-var", "a=b"),
      "error: mtlsform plan has no option -var (options start with two dashes)\n"
      "  hint: did you mean --var?\n"),

@@ -100,10 +100,13 @@ def test_a_second_environment_does_not_take_over_the_first(workdir, cli):
               "domain=prod.example.com", "--auto-approve")
     refused = cli(*second)
     assert refused.code == 1, refused.text
-    assert "that the state stacks/.mtlsform/prod.state.json does not record" in refused.err
+    # the default state records the CLB: refused as another state's (issue 13, item 6)
+    assert "found by tags that another state records, not the state " \
+        "stacks/.mtlsform/prod.state.json" in refused.err
     assert "load_balancer.web: lb-" in refused.err
-    assert "give a second environment its own `stack:` name" in refused.err
-    assert "use the stack's default state" in refused.err
+    assert "recorded in stacks/.mtlsform/example.state.json" in refused.err
+    assert "give each its own workspace" in refused.err
+    assert "leave out --state" in refused.err
     assert _cloud(workdir) == cloud  # the first environment's rule and certificates stand
     assert cli("plan", EXAMPLE, "--detailed-exitcode").code == 0
 

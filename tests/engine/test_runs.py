@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -50,10 +51,11 @@ class Notes:
         self.lines.append(text)
 
 
-def load(path: Path, var_args: list[str]) -> Stack:
+def load(path: Path, var_args: list[str], *, var_files: Sequence[Path] = (),
+         workspace: str | None = None) -> Stack:
     from mtlsform.cli.stackload import load_with_vars
 
-    stack, diagnostics = load_with_vars(path, var_args)
+    stack, diagnostics = load_with_vars(path, var_args, var_files=var_files, workspace=workspace)
     assert stack is not None, [d.format() for d in diagnostics]
     return stack
 

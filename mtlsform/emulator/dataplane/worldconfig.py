@@ -66,7 +66,8 @@ def bound_config(state: WorldState, lb_id: str,
 
 
 def tls_policy(binding: CertBinding | None, certificates: dict[str, Certificate],
-               settings: dict[str, Any] | None = None) -> TlsPolicy | None:
+               settings: dict[str, Any] | None = None, *,
+               http2: bool = False) -> TlsPolicy | None:
     """The TLS policy of a certificate binding, or None when it cannot be served."""
     if binding is None or not binding.cert_id:
         return None

@@ -239,7 +239,13 @@ class TencentCloudProvider:
         # our tags; anyone else's upload is used as it is and never deleted.
         existing = self._reader.certificates([certificate_id]).get(certificate_id)
         held = dict(existing.tags) if existing is not None else {}
-        return Upload(certificate_id, borrowed=any(held.get(k) != v for k, v in wanted.items()))
+        # Ours means the same tags of the same namespace ("mtlsform:"): an extra one there (an
+        # upload of another workspace) makes it someone else's.
+        spaces = {k.partition(":")[0] for k in wanted if ":" in k}
+        extra = any(k not in wanted and ":" in k and k.partition(":")[0] in spaces
+                    for k in held)
+        return Upload(certificate_id, borrowed=extra or any(held.get(k) != v
+                                                            for k, v in wanted.items()))
 
     def certificate_bindings(self, certificate_id: str) -> list[str]:
         return self._reader.certificate_bindings(certificate_id)
