@@ -14,9 +14,10 @@ behind: the next run names it as a stale lock, and `force-unlock LOCK_ID` delete
 
 Each write is conditional on the ETag this run read or last wrote (`If-Match`), and a first
 write on there being no object (`If-None-Match: *`), so a writer that bypassed the lock is
-refused. COS documents forbid-overwrite only for buckets that never had versioning on, and
-`If-Match` for reads, so on a COS endpoint the store also checks the lock and the ETag with
-a HEAD just before each create or write, and reads the lock back after creating it.
+refused. COS documents forbid-overwrite only for buckets that never had versioning on, and its
+PUT Object documentation does not list `If-Match`, so on a COS endpoint the store also checks
+the lock and the ETag with a HEAD just before each create or write, and reads the lock back
+after creating it.
 
 `state history` lists the object's versions when bucket versioning is on (a HEAD of each
 gives its serial and lineage); without versioning only the current object is kept.
@@ -43,7 +44,7 @@ from mtlsform.state.store import DocumentStore, HistoryEntry, lost_update
 DEFAULT_PREFIX = "mtlsform"
 DEFAULT_REGION = "ap-guangzhou"
 Dialect = Literal["cos", "s3"]
-_FIRST_POLL, _MAX_POLL = 0.05, 1.0
+_FIRST_POLL, _MAX_POLL = 0.05, 2.0  # a waiting run costs the bucket one PUT a poll
 _CONFLICT = {"PreconditionFailed", "ConditionalRequestConflict", "FileAlreadyExists",
              "ObjectAlreadyExists", "412", "409"}
 _MISSING = {"NoSuchKey", "404", "NotFound"}
@@ -234,9 +235,13 @@ class CosStateStore(DocumentStore):
             except ClientError as exc:
                 if not _is(exc, _CONFLICT):
                     raise self._failed("lock", exc) from None
+            remaining = deadline - time.monotonic()
+            if waited and remaining > 0:  # the holder is read for messages only
+                time.sleep(min(poll, remaining))
+                poll = min(poll * 2, _MAX_POLL)
+                continue
             holder = self._lock_holder()
             text = holder.describe() if holder else "another run (no details readable)"
-            remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise StateLockedError(
                     f"the state {self.location} is locked by {text}",
