@@ -75,12 +75,31 @@ def backend_settings(stack: Stack) -> BackendSettings:
                            endpoint=b.endpoint)
 
 
+def with_environment(settings: BackendSettings, environ: Mapping[str, str]) -> BackendSettings:
+    """A cos backend's settings with what the environment adds, read as the provider reads
+    it: the region when the block names none, and the key pair (boto3's names)."""
+    if settings.kind != "cos":
+        return settings
+    from mtlsform.providers.tencentcloud.credentials import environment_credentials
+    from mtlsform.providers.tencentcloud.settings import ENV_REGION
+
+    found = environment_credentials(environ)
+    keys: dict[str, Sensitive[str]] = {}
+    if found is not None:
+        keys = {"aws_access_key_id": Sensitive(found.secret_id),
+                "aws_secret_access_key": found.secret_key}
+        if found.token is not None:
+            keys["aws_session_token"] = found.token
+    return replace(settings, region=settings.region or environ.get(ENV_REGION) or None,
+                   credentials=keys)
+
+
 def store_for(stack: Stack, state_path: Path | None = None, *, operation: str = "",
               lock_timeout: float = 0.0, environ: Mapping[str, str] | None = None,
               on_lock_wait: Callable[[str], None] | None = None) -> StateStore:
     """The stack's state store, in the backend its `backend:` block names (not entered)."""
     environ = os.environ if environ is None else environ
-    settings = backend_settings(stack)
+    settings = with_environment(backend_settings(stack), environ)
     if settings.remote and state_path is not None:
         raise StateError(
             f"--state names a local state file, but {stack.path} keeps its state in its "

@@ -1,5 +1,6 @@
 """Commands that move the state as a whole, in whichever backend the stack names: `state
-pull`, `state push`, `state history`, `state rollback SERIAL`, and `force-unlock LOCK_ID`."""
+pull`, `state push`, `state history`, `state rollback SERIAL`, `state migrate --to BACKEND`,
+and `force-unlock LOCK_ID`."""
 
 from __future__ import annotations
 
@@ -158,6 +159,46 @@ def force_unlock(lock_id: str = typer.Argument(..., metavar="LOCK_ID", show_defa
     _say(f"Unlocked {store.location} (the lock of {broken.who}, pid {broken.pid}).")
 
 
+MIGRATE_TO_HELP = ("Where to move the state: local, pg or cos, with the settings of a backend "
+                   "block of that kind after a colon, e.g. pg:schema_name=ops or "
+                   "cos:bucket=tfstate-1250000000,region=ap-guangzhou (local:path=FILE for "
+                   "another file). Credentials come from the environment, as for the block.")
+
+
+def state_migrate(stack_path: Path | None = STACK,
+                  to: str = typer.Option(..., "--to", metavar="BACKEND", show_default=False,
+                                         help=MIGRATE_TO_HELP),
+                  var: list[str] = VARS, state: Path = STATE,
+                  lock_timeout: float = LOCK_TIMEOUT,
+                  force: bool = typer.Option(False, "--force", help="Replace a state the "
+                                             "destination already holds.")) -> None:
+    """Copy the state to another backend, both locked, and read it back (the source is
+    kept)."""
+    import os
+
+    from mtlsform.cli.backend_spec import parse_backend_spec
+    from mtlsform.cli.stackload import load_stack_or_exit
+    from mtlsform.session import passphrase_from, state_path_for, with_environment
+    from mtlsform.state.backends import open_store
+    from mtlsform.state.migrate import migrate
+
+    settings = with_environment(parse_backend_spec(to), os.environ)
+    stack_path, source = _store(stack_path, var, state, operation="state migrate",
+                                lock_timeout=lock_timeout)
+    stack = load_stack_or_exit(stack_path, var)
+    destination = open_store(settings, stack=stack.name, local_path=state_path_for(stack),
+                             environ=os.environ, lock_timeout=lock_timeout,
+                             operation="state migrate", passphrase=passphrase_from(os.environ))
+    with source, destination:
+        done = migrate(source, destination, force=force)
+    replaced = "" if done.replaced is None else f", replacing its serial {done.replaced}"
+    _say(f"Migrated serial {done.serial} (lineage {done.lineage}, {done.size} bytes) from "
+         f"{source.location} to {destination.location}{replaced}; read back byte for byte.")
+    _say(f"{source.location} is kept as it was. Point the backend block of {stack_path} at "
+         f"{settings.kind}" + ("" if settings.kind == "local" else " with the same settings")
+         + ", and remove the old state once the next plan shows nothing to change.")
+
+
 def register(app: typer.Typer) -> None:
     """Adds state pull/push/history/rollback and force-unlock."""
     from mtlsform.cli.state_commands import state_app
@@ -166,4 +207,5 @@ def register(app: typer.Typer) -> None:
     state_app.command("push", cls=HelpCommand)(state_push)
     state_app.command("history", cls=HelpCommand)(state_history)
     state_app.command("rollback", cls=HelpCommand)(state_rollback)
+    state_app.command("migrate", cls=HelpCommand)(state_migrate)
     app.command("force-unlock", cls=HelpCommand)(force_unlock)

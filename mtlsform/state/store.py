@@ -175,6 +175,10 @@ class DocumentStore:
         """The stored document (None: no state yet)."""
         raise NotImplementedError
 
+    def _fetch_for_run(self) -> bytes | None:
+        """The document as a run first reads it (a backend may note its version here)."""
+        return self._fetch()
+
     def _save(self, data: bytes, *, serial: int, lineage: str, expected: int | None,
               original: bytes | None, encoder: StateEncoder) -> None:
         """Stores `data` (serial `serial`) if the stored serial is still `expected` (None: no
@@ -244,7 +248,7 @@ class DocumentStore:
     def _load(self) -> None:
         if self._loaded:
             return
-        self._original = self._fetch()
+        self._original = self._fetch_for_run()
         if self._original is not None:
             self._decoded = self._decode(self._original)
             # what the run started from is the document and its journal

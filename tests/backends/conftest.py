@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.backends.postgres import Postgres, start_postgres
+from tests.backends.s3server import S3Server, start_s3_server
 
 _schemas = itertools.count()
 
@@ -14,6 +15,14 @@ _schemas = itertools.count()
 def postgres() -> Iterator[Postgres]:
     """One PostgreSQL server for the whole run."""
     server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """One S3-compatible server (moto's) for the whole run; each test makes its buckets."""
+    server = start_s3_server()
     yield server
     server.stop()
 

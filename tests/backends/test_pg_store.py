@@ -86,10 +86,17 @@ def test_lock_timeout_waits_for_the_holder(postgres, pg_schema):
     waits: list[str] = []
     held = store(postgres, pg_schema, operation="apply")
     held.__enter__()
-    timer = threading.Timer(0.3, held.__exit__, (None, None, None))
+    waiting = threading.Event()
+
+    def release_once_waited() -> None:  # the holder lets go only once the waiter waits
+        waiting.wait(120)
+        held.__exit__(None, None, None)
+
+    timer = threading.Thread(target=release_once_waited)
     timer.start()
     try:
-        with store(postgres, pg_schema, lock_timeout=30, on_wait=waits.append) as waiter:
+        with store(postgres, pg_schema, lock_timeout=120,
+                   on_wait=lambda text: (waits.append(text), waiting.set())) as waiter:
             assert waiter.lock_info is not None
     finally:
         timer.join()

@@ -68,7 +68,8 @@ def test_bash_completes_an_option_of_the_command(bash_script):
 
 def test_bash_completes_subcommands_and_values(bash_script):
     assert complete_in_bash(bash_script, "mtlsform", "state", "") == [
-        "list", "show", "restore", "rm", "mv", "pull", "push", "history", "rollback"]
+        "list", "show", "restore", "rm", "mv", "pull", "push", "history", "rollback",
+        "migrate"]
     assert complete_in_bash(bash_script, "mtlsform", "completion", "") == ["bash", "zsh", "fish"]
     assert complete_in_bash(bash_script, "mtlsform", "plan", "--format", "m") == ["markdown"]
     assert complete_in_bash(bash_script, "mtlsform", "apply", "--refresh", "") == ["true", "false"]

@@ -79,6 +79,12 @@ def _from_environment(environ: Mapping[str, str]) -> ApiCredentials | None:
                           token=Sensitive(token) if token else None, source=source)
 
 
+def environment_credentials(environ: Mapping[str, str]) -> ApiCredentials | None:
+    """The key pair the environment holds (None: none), as the provider reads it; the cos
+    state backend signs with the same pair."""
+    return _from_environment(environ)
+
+
 def _profile_paths(environ: Mapping[str, str]) -> list[Path]:
     paths = []
     home = environ.get("HOME")
