@@ -111,7 +111,8 @@ def _new_rule(call: Any, lst: Listener, r: dict[str, Any], path: str, taken: set
         scheduler=r.get("Scheduler", "WRR"), forward_type=forward,
         session_expire_time=r.get("SessionExpireTime", 0), health_check=health,
         certificate=_rule_certificate(call, state, lst, r, path, domains, same_domain),
-        default_server=bool(r.get("DefaultServer")),
+        # the default server is a domain's: a rule of the default domain is one too
+        default_server=bool(r.get("DefaultServer")) or any(x.default_server for x in same_domain),
         http2=r.get("Http2", any(rule.http2 for rule in same_domain)),
         quic=r.get("Quic", any(rule.quic for rule in same_domain)),
         cookie_name=r.get("CookieName"), target_type=r.get("TargetType", "NODE"),

@@ -258,13 +258,14 @@ class ResourceType:
 
     def drifted(self, recorded: Mapping[str, Any], current: Mapping[str, Any] | None) -> bool:
         """Whether the cloud's object differs from what the state recorded (a local resource
-        has no cloud object, so it never drifts)."""
+        has no cloud object, so it never drifts). An attribute the record does not hold (a
+        record made by an mtlsform that did not know it yet) has nothing to drift from."""
         if self.local:
             return False
         if current is None:
             return True
-        return any(differs(recorded.get(k), current.get(k))
-                   for k in self.force_new | self.updatable)
+        return any(differs(recorded[k], current.get(k))
+                   for k in self.force_new | self.updatable if k in recorded)
 
     def planned(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
                 action: Action, changed: Sequence[str] = ()) -> Attributes:

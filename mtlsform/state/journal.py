@@ -16,7 +16,9 @@ fsynced before `append` returns.
 Crashes: a torn last line (the process died while writing it) is ignored, never fatal: its
 save had not returned, so nothing relied on it. A journal whose header names an older serial
 than the snapshot is left over from a compaction that wrote the snapshot and died before
-starting the journal over: the snapshot already holds it, and it is ignored. Anything else
+starting the journal over: the snapshot already holds it, and it is ignored; so is a journal of
+a header alone (started over, nothing since), whatever state file is put beside it (a git
+checkout of another commit of a committed state, a `state restore`). Anything else
 that does not fit (a bad line before the last, a gap in the serials, another lineage, a newer
 snapshot missing) is damage, reported with the file and line.
 """
@@ -248,6 +250,8 @@ class LocalJournal:
             raise StateError(f"state journal {self.path} was written by a newer mtlsform "
                              f"(journal version {header['journal']})",
                              hint="upgrade mtlsform to read this state")
+        if len(parsed) == 1:
+            return []  # started over and nothing since: it holds nothing, whatever it follows
         if header.get("lineage") != lineage:
             raise self._damaged(1, f"it belongs to lineage {header.get('lineage')!r}, the "
                                    f"state is of lineage {lineage!r}")

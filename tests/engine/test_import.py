@@ -65,7 +65,9 @@ def test_generate_gives_a_stack_that_plans_as_a_no_op_after_its_imports(workdir,
     assert len(importing) == 2 + 3 + 4
     assert importing["listener.sni-8443"] == f"{made.lb_id}#{made.listeners[8443]}"
     assert document["has_changes"] is True
-    assert all(c["change"]["actions"] == ["no-op"] for c in document["resource_changes"])
+    assert all(c["change"]["actions"] == ["no-op"] for c in document["resource_changes"]), [
+        (c["address"], c["change"]) for c in document["resource_changes"]
+        if c["change"]["actions"] != ["no-op"]]
     markdown = cli("plan", BROWN, "--format", "markdown")
     assert "will be imported" in markdown.out and "9 to import" in markdown.out
 
