@@ -31,6 +31,7 @@ SLOW = (
     "emulator/test_listeners.py",
     "emulator/test_property.py",
     "emulator/test_rules.py",
+    "emulator/test_rewrite.py",
     "emulator/test_targets.py",
     "cli_progress/test_slow_runs.py",
     "engine/test_changes.py",

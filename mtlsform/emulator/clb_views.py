@@ -150,6 +150,16 @@ def health_check(check: HealthCheck | None) -> dict[str, Any] | None:
     }
 
 
+def rewrite_target(rule: Rule) -> dict[str, Any]:
+    """A rule's redirect as RuleOutput.RewriteTarget (all null when it does not redirect)."""
+    rw = rule.rewrite
+    if rw is None:
+        return {"TargetListenerId": None, "TargetLocationId": None, "RewriteCode": None,
+                "TakeUrl": None, "RewriteType": None}
+    return {"TargetListenerId": rw.target_listener_id, "TargetLocationId": rw.target_location_id,
+            "RewriteCode": rw.rewrite_code, "TakeUrl": rw.take_url, "RewriteType": rw.rewrite_type}
+
+
 def rule_output(rule: Rule, listener_id: str) -> dict[str, Any]:
     return {
         "LocationId": rule.location_id,
@@ -160,10 +170,9 @@ def rule_output(rule: Rule, listener_id: str) -> dict[str, Any]:
         "Certificate": certificate_output(rule.certificate),
         "Scheduler": rule.scheduler,
         "ListenerId": listener_id,
-        "RewriteTarget": {"TargetListenerId": None, "TargetLocationId": None,
-                          "RewriteCode": None, "TakeUrl": None, "RewriteType": None},
+        "RewriteTarget": rewrite_target(rule),
         "HttpGzip": True,
-        "BeAutoCreated": False,
+        "BeAutoCreated": rule.be_auto_created,
         "DefaultServer": rule.default_server,
         "Http2": rule.http2,
         "ForwardType": rule.forward_type,

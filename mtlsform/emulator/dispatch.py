@@ -17,6 +17,7 @@ from mtlsform.emulator import (
     clb_listeners,
     clb_loadbalancers,
     clb_params,
+    clb_rewrite,
     clb_rules,
     clb_targets,
     ssl_certificates,
@@ -80,6 +81,10 @@ def _actions() -> dict[tuple[str, str], Action]:
         ("DescribeTargets", clb_params.DESCRIBE_TARGETS, clb_targets.describe_targets, "read"),
         ("DescribeTargetHealth", clb_params.DESCRIBE_TARGET_HEALTH,
          clb_targets.describe_target_health, "read"),
+        ("ManualRewrite", clb_rewrite.MANUAL_REWRITE, clb_rewrite.manual_rewrite, "task"),
+        ("AutoRewrite", clb_rewrite.AUTO_REWRITE, clb_rewrite.auto_rewrite, "task"),
+        ("DescribeRewrite", clb_rewrite.DESCRIBE_REWRITE, clb_rewrite.describe_rewrite, "read"),
+        ("DeleteRewrite", clb_rewrite.DELETE_REWRITE, clb_rewrite.delete_rewrite, "task"),
     ]
     ssl = [
         ("UploadCertificate", ssl_certificates.UPLOAD_CERTIFICATE,

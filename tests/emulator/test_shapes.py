@@ -70,7 +70,8 @@ def test_every_action_is_served() -> None:
               "CreateRule", "ModifyRule", "ModifyDomainAttributes", "DeleteRule",
               "RegisterTargets", "DeregisterTargets", "ModifyTargetWeight", "DescribeTargets",
               "DescribeTargetHealth", "DescribeTaskStatus", "DescribeLoadBalancerListByCertId",
-              "ModifyLoadBalancerAttributes"}
+              "ModifyLoadBalancerAttributes", "ManualRewrite", "AutoRewrite", "DescribeRewrite",
+              "DeleteRewrite"}
     assert {n for s, n in ACTIONS if s == "clb"} == wanted
     assert {n for s, n in ACTIONS if s == "ssl"} == {
         "UploadCertificate", "DescribeCertificateDetail", "DescribeCertificates",
@@ -126,6 +127,17 @@ def test_every_answer_has_the_sdk_response_shape(emu: Any, clb: Any, certs: dict
     task = check("clb", "DeregisterTargets", {"LoadBalancerId": lb, "ListenerId": https_id,
                                               "LocationId": loc, "Targets": [target]})
     check("clb", "DescribeTaskStatus", {"TaskId": task["RequestId"]})
+    http_id = done(clb, "CreateListener", LoadBalancerId=lb, Ports=[80],
+                   Protocol="HTTP").ListenerIds[0]
+    source = done(clb, "CreateRule", LoadBalancerId=lb, ListenerId=http_id,
+                  Rules=[{"Domain": "www.example.com", "Url": "/"}]).LocationIds[0]
+    pair = {"LoadBalancerId": lb, "SourceListenerId": http_id, "TargetListenerId": https_id,
+            "RewriteInfos": [{"SourceLocationId": source, "TargetLocationId": loc}]}
+    check("clb", "ManualRewrite", pair)
+    check("clb", "DescribeRewrite", {"LoadBalancerId": lb})
+    check("clb", "DeleteRewrite", pair)
+    check("clb", "AutoRewrite", {"LoadBalancerId": lb, "ListenerId": https_id})
+    done(clb, "DeleteListener", LoadBalancerId=lb, ListenerId=http_id)
     check("clb", "DeleteRule", {"LoadBalancerId": lb, "ListenerId": https_id,
                                 "LocationIds": [loc]})
     check("clb", "DeleteListener", {"LoadBalancerId": lb, "ListenerId": tcp_id})
