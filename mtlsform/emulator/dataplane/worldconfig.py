@@ -31,6 +31,7 @@ from mtlsform.emulator.dataplane.config import (
     TlsPolicy,
 )
 from mtlsform.emulator.dataplane.health import UNKNOWN, HealthKey
+from mtlsform.emulator.dataplane.redirect import RedirectConfig, redirect_config
 from mtlsform.emulator.world import CertBinding, Certificate, HealthCheck, Rule, World, WorldState
 from mtlsform.sensitive import Sensitive
 
@@ -76,7 +77,8 @@ def health_check(check: HealthCheck, forward_type: str, protocol: str) -> Health
 
 
 def route_config(rule: Rule, protocol: str, sni: bool,
-                 certificates: dict[str, Certificate]) -> RouteConfig:
+                 certificates: dict[str, Certificate],
+                 redirect: RedirectConfig | None = None) -> RouteConfig:
     domains = tuple(rule.domains) if rule.domains else (rule.domain,)
     return RouteConfig(
         location_id=rule.location_id,
@@ -95,6 +97,7 @@ def route_config(rule: Rule, protocol: str, sni: bool,
                                            key=lambda t: (t.instance_id or t.ip, t.port))),
         tls=tls_policy(rule.certificate, certificates, http2=rule.http2) if sni else None,
         default_server=rule.default_server,
+        redirect=redirect,
     )
 
 
@@ -128,7 +131,8 @@ def config_from_world(state: WorldState) -> DataPlaneConfig:
                 tls=(tls_policy(listener.certificate, state.certificates,
                                 http2=_default_http2(listener.rules.values()))
                      if listener.protocol == "HTTPS" and not sni else None),
-                routes=tuple(route_config(rule, listener.protocol, sni, state.certificates)
+                routes=tuple(route_config(rule, listener.protocol, sni, state.certificates,
+                                          redirect_config(rule, lb))
                              for rule in listener.rules.values()),
                 name=listener.name,
             ))
