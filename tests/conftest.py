@@ -48,6 +48,7 @@ SLOW = (
     "engine/test_planfile.py",
     "engine/test_plan_schema.py",
     "engine/test_quota.py",
+    "engine/test_redirect.py",
     "engine/test_refactoring.py",
     "engine/test_refresh.py",
     "engine/test_robustness.py",

@@ -247,11 +247,11 @@ class LoadBalancer:
     internet_charge_type: str = "TRAFFIC_POSTPAID_BY_HOUR"
     client_token: str | None = None
     tags: list[dict[str, str]] = field(default_factory=list)
-    listeners: dict[str, Listener] = field(default_factory=dict)
     # SetLoadBalancerSecurityGroups and ModifyLoadBalancerAttributes (clb_lbattrs.py)
     security_groups: list[str] = field(default_factory=list)
     pass_to_target: bool = False
     delete_protect: bool = False
+    listeners: dict[str, Listener] = field(default_factory=dict)  # the last field (worldfile)
 
 
 @dataclass

@@ -84,6 +84,20 @@ class DomainAttributes:
 
 
 @dataclass(frozen=True)
+class RedirectSpec:
+    """A redirect from a rule of one listener to a rule of another (ManualRewrite): the source
+    rule answers `code` with a Location on the target; `take_url` keeps the request's path."""
+
+    source_listener_id: str
+    source_rule_id: str
+    target_listener_id: str
+    target_rule_id: str
+    domain: str  # the source rule's domain (SourceDomain)
+    code: int = 301
+    take_url: bool = False
+
+
+@dataclass(frozen=True)
 class ListenerSpec:
     name: str
     protocol: str
@@ -118,6 +132,16 @@ class TargetInfo:
 
 
 @dataclass(frozen=True)
+class RewriteInfo:
+    """Where a rule redirects to (RuleOutput.RewriteTarget)."""
+
+    target_listener_id: str
+    target_rule_id: str
+    code: int
+    take_url: bool
+
+
+@dataclass(frozen=True)
 class RuleInfo:
     id: str  # LocationId
     domain: str
@@ -131,6 +155,7 @@ class RuleInfo:
     default_server: bool = False  # DefaultServer: the listener's default domain
     http2: bool = False
     quic: bool = False  # QuicStatus QUIC_ACTIVE
+    rewrite: RewriteInfo | None = None  # the rule redirects (its RewriteTarget)
 
 
 @dataclass(frozen=True)
@@ -252,6 +277,11 @@ class Provider(Protocol):
         `domain`."""
 
     def delete_rule(self, load_balancer_id: str, listener_id: str, rule_id: str) -> None: ...
+
+    # Redirects between rules (read back as RuleInfo.rewrite)
+    def create_redirect(self, load_balancer_id: str, spec: RedirectSpec) -> None: ...
+    def delete_redirect(self, load_balancer_id: str, spec: RedirectSpec) -> None:
+        """Removes the redirect (gone already counts as done)."""
 
     # What the data plane serves
     def presented_certificate(self, load_balancer_id: str, listener_id: str, port: int,

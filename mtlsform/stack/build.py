@@ -25,6 +25,7 @@ from mtlsform.stack.model import (
     Output,
     Positions,
     ProviderConfig,
+    Redirect,
     Reference,
     Rollover,
     Rule,
@@ -360,7 +361,18 @@ def _rule(node: Node) -> Rule:
         positions=_positions(node),
         http2=bool(data.get("http2", False)),
         quic=bool(data.get("quic", False)),
+        redirect=_redirect(node),
     )
+
+
+def _redirect(rule: MapNode) -> Redirect | None:
+    node = rule.values.get("redirect")
+    if not isinstance(node, MapNode):
+        return None
+    data = to_plain(node)
+    return Redirect(listener=str(data["listener"]), url=data.get("url"),
+                    code=int(data.get("code", 301)), take_url=bool(data.get("take_url", False)),
+                    positions=_positions(node, rule.keys["redirect"]))
 
 
 def _health_check(rule: MapNode) -> HealthCheck:

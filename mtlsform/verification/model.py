@@ -27,6 +27,7 @@ EXPIRED_CERTIFICATE = "expired-certificate"
 BALANCE = "balance"
 DEFAULT_DOMAIN = "default-domain"
 OPTIONAL_CLIENT = "optional-client-certificate"
+REDIRECT = "redirect"  # verification/redirects.py
 
 CHECKS = {
     SERVER_CERTIFICATE: ("a", "server certificate"),
@@ -37,6 +38,7 @@ CHECKS = {
     BALANCE: ("d", "spread over the backends"),
     DEFAULT_DOMAIN: ("a", "default domain's certificate without SNI"),
     OPTIONAL_CLIENT: ("c", "lets a client without a certificate through"),
+    REDIRECT: ("e", "redirect status and location"),
 }
 
 

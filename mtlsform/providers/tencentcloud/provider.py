@@ -24,6 +24,7 @@ from mtlsform.providers.base import (
     ListenerSpec,
     LoadBalancerInfo,
     LoadBalancerSpec,
+    RedirectSpec,
     RuleSpec,
     TargetSpec,
     Upload,
@@ -359,6 +360,31 @@ class TencentCloudProvider:
         request.ListenerId = listener_id
         request.LocationIds = [rule_id]
         self._delete(load_balancer_id, "DeleteRule", request)
+
+    # --- redirects -----------------------------------------------------------------------------
+
+    def _rewrite_request(self, name: str, load_balancer_id: str, spec: RedirectSpec) -> Any:
+        request = getattr(_clb(), f"{name}Request")()
+        request.LoadBalancerId = load_balancer_id
+        request.SourceListenerId = spec.source_listener_id
+        request.TargetListenerId = spec.target_listener_id
+        request.RewriteInfos = [mapping.rewrite_location_map(spec)]
+        return request
+
+    def create_redirect(self, load_balancer_id: str, spec: RedirectSpec) -> None:
+        request = self._rewrite_request("ManualRewrite", load_balancer_id, spec)
+        self._session.write(load_balancer_id, "ManualRewrite", request)
+
+    def delete_redirect(self, load_balancer_id: str, spec: RedirectSpec) -> None:
+        request = self._rewrite_request("DeleteRewrite", load_balancer_id, spec)
+        request.RewriteInfos[0].RewriteCode = None  # DeleteRewrite names the pair only
+        request.RewriteInfos[0].TakeUrl = None
+        request.RewriteInfos[0].SourceDomain = None
+        try:
+            self._delete(load_balancer_id, "DeleteRewrite", request)
+        except ProviderError as error:
+            if error.code != "InvalidParameter.SomeRewriteNotFound":  # removed already
+                raise
 
     # --- targets (merged per rule with concurrent callers' targets: see targets.py) ------------
 
