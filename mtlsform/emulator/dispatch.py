@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mtlsform.emulator import (
+    clb_lbattrs,
     clb_listeners,
     clb_loadbalancers,
     clb_params,
@@ -81,6 +82,8 @@ def _actions() -> dict[tuple[str, str], Action]:
         ("DescribeTargets", clb_params.DESCRIBE_TARGETS, clb_targets.describe_targets, "read"),
         ("DescribeTargetHealth", clb_params.DESCRIBE_TARGET_HEALTH,
          clb_targets.describe_target_health, "read"),
+        ("SetLoadBalancerSecurityGroups", clb_lbattrs.SET_LOAD_BALANCER_SECURITY_GROUPS,
+         clb_lbattrs.set_load_balancer_security_groups, "write"),
         ("ManualRewrite", clb_rewrite.MANUAL_REWRITE, clb_rewrite.manual_rewrite, "task"),
         ("AutoRewrite", clb_rewrite.AUTO_REWRITE, clb_rewrite.auto_rewrite, "task"),
         ("DescribeRewrite", clb_rewrite.DESCRIBE_REWRITE, clb_rewrite.describe_rewrite, "read"),

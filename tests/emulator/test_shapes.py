@@ -71,7 +71,7 @@ def test_every_action_is_served() -> None:
               "RegisterTargets", "DeregisterTargets", "ModifyTargetWeight", "DescribeTargets",
               "DescribeTargetHealth", "DescribeTaskStatus", "DescribeLoadBalancerListByCertId",
               "ModifyLoadBalancerAttributes", "ManualRewrite", "AutoRewrite", "DescribeRewrite",
-              "DeleteRewrite"}
+              "DeleteRewrite", "SetLoadBalancerSecurityGroups"}
     assert {n for s, n in ACTIONS if s == "clb"} == wanted
     assert {n for s, n in ACTIONS if s == "ssl"} == {
         "UploadCertificate", "DescribeCertificateDetail", "DescribeCertificates",
@@ -147,6 +147,8 @@ def test_every_answer_has_the_sdk_response_shape(emu: Any, clb: Any, certs: dict
     helpers.wait(clb, made["RequestId"])
     check("clb", "ModifyLoadBalancerAttributes", {"LoadBalancerId": made["LoadBalancerIds"][0],
                                                   "LoadBalancerName": "renamed"})
+    check("clb", "SetLoadBalancerSecurityGroups", {"LoadBalancerId": made["LoadBalancerIds"][0],
+                                                   "SecurityGroups": ["sg-12345678"]})
     emu.wait_for_tasks()
     check("clb", "DeleteLoadBalancer", {"LoadBalancerIds": made["LoadBalancerIds"]})
     check("ssl", "DescribeCertificateDetail", {"CertificateId": certs["server"]})
