@@ -41,6 +41,7 @@ SLOW = (
     "engine/test_hostile_endpoint.py",
     "engine/test_import.py",
     "engine/test_lanes.py",
+    "engine/test_lb_attributes.py",
     "engine/test_lost_answers.py",
     "engine/test_lost_state.py",
     "engine/test_faults_every_call.py",

@@ -3,9 +3,10 @@ pass-to-target and delete protection (ModifyLoadBalancerAttributes), and DeleteL
 refusal of a protected load balancer.
 
 SetLoadBalancerSecurityGroups replaces the whole list (no `SecurityGroups`: unbinds them all),
-at most 50, in the order given; security groups are not modelled, so any well-formed ID is
-accepted. DescribeLoadBalancers shows them as `SecureGroups`, pass-to-target as
-`LoadBalancerPassToTarget`, and protection as `DeleteProtect` in `AttributeFlags`.
+at most 50, in the order given, as an asynchronous task like the other CLB writes [UNSURE];
+security groups are not modelled, so any well-formed ID is accepted. DescribeLoadBalancers
+shows them as `SecureGroups`, pass-to-target as `LoadBalancerPassToTarget`, and protection as
+`DeleteProtect` in `AttributeFlags`.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def _actions() -> dict[tuple[str, str], Action]:
         ("DescribeTargetHealth", clb_params.DESCRIBE_TARGET_HEALTH,
          clb_targets.describe_target_health, "read"),
         ("SetLoadBalancerSecurityGroups", clb_lbattrs.SET_LOAD_BALANCER_SECURITY_GROUPS,
-         clb_lbattrs.set_load_balancer_security_groups, "write"),
+         clb_lbattrs.set_load_balancer_security_groups, "task"),
         ("ManualRewrite", clb_rewrite.MANUAL_REWRITE, clb_rewrite.manual_rewrite, "task"),
         ("AutoRewrite", clb_rewrite.AUTO_REWRITE, clb_rewrite.auto_rewrite, "task"),
         ("DescribeRewrite", clb_rewrite.DESCRIBE_REWRITE, clb_rewrite.describe_rewrite, "read"),

@@ -177,6 +177,9 @@ class LoadBalancerInfo:
     vips: tuple[str, ...]
     status: int  # 0 creating, 1 normal
     tags: Mapping[str, str] = field(default_factory=dict)
+    security_groups: tuple[str, ...] = ()  # SecureGroups, in order
+    pass_to_target: bool = False  # LoadBalancerPassToTarget
+    delete_protect: bool = False  # AttributeFlags holds DeleteProtect
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,19 @@ class CertificateInUse(ProviderError):
         self.bound = tuple(bound)
 
 
+class DeleteProtected(ProviderError):
+    """The cloud refused to delete a CLB because its delete protection is on."""
+
+    def __init__(self, load_balancer_id: str, request_id: str = "") -> None:
+        super().__init__(
+            f"load balancer {load_balancer_id} has delete protection on: the cloud refused to "
+            "delete it, and it was kept with what is on it; set delete_protection: false on it "
+            "in the stack and apply, then delete it",
+            code="OperationDenied", action="DeleteLoadBalancer", request_id=request_id,
+            hint="mtlsform never turns delete protection off by itself")
+        self.load_balancer_id = load_balancer_id
+
+
 class Provider(Protocol):
     """What the engine needs from a cloud. Every write returns after its task finished."""
 
@@ -234,7 +250,15 @@ class Provider(Protocol):
     # Load balancers
     def create_load_balancer(self, spec: LoadBalancerSpec) -> LoadBalancerInfo: ...
     def rename_load_balancer(self, load_balancer_id: str, name: str) -> None: ...
-    def delete_load_balancer(self, load_balancer_id: str) -> None: ...
+    def delete_load_balancer(self, load_balancer_id: str) -> None:
+        """Deletes a CLB; DeleteProtected when its delete protection is on."""
+    def set_security_groups(self, load_balancer_id: str, groups: Sequence[str]) -> None:
+        """Binds exactly `groups`, in order (SetLoadBalancerSecurityGroups)."""
+    def set_load_balancer_flags(self, load_balancer_id: str, *,
+                                pass_to_target: bool | None = None,
+                                delete_protect: bool | None = None) -> None:
+        """ModifyLoadBalancerAttributes LoadBalancerPassToTarget and DeleteProtect (None:
+        unchanged)."""
 
     # Certificates (SSL service)
     def upload_certificate(self, cert_type: CertType, certificate_pem: str,

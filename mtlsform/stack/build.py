@@ -300,7 +300,11 @@ def _load_balancer(name: str, node: Node, own: Position) -> LoadBalancer:
     return LoadBalancer(name=name, display_name=data.get("name"),
                         network=data.get("network", "public"), id=data.get("id"),
                         vpc_id=data.get("vpc_id"), subnet_id=data.get("subnet_id"),
-                        tags=dict(data.get("tags", {})), positions=_positions(node, own))
+                        tags=dict(data.get("tags", {})), positions=_positions(node, own),
+                        security_groups=tuple(data["security_groups"])
+                        if "security_groups" in data else None,
+                        pass_to_target=data.get("pass_to_target"),
+                        delete_protection=data.get("delete_protection"))
 
 
 def _backend(name: str, node: Node, own: Position) -> Backend:

@@ -161,6 +161,11 @@ class LoadBalancer:
     subnet_id: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     positions: Positions = field(default_factory=Positions)
+    # Managed only when given (None: left as the cloud has it): SetLoadBalancerSecurityGroups,
+    # ModifyLoadBalancerAttributes LoadBalancerPassToTarget and DeleteProtect.
+    security_groups: tuple[str, ...] | None = None
+    pass_to_target: bool | None = None
+    delete_protection: bool | None = None
 
     @property
     def adopted(self) -> bool:

@@ -20,10 +20,10 @@ def _code(exc: Any) -> str:
 
 def test_security_groups_are_replaced_as_a_list(clb: Any, lb: str) -> None:
     assert _lb(clb, lb).SecureGroups == []
-    call(clb, "SetLoadBalancerSecurityGroups", LoadBalancerId=lb,
+    done(clb, "SetLoadBalancerSecurityGroups", LoadBalancerId=lb,
          SecurityGroups=["sg-bbbbbbbb", "sg-aaaaaaaa"])
     assert _lb(clb, lb).SecureGroups == ["sg-bbbbbbbb", "sg-aaaaaaaa"]
-    call(clb, "SetLoadBalancerSecurityGroups", LoadBalancerId=lb)  # none: all unbound
+    done(clb, "SetLoadBalancerSecurityGroups", LoadBalancerId=lb)  # none: all unbound
     assert _lb(clb, lb).SecureGroups == []
     exc = error_of(clb, "SetLoadBalancerSecurityGroups", LoadBalancerId=lb,
                    SecurityGroups=["sg-aaaaaaaa", "sg-aaaaaaaa"])

@@ -237,6 +237,9 @@ def load_balancer_info(lb: Any) -> LoadBalancerInfo:
         vips=tuple(lb.LoadBalancerVips or ()),
         status=lb.Status if lb.Status is not None else 0,
         tags=tags,
+        security_groups=tuple(lb.SecureGroups or ()),
+        pass_to_target=bool(lb.LoadBalancerPassToTarget),
+        delete_protect="DeleteProtect" in (lb.AttributeFlags or ()),
     )
 
 

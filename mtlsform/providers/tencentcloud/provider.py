@@ -19,6 +19,7 @@ from mtlsform.providers.base import (
     CertificateInfo,
     CertificateInUse,
     CertType,
+    DeleteProtected,
     DomainAttributes,
     ListenerInfo,
     ListenerSpec,
@@ -182,7 +183,34 @@ class TencentCloudProvider:
         # The cloud refuses a CLB with 20 or more bound targets unless forced
         # (FailedOperation.TargetNumCheckRisk); the approved plan lists every target it removes.
         request.ForceDelete = True
-        self._delete(load_balancer_id, "DeleteLoadBalancer", request)
+        try:
+            self._delete(load_balancer_id, "DeleteLoadBalancer", request)
+        except ProviderError as error:
+            if error.code == "OperationDenied":
+                info = self._reader.load_balancers([load_balancer_id]).get(load_balancer_id)
+                if info is not None and info.delete_protect:
+                    raise DeleteProtected(load_balancer_id, error.request_id) from None
+            raise
+
+    def set_security_groups(self, load_balancer_id: str, groups: Sequence[str]) -> None:
+        request = _clb().SetLoadBalancerSecurityGroupsRequest()
+        request.LoadBalancerId = load_balancer_id
+        if groups:  # none: every group is unbound
+            request.SecurityGroups = list(groups)
+        self._session.write(load_balancer_id, "SetLoadBalancerSecurityGroups", request)
+
+    def set_load_balancer_flags(self, load_balancer_id: str, *,
+                                pass_to_target: bool | None = None,
+                                delete_protect: bool | None = None) -> None:
+        if pass_to_target is None and delete_protect is None:
+            return
+        request = _clb().ModifyLoadBalancerAttributesRequest()
+        request.LoadBalancerId = load_balancer_id
+        if pass_to_target is not None:
+            request.LoadBalancerPassToTarget = pass_to_target
+        if delete_protect is not None:
+            request.DeleteProtect = delete_protect
+        self._session.write(load_balancer_id, "ModifyLoadBalancerAttributes", request)
 
     # --- certificates -------------------------------------------------------------------------
 
