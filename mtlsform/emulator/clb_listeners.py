@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mtlsform.emulator import clb_certs, clb_health, clb_views
+from mtlsform.emulator import clb_certs, clb_health, clb_rewrite, clb_views
 from mtlsform.emulator.apierror import ApiError, missing
 from mtlsform.emulator.clb_lookup import find_lb, find_listener, writable_lb
 from mtlsform.emulator.world import L4_PROTOCOLS, Listener, LoadBalancer, WorldState
@@ -194,4 +194,5 @@ def delete_listener(call: Any, state: WorldState, p: dict[str, Any]) -> dict[str
     lb = writable_lb(call, state, p["LoadBalancerId"])
     find_listener(lb, p["ListenerId"])
     del lb.listeners[p["ListenerId"]]
+    clb_rewrite.forget_removed(lb)
     return {}

@@ -8,7 +8,7 @@ import secrets
 import time
 from typing import Any
 
-from mtlsform.emulator import clb_views
+from mtlsform.emulator import clb_lbattrs, clb_views
 from mtlsform.emulator.apierror import ApiError, missing
 from mtlsform.emulator.clb_lookup import writable_lb
 from mtlsform.emulator.cloudids import VIP_NETWORK, allocate_address
@@ -179,20 +179,23 @@ def describe_load_balancers(call: Any, state: WorldState, p: dict[str, Any]) -> 
 
 
 # What ModifyLoadBalancerAttributes changes here; its other fields are not modelled.
-_MODIFIABLE = ("LoadBalancerId", "LoadBalancerName")
+_MODIFIABLE = ("LoadBalancerId", "LoadBalancerName", "LoadBalancerPassToTarget", "DeleteProtect")
 
 
 def modify_load_balancer_attributes(call: Any, state: WorldState,
                                     p: dict[str, Any]) -> dict[str, Any]:
-    """Renames a load balancer (an asynchronous task, like the cloud's)."""
+    """Renames a load balancer, sets pass-to-target and delete protection (an asynchronous
+    task, like the cloud's)."""
     unmodelled = sorted(set(p) - set(_MODIFIABLE))
     if unmodelled:
         raise ApiError("UnsupportedOperation",
                        f"The emulator does not model {', '.join(unmodelled)} of "
-                       "ModifyLoadBalancerAttributes; only LoadBalancerName.")
+                       "ModifyLoadBalancerAttributes; only LoadBalancerName, "
+                       "LoadBalancerPassToTarget and DeleteProtect.")
     lb = writable_lb(call, state, p["LoadBalancerId"])
     if "LoadBalancerName" in p:
         lb.name = p["LoadBalancerName"]
+    clb_lbattrs.modify_attributes(lb, p)
     return {"DealName": None}
 
 
@@ -200,6 +203,7 @@ def delete_load_balancer(call: Any, state: WorldState, p: dict[str, Any]) -> dic
     ids = list(dict.fromkeys(p["LoadBalancerIds"]))
     for lb_id in ids:
         lb = writable_lb(call, state, lb_id)
+        clb_lbattrs.refuse_protected(lb)
         count = clb_views.target_count(lb)
         if count >= 20 and not p.get("ForceDelete"):
             raise ApiError("FailedOperation.TargetNumCheckRisk",

@@ -12,7 +12,7 @@ import copy
 import re
 from typing import Any
 
-from mtlsform.emulator import clb_certs, clb_health
+from mtlsform.emulator import clb_certs, clb_health, clb_rewrite
 from mtlsform.emulator.apierror import ApiError, location_not_found, missing
 from mtlsform.emulator.clb_lookup import find_rule, l7_listener, rules_of_domain, writable_lb
 from mtlsform.emulator.world import CertBinding, Listener, Rule, WorldState
@@ -249,6 +249,7 @@ def delete_rule(call: Any, state: WorldState, p: dict[str, Any]) -> dict[str, An
     had_default = any(lst.rules[loc].default_server for loc in doomed)
     for loc in doomed:
         del lst.rules[loc]
+    clb_rewrite.forget_removed(lb)
     if "NewDefaultServerDomain" in p:
         if not rules_of_domain(lst, p["NewDefaultServerDomain"]):
             raise location_not_found(p["NewDefaultServerDomain"])

@@ -66,7 +66,7 @@ def load_balancer(lb: LoadBalancer, *, with_target_count: bool = False) -> dict[
         "Log": None,
         "SubnetId": lb.subnet_id or "",
         "Tags": [dict(tag) for tag in lb.tags],
-        "SecureGroups": [],
+        "SecureGroups": list(lb.security_groups),
         "TargetRegionInfo": {"Region": lb.region, "VpcId": lb.vpc_id,
                              "NumericalVpcId": numerical_vpc_id(lb.vpc_id)},
         "AnycastZone": "",
@@ -88,7 +88,7 @@ def load_balancer(lb: LoadBalancer, *, with_target_count: bool = False) -> dict[
         "ExtraInfo": None,
         "IsDDos": False,
         "ConfigId": "",
-        "LoadBalancerPassToTarget": False,
+        "LoadBalancerPassToTarget": lb.pass_to_target,
         "ExclusiveCluster": None,
         "IPv6Mode": None,
         "SnatPro": False,
@@ -104,7 +104,7 @@ def load_balancer(lb: LoadBalancer, *, with_target_count: bool = False) -> dict[
         "HealthLogSetId": "",
         "HealthLogTopicId": "",
         "ClusterIds": None,
-        "AttributeFlags": [],
+        "AttributeFlags": ["DeleteProtect"] if lb.delete_protect else [],
         "LoadBalancerDomain": load_balancer_domain(lb),
         "Egress": "center",
         "Exclusive": 0,
@@ -150,6 +150,16 @@ def health_check(check: HealthCheck | None) -> dict[str, Any] | None:
     }
 
 
+def rewrite_target(rule: Rule) -> dict[str, Any]:
+    """A rule's redirect as RuleOutput.RewriteTarget (all null when it does not redirect)."""
+    rw = rule.rewrite
+    if rw is None:
+        return {"TargetListenerId": None, "TargetLocationId": None, "RewriteCode": None,
+                "TakeUrl": None, "RewriteType": None}
+    return {"TargetListenerId": rw.target_listener_id, "TargetLocationId": rw.target_location_id,
+            "RewriteCode": rw.rewrite_code, "TakeUrl": rw.take_url, "RewriteType": rw.rewrite_type}
+
+
 def rule_output(rule: Rule, listener_id: str) -> dict[str, Any]:
     return {
         "LocationId": rule.location_id,
@@ -160,10 +170,9 @@ def rule_output(rule: Rule, listener_id: str) -> dict[str, Any]:
         "Certificate": certificate_output(rule.certificate),
         "Scheduler": rule.scheduler,
         "ListenerId": listener_id,
-        "RewriteTarget": {"TargetListenerId": None, "TargetLocationId": None,
-                          "RewriteCode": None, "TakeUrl": None, "RewriteType": None},
+        "RewriteTarget": rewrite_target(rule),
         "HttpGzip": True,
-        "BeAutoCreated": False,
+        "BeAutoCreated": rule.be_auto_created,
         "DefaultServer": rule.default_server,
         "Http2": rule.http2,
         "ForwardType": rule.forward_type,

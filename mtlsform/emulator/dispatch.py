@@ -15,9 +15,11 @@ from typing import Any
 
 from mtlsform.emulator import (
     clb_customized,
+    clb_lbattrs,
     clb_listeners,
     clb_loadbalancers,
     clb_params,
+    clb_rewrite,
     clb_rules,
     clb_targets,
     ssl_certificates,
@@ -93,6 +95,12 @@ def _actions() -> dict[tuple[str, str], Action]:
         ("DescribeCustomizedConfigAssociateList",
          clb_customized.DESCRIBE_CUSTOMIZED_CONFIG_ASSOCIATE_LIST,
          clb_customized.describe_customized_config_associate_list, "read"),
+        ("SetLoadBalancerSecurityGroups", clb_lbattrs.SET_LOAD_BALANCER_SECURITY_GROUPS,
+         clb_lbattrs.set_load_balancer_security_groups, "task"),
+        ("ManualRewrite", clb_rewrite.MANUAL_REWRITE, clb_rewrite.manual_rewrite, "task"),
+        ("AutoRewrite", clb_rewrite.AUTO_REWRITE, clb_rewrite.auto_rewrite, "task"),
+        ("DescribeRewrite", clb_rewrite.DESCRIBE_REWRITE, clb_rewrite.describe_rewrite, "read"),
+        ("DeleteRewrite", clb_rewrite.DELETE_REWRITE, clb_rewrite.delete_rewrite, "task"),
     ]
     ssl = [
         ("UploadCertificate", ssl_certificates.UPLOAD_CERTIFICATE,

@@ -175,6 +175,17 @@ class Target:
 
 
 @dataclass
+class Rewrite:
+    """A redirect from a rule to a rule of another listener (ManualRewrite, AutoRewrite)."""
+
+    target_listener_id: str
+    target_location_id: str
+    rewrite_code: int = 301
+    take_url: bool = False
+    rewrite_type: str = "Manual"  # Manual | Auto
+
+
+@dataclass
 class Rule:
     location_id: str
     domain: str
@@ -193,6 +204,8 @@ class Rule:
     create_time: str = ""
     targets: list[Target] = field(default_factory=list)
     config_id: str | None = None  # the customized config bound to this rule's domain (server)
+    rewrite: Rewrite | None = None  # this rule redirects (clb_rewrite.py)
+    be_auto_created: bool = False  # made by AutoRewrite
 
 
 @dataclass
@@ -242,7 +255,11 @@ class LoadBalancer:
     internet_charge_type: str = "TRAFFIC_POSTPAID_BY_HOUR"
     client_token: str | None = None
     tags: list[dict[str, str]] = field(default_factory=list)
-    listeners: dict[str, Listener] = field(default_factory=dict)
+    # SetLoadBalancerSecurityGroups and ModifyLoadBalancerAttributes (clb_lbattrs.py)
+    security_groups: list[str] = field(default_factory=list)
+    pass_to_target: bool = False
+    delete_protect: bool = False
+    listeners: dict[str, Listener] = field(default_factory=dict)  # the last field (worldfile)
 
 
 @dataclass

@@ -84,6 +84,20 @@ class DomainAttributes:
 
 
 @dataclass(frozen=True)
+class RedirectSpec:
+    """A redirect from a rule of one listener to a rule of another (ManualRewrite): the source
+    rule answers `code` with a Location on the target; `take_url` keeps the request's path."""
+
+    source_listener_id: str
+    source_rule_id: str
+    target_listener_id: str
+    target_rule_id: str
+    domain: str  # the source rule's domain (SourceDomain)
+    code: int = 301
+    take_url: bool = False
+
+
+@dataclass(frozen=True)
 class ListenerSpec:
     name: str
     protocol: str
@@ -118,6 +132,16 @@ class TargetInfo:
 
 
 @dataclass(frozen=True)
+class RewriteInfo:
+    """Where a rule redirects to (RuleOutput.RewriteTarget)."""
+
+    target_listener_id: str
+    target_rule_id: str
+    code: int
+    take_url: bool
+
+
+@dataclass(frozen=True)
 class RuleInfo:
     id: str  # LocationId
     domain: str
@@ -131,6 +155,7 @@ class RuleInfo:
     default_server: bool = False  # DefaultServer: the listener's default domain
     http2: bool = False
     quic: bool = False  # QuicStatus QUIC_ACTIVE
+    rewrite: RewriteInfo | None = None  # the rule redirects (its RewriteTarget)
 
 
 @dataclass(frozen=True)
@@ -152,6 +177,9 @@ class LoadBalancerInfo:
     vips: tuple[str, ...]
     status: int  # 0 creating, 1 normal
     tags: Mapping[str, str] = field(default_factory=dict)
+    security_groups: tuple[str, ...] = ()  # SecureGroups, in order
+    pass_to_target: bool = False  # LoadBalancerPassToTarget
+    delete_protect: bool = False  # AttributeFlags holds DeleteProtect
 
 
 @dataclass(frozen=True)
@@ -210,6 +238,19 @@ class CertificateInUse(ProviderError):
         self.bound = tuple(bound)
 
 
+class DeleteProtected(ProviderError):
+    """The cloud refused to delete a CLB because its delete protection is on."""
+
+    def __init__(self, load_balancer_id: str, request_id: str = "") -> None:
+        super().__init__(
+            f"load balancer {load_balancer_id} has delete protection on: the cloud refused to "
+            "delete it, and it was kept with what is on it; set delete_protection: false on it "
+            "in the stack and apply, then delete it",
+            code="OperationDenied", action="DeleteLoadBalancer", request_id=request_id,
+            hint="mtlsform never turns delete protection off by itself")
+        self.load_balancer_id = load_balancer_id
+
+
 class Provider(Protocol):
     """What the engine needs from a cloud. Every write returns after its task finished."""
 
@@ -233,7 +274,15 @@ class Provider(Protocol):
     # Load balancers
     def create_load_balancer(self, spec: LoadBalancerSpec) -> LoadBalancerInfo: ...
     def rename_load_balancer(self, load_balancer_id: str, name: str) -> None: ...
-    def delete_load_balancer(self, load_balancer_id: str) -> None: ...
+    def delete_load_balancer(self, load_balancer_id: str) -> None:
+        """Deletes a CLB; DeleteProtected when its delete protection is on."""
+    def set_security_groups(self, load_balancer_id: str, groups: Sequence[str]) -> None:
+        """Binds exactly `groups`, in order (SetLoadBalancerSecurityGroups)."""
+    def set_load_balancer_flags(self, load_balancer_id: str, *,
+                                pass_to_target: bool | None = None,
+                                delete_protect: bool | None = None) -> None:
+        """ModifyLoadBalancerAttributes LoadBalancerPassToTarget and DeleteProtect (None:
+        unchanged)."""
 
     # Customized configurations (the TLS policy's object): synchronous writes.
     def create_customized_config(self, name: str, content: str) -> str: ...
@@ -285,6 +334,11 @@ class Provider(Protocol):
         `domain`."""
 
     def delete_rule(self, load_balancer_id: str, listener_id: str, rule_id: str) -> None: ...
+
+    # Redirects between rules (read back as RuleInfo.rewrite)
+    def create_redirect(self, load_balancer_id: str, spec: RedirectSpec) -> None: ...
+    def delete_redirect(self, load_balancer_id: str, spec: RedirectSpec) -> None:
+        """Removes the redirect (gone already counts as done)."""
 
     # What the data plane serves
     def presented_certificate(self, load_balancer_id: str, listener_id: str, port: int,

@@ -14,6 +14,7 @@ from mtlsform.resources.base import ResourceType
 from mtlsform.resources.certificate import CERTIFICATE
 from mtlsform.resources.listener import LISTENER
 from mtlsform.resources.load_balancer import LOAD_BALANCER
+from mtlsform.resources.redirect import REDIRECT
 from mtlsform.resources.rule import RULE
 from mtlsform.resources.ssl_certificate import SSL_CERTIFICATE
 from mtlsform.resources.target import TARGET
@@ -21,7 +22,8 @@ from mtlsform.resources.tls_policy import TLS_POLICY
 
 RESOURCE_TYPES: dict[str, ResourceType] = {
     t.name: t
-    for t in (CERTIFICATE, SSL_CERTIFICATE, LOAD_BALANCER, LISTENER, RULE, TARGET, TLS_POLICY)
+    for t in (CERTIFICATE, SSL_CERTIFICATE, LOAD_BALANCER, LISTENER, RULE, TARGET, TLS_POLICY,
+              REDIRECT)
 }
 register_types(RESOURCE_TYPES)
 

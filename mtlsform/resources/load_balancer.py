@@ -23,6 +23,7 @@ from mtlsform.resources.base import (
     Collection,
     Decision,
     ResourceType,
+    differs,
 )
 from mtlsform.resources.ownership import (
     ADDRESS_TAG,
@@ -31,7 +32,7 @@ from mtlsform.resources.ownership import (
     owner_tags,
     tagged_workspace,
 )
-from mtlsform.resources.shape import map_of, nullable
+from mtlsform.resources.shape import map_of, nullable, optional
 from mtlsform.stack.model import Stack
 
 
@@ -47,8 +48,17 @@ def _read(provider: Provider, ids: Sequence[str]) -> Mapping[str, Any]:
 LOAD_BALANCERS = Collection("load_balancers", read=_read)
 
 
+# Managed only when the stack declares them (see `declared`): security groups, pass-to-target
+# and delete protection; read back from DescribeLoadBalancers at no extra call.
+DECLARED_ONLY = ("security_groups", "pass_to_target", "delete_protection")
+FLAGS = ("pass_to_target", "delete_protection")
+
+
 def lb_attributes(info: LoadBalancerInfo, prior: Mapping[str, Any]) -> Attributes:
     return {
+        "security_groups": list(info.security_groups),
+        "pass_to_target": info.pass_to_target,
+        "delete_protection": info.delete_protect,
         "id": info.id,
         "name": info.name,
         "network": info.network,
@@ -68,12 +78,15 @@ class LoadBalancerType(ResourceType):
     collections = (LOAD_BALANCERS,)
     id_collection = LOAD_BALANCERS.name
     force_new = frozenset({"network", "vpc_id", "subnet_id"})
-    updatable = frozenset({"name"})  # ModifyLoadBalancerAttributes; the VIP stays
+    # the name and flags: ModifyLoadBalancerAttributes (the VIP stays); the security groups:
+    # SetLoadBalancerSecurityGroups
+    updatable = frozenset({"name", *DECLARED_ONLY})
     computed = frozenset({"id", "vip"})
     recorded = {
         "id": str, "name": str, "network": str, "vip": nullable(str),
         "vpc_id": nullable(str), "subnet_id": nullable(str), "tags": map_of(str),
-        "adopted": bool,
+        "adopted": bool, "security_groups": optional([str]), "pass_to_target": optional(bool),
+        "delete_protection": optional(bool),
     }
 
     def instances(self, stack: Stack) -> Iterable[Address]:
@@ -91,6 +104,7 @@ class LoadBalancerType(ResourceType):
             "subnet_id": lb.subnet_id,
             # the stack's tags and the ownership tags create adds, so a plan shows them all
             "tags": dict(sorted({**lb.tags, **self.found_by(stack, address)}.items())),
+            **declared(lb),
         }
 
     def find(self, provider: Provider, stack: Stack,
@@ -161,6 +175,24 @@ class LoadBalancerType(ResourceType):
             attrs["adopted"] = True
         return attrs
 
+    def drifted(self, recorded: Mapping[str, Any], current: Mapping[str, Any] | None) -> bool:
+        """As for every type, but an attribute the stack does not manage (not recorded) is
+        not drift."""
+        if current is None:
+            return True
+        names = (self.force_new | self.updatable) - {
+            name for name in DECLARED_ONLY if name not in recorded}
+        return any(differs(recorded.get(k), current.get(k)) for k in names)
+
+    def consequences(self, provider: Provider, action: Action,
+                     before: Mapping[str, Any] | None, owned_ids: frozenset[str]) -> list[str]:
+        if action.deletes and before is not None and before.get("delete_protection") \
+                and not before.get("adopted"):
+            return [f"load balancer {before.get('id')} has delete protection on: the cloud "
+                    "will refuse to delete it, so this apply stops there (nothing on it is "
+                    "lost); set delete_protection: false and apply first"]
+        return []
+
     def diff(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
              *, now: datetime, stack: Stack, address: Address) -> Decision:
         if desired.get("adopted"):
@@ -180,13 +212,16 @@ class LoadBalancerType(ResourceType):
             name=values["name"], network=values["network"], vpc_id=values.get("vpc_id"),
             subnet_id=values.get("subnet_id"), tags=tags, client_token=ctx.op_id or None,
         ))
+        set_declared(ctx.provider, info.id, values, [k for k in DECLARED_ONLY if k in values])
         return {**values, "id": info.id, "vip": info.vips[0] if info.vips else None}
 
     def update(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any],
                values: Mapping[str, Any], changed: Sequence[str]) -> Attributes:
         if "name" in changed:
             ctx.provider.rename_load_balancer(prior["id"], values["name"])
-        return {**prior, **values}
+        set_declared(ctx.provider, prior["id"], values, changed)
+        kept = {k: v for k, v in prior.items() if k not in DECLARED_ONLY or k in values}
+        return {**kept, **values}
 
     def delete(self, ctx: ApplyContext, address: Address, prior: Mapping[str, Any]) -> None:
         if prior.get("adopted"):
@@ -195,3 +230,25 @@ class LoadBalancerType(ResourceType):
 
 
 LOAD_BALANCER = LoadBalancerType()
+
+
+def declared(lb: Any) -> Attributes:
+    """The attributes a load balancer of the stack manages only when it declares them."""
+    found: Attributes = {}
+    if lb.security_groups is not None:
+        found["security_groups"] = list(lb.security_groups)
+    for name in FLAGS:
+        if getattr(lb, name) is not None:
+            found[name] = bool(getattr(lb, name))
+    return found
+
+
+def set_declared(provider: Provider, lb_id: str, values: Mapping[str, Any],
+                 changed: Sequence[str]) -> None:
+    """The security groups (one call) and the flags (one call for both) among `changed`."""
+    if "security_groups" in changed:
+        provider.set_security_groups(lb_id, values["security_groups"])
+    flags = {name: values[name] for name in FLAGS if name in changed}
+    if flags:
+        provider.set_load_balancer_flags(lb_id, pass_to_target=flags.get("pass_to_target"),
+                                         delete_protect=flags.get("delete_protection"))

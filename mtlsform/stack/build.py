@@ -25,6 +25,7 @@ from mtlsform.stack.model import (
     Output,
     Positions,
     ProviderConfig,
+    Redirect,
     Reference,
     Rollover,
     Rule,
@@ -300,7 +301,11 @@ def _load_balancer(name: str, node: Node, own: Position) -> LoadBalancer:
     return LoadBalancer(name=name, display_name=data.get("name"),
                         network=data.get("network", "public"), id=data.get("id"),
                         vpc_id=data.get("vpc_id"), subnet_id=data.get("subnet_id"),
-                        tags=dict(data.get("tags", {})), positions=_positions(node, own))
+                        tags=dict(data.get("tags", {})), positions=_positions(node, own),
+                        security_groups=tuple(data["security_groups"])
+                        if "security_groups" in data else None,
+                        pass_to_target=data.get("pass_to_target"),
+                        delete_protection=data.get("delete_protection"))
 
 
 def _backend(name: str, node: Node, own: Position) -> Backend:
@@ -373,7 +378,18 @@ def _rule(node: Node) -> Rule:
         positions=_positions(node),
         http2=bool(data.get("http2", False)),
         quic=bool(data.get("quic", False)),
+        redirect=_redirect(node),
     )
+
+
+def _redirect(rule: MapNode) -> Redirect | None:
+    node = rule.values.get("redirect")
+    if not isinstance(node, MapNode):
+        return None
+    data = to_plain(node)
+    return Redirect(listener=str(data["listener"]), url=data.get("url"),
+                    code=int(data.get("code", 301)), take_url=bool(data.get("take_url", False)),
+                    positions=_positions(node, rule.keys["redirect"]))
 
 
 def _health_check(rule: MapNode) -> HealthCheck:

@@ -164,6 +164,11 @@ class LoadBalancer:
     subnet_id: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     positions: Positions = field(default_factory=Positions)
+    # Managed only when given (None: left as the cloud has it): SetLoadBalancerSecurityGroups,
+    # ModifyLoadBalancerAttributes LoadBalancerPassToTarget and DeleteProtect.
+    security_groups: tuple[str, ...] | None = None
+    pass_to_target: bool | None = None
+    delete_protection: bool | None = None
 
     @property
     def adopted(self) -> bool:
@@ -223,6 +228,19 @@ class RuleBackend:
 
 
 @dataclass(frozen=True)
+class Redirect:
+    """`redirect:` on a rule: it answers `code` with a Location on the rule of `listener` with
+    this rule's domain and `url` (default: this rule's URL); `take_url` keeps the request's
+    path. The `redirect` resource type (ManualRewrite)."""
+
+    listener: str
+    url: str | None = None
+    code: int = 301
+    take_url: bool = False
+    positions: Positions = field(default_factory=Positions)
+
+
+@dataclass(frozen=True)
 class Rule:
     domain: str
     url: str = "/"
@@ -236,6 +254,7 @@ class Rule:
     # Domain settings (every rule of the domain has the same): HTTP/2 and QUIC (HTTPS only).
     http2: bool = False
     quic: bool = False
+    redirect: Redirect | None = None  # the rule redirects to a rule of another listener
 
     @property
     def key(self) -> str:

@@ -25,6 +25,8 @@ PATTERNS: dict[str, tuple[str, str | None]] = {
     "^lb-[a-z0-9]{8}$": ("is not a CLB id", "CLB ids look like lb-0a1b2c3d"),
     "^vpc-[a-z0-9]{8}$": ("is not a VPC id", "VPC ids look like vpc-0a1b2c3d"),
     "^subnet-[a-z0-9]{8}$": ("is not a subnet id", "subnet ids look like subnet-0a1b2c3d"),
+    "^sg-[a-z0-9]{8}$": ("is not a security group id",
+                         "security group ids look like sg-0a1b2c3d"),
     "^ins-[a-z0-9]{1,32}$": ("is not a CVM instance id",
                              "instance ids look like ins-0a1b2c3d (lowercase)"),
     "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$": (

@@ -424,5 +424,5 @@ def check_entry(entry: Entry, *, requests: int, tolerance: Tolerance, kit: Clien
     """All the checks of one entry, in report order: a, b per rule, c, d per rule, e."""
     results = EntryChecks(entry, requests=requests, tolerance=tolerance, kit=kit,
                           server_log=server_log).run()
-    order = {"a": 0, "b": 1, "c": 2, "d": 3, "e": 4}
+    order = {"a": 0, "b": 1, "c": 2, "d": 3, "e": 4, "f": 5}
     return sorted(results, key=lambda r: order[r.letter])

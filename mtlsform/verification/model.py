@@ -29,6 +29,7 @@ DEFAULT_DOMAIN = "default-domain"
 OPTIONAL_CLIENT = "optional-client-certificate"
 TLS_VERSIONS = "tls-versions"
 WEAK_CIPHER = "weak-cipher"
+REDIRECT = "redirect"  # verification/redirects.py
 
 CHECKS = {
     SERVER_CERTIFICATE: ("a", "server certificate"),
@@ -41,6 +42,7 @@ CHECKS = {
     OPTIONAL_CLIENT: ("c", "lets a client without a certificate through"),
     TLS_VERSIONS: ("e", "refuses TLS versions the policy forbids"),
     WEAK_CIPHER: ("e", "refuses a weak cipher the policy forbids"),
+    REDIRECT: ("f", "redirect status and location"),
 }
 
 

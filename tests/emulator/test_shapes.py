@@ -72,7 +72,9 @@ def test_every_action_is_served() -> None:
               "DescribeTargetHealth", "DescribeTaskStatus", "DescribeLoadBalancerListByCertId",
               "ModifyLoadBalancerAttributes", "SetCustomizedConfigForLoadBalancer",
               "AssociateCustomizedConfig", "DisassociateCustomizedConfig",
-              "DescribeCustomizedConfigList", "DescribeCustomizedConfigAssociateList"}
+              "DescribeCustomizedConfigList", "DescribeCustomizedConfigAssociateList",
+              "ManualRewrite", "AutoRewrite", "DescribeRewrite", "DeleteRewrite",
+              "SetLoadBalancerSecurityGroups"}
     assert {n for s, n in ACTIONS if s == "clb"} == wanted
     assert {n for s, n in ACTIONS if s == "ssl"} == {
         "UploadCertificate", "DescribeCertificateDetail", "DescribeCertificates",
@@ -136,6 +138,17 @@ def test_every_answer_has_the_sdk_response_shape(emu: Any, clb: Any, certs: dict
     task = check("clb", "DeregisterTargets", {"LoadBalancerId": lb, "ListenerId": https_id,
                                               "LocationId": loc, "Targets": [target]})
     check("clb", "DescribeTaskStatus", {"TaskId": task["RequestId"]})
+    http_id = done(clb, "CreateListener", LoadBalancerId=lb, Ports=[80],
+                   Protocol="HTTP").ListenerIds[0]
+    source = done(clb, "CreateRule", LoadBalancerId=lb, ListenerId=http_id,
+                  Rules=[{"Domain": "www.example.com", "Url": "/"}]).LocationIds[0]
+    pair = {"LoadBalancerId": lb, "SourceListenerId": http_id, "TargetListenerId": https_id,
+            "RewriteInfos": [{"SourceLocationId": source, "TargetLocationId": loc}]}
+    check("clb", "ManualRewrite", pair)
+    check("clb", "DescribeRewrite", {"LoadBalancerId": lb})
+    check("clb", "DeleteRewrite", pair)
+    check("clb", "AutoRewrite", {"LoadBalancerId": lb, "ListenerId": https_id})
+    done(clb, "DeleteListener", LoadBalancerId=lb, ListenerId=http_id)
     check("clb", "DeleteRule", {"LoadBalancerId": lb, "ListenerId": https_id,
                                 "LocationIds": [loc]})
     check("clb", "DeleteListener", {"LoadBalancerId": lb, "ListenerId": tcp_id})
@@ -145,6 +158,8 @@ def test_every_answer_has_the_sdk_response_shape(emu: Any, clb: Any, certs: dict
     helpers.wait(clb, made["RequestId"])
     check("clb", "ModifyLoadBalancerAttributes", {"LoadBalancerId": made["LoadBalancerIds"][0],
                                                   "LoadBalancerName": "renamed"})
+    check("clb", "SetLoadBalancerSecurityGroups", {"LoadBalancerId": made["LoadBalancerIds"][0],
+                                                   "SecurityGroups": ["sg-12345678"]})
     emu.wait_for_tasks()
     check("clb", "DeleteLoadBalancer", {"LoadBalancerIds": made["LoadBalancerIds"]})
     check("ssl", "DescribeCertificateDetail", {"CertificateId": certs["server"]})

@@ -9,7 +9,7 @@ import pytest
 from mtlsform.stack import load_stack
 from tests.stack.conftest import STACKS
 
-EXAMPLES = ["example", "sni", "imported", "sni-default", "tls-policy"]
+EXAMPLES = ["example", "sni", "imported", "sni-default", "tls-policy", "redirect"]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from mtlsform.emulator.dataplane.redirect import RedirectConfig
 from mtlsform.sensitive import Sensitive
 
 UNIDIRECTIONAL = "UNIDIRECTIONAL"
@@ -156,6 +157,7 @@ class RouteConfig:
     targets: tuple[TargetConfig, ...] = ()
     tls: TlsPolicy | None = None
     default_server: bool = False
+    redirect: RedirectConfig | None = None  # the rule redirects instead (redirect.py)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from mtlsform.emulator.dataplane.http1 import (
     simple_response,
     wants_keep_alive,
 )
+from mtlsform.emulator.dataplane.redirect import RedirectConfig
 from mtlsform.emulator.dataplane.routing import RouteTable
 from mtlsform.emulator.dataplane.sessions import (
     DEFAULT_COOKIE_NAME,
@@ -121,6 +122,9 @@ async def exchange(head: Head, reader: asyncio.StreamReader, writer: asyncio.Str
     route = table.route_for(host, path)
     if route is None:
         return await reply(404, f"no forwarding rule for host {host!r} and path {path!r}")
+    if route.redirect is not None:
+        return await _redirect(route.redirect, host or "", path, head, writer,
+                               keep and not has_body)
     if listener.sni and client.policy is not None:
         domain = table.domain_for(host)
         wanted = table.tls_for_domain(domain)
@@ -205,6 +209,17 @@ async def exchange(head: Head, reader: asyncio.StreamReader, writer: asyncio.Str
     finally:
         services.balancer.release(route_key, target)
         await close_writer(up_writer, UPSTREAM_CLOSE_TIMEOUT)
+
+
+async def _redirect(redirect: RedirectConfig, host: str, path: str, head: Head,
+                    writer: asyncio.StreamWriter, keep: bool) -> bool:
+    """Answers a request matched by a redirecting rule: its code and Location."""
+    location = redirect.location(host, path)
+    writer.write(simple_response(redirect.code, f"redirected to {location}", keep_alive=keep,
+                                 extra=[("Location", location)],
+                                 head_only=head.method == "HEAD"))
+    await writer.drain()
+    return keep
 
 
 async def _response_head(reader: asyncio.StreamReader) -> Head:

@@ -26,7 +26,8 @@ HOP_BY_HOP = frozenset({
 NOT_HOP_BY_HOP = frozenset({"host", "content-length", "transfer-encoding"})
 
 REASONS = {
-    100: "Continue", 200: "OK", 400: "Bad Request", 404: "Not Found",
+    100: "Continue", 200: "OK", 301: "Moved Permanently", 302: "Found",
+    307: "Temporary Redirect", 400: "Bad Request", 404: "Not Found",
     408: "Request Timeout", 413: "Content Too Large", 421: "Misdirected Request",
     431: "Request Header Fields Too Large", 500: "Internal Server Error",
     501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",

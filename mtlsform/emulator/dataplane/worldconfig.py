@@ -35,6 +35,7 @@ from mtlsform.emulator.dataplane.config import (
     TlsPolicy,
 )
 from mtlsform.emulator.dataplane.health import UNKNOWN, HealthKey
+from mtlsform.emulator.dataplane.redirect import RedirectConfig, redirect_config
 from mtlsform.emulator.dataplane.tlsdirectives import tls_settings
 from mtlsform.emulator.world import (
     CertBinding,
@@ -107,7 +108,8 @@ def health_check(check: HealthCheck, forward_type: str, protocol: str) -> Health
 
 def route_config(rule: Rule, protocol: str, sni: bool,
                  certificates: dict[str, Certificate],
-                 settings: dict[str, Any] | None = None) -> RouteConfig:
+                 settings: dict[str, Any] | None = None,
+                 redirect: RedirectConfig | None = None) -> RouteConfig:
     domains = tuple(rule.domains) if rule.domains else (rule.domain,)
     return RouteConfig(
         location_id=rule.location_id,
@@ -127,6 +129,7 @@ def route_config(rule: Rule, protocol: str, sni: bool,
         tls=tls_policy(rule.certificate, certificates, settings, http2=rule.http2)
         if sni else None,
         default_server=rule.default_server,
+        redirect=redirect,
     )
 
 
@@ -164,7 +167,8 @@ def config_from_world(state: WorldState) -> DataPlaneConfig:
                      if listener.protocol == "HTTPS" and not sni else None),
                 routes=tuple(route_config(
                     rule, listener.protocol, sni, state.certificates,
-                    protocol_settings(bound_config(state, lb.lb_id, [rule])) if sni else None)
+                    protocol_settings(bound_config(state, lb.lb_id, [rule])) if sni else None,
+                    redirect_config(rule, lb))
                     for rule in rules),
                 name=listener.name,
             ))

@@ -17,6 +17,8 @@ from mtlsform.providers.base import (
     HealthCheckSpec,
     ListenerInfo,
     LoadBalancerInfo,
+    RedirectSpec,
+    RewriteInfo,
     RuleInfo,
     RuleSpec,
     SslMode,
@@ -186,7 +188,27 @@ def rule_info(rule: Any, targets: Iterable[TargetInfo]) -> RuleInfo:
         default_server=bool(rule.DefaultServer),
         http2=bool(rule.Http2),
         quic=(rule.QuicStatus or "").upper() == "QUIC_ACTIVE",
+        rewrite=rewrite_info(rule.RewriteTarget),
     )
+
+
+def rewrite_info(target: Any) -> RewriteInfo | None:
+    """A rule's RewriteTarget, or None when it does not redirect (its fields are null)."""
+    if target is None or not target.TargetLocationId or not target.TargetListenerId:
+        return None
+    return RewriteInfo(target_listener_id=target.TargetListenerId,
+                       target_rule_id=target.TargetLocationId,
+                       code=int(target.RewriteCode or 0), take_url=bool(target.TakeUrl))
+
+
+def rewrite_location_map(spec: RedirectSpec) -> Any:
+    info = _models().RewriteLocationMap()
+    info.SourceLocationId = spec.source_rule_id
+    info.TargetLocationId = spec.target_rule_id
+    info.RewriteCode = spec.code
+    info.TakeUrl = spec.take_url
+    info.SourceDomain = spec.domain
+    return info
 
 
 def listener_info(listener: Any,
@@ -215,6 +237,9 @@ def load_balancer_info(lb: Any) -> LoadBalancerInfo:
         vips=tuple(lb.LoadBalancerVips or ()),
         status=lb.Status if lb.Status is not None else 0,
         tags=tags,
+        security_groups=tuple(lb.SecureGroups or ()),
+        pass_to_target=bool(lb.LoadBalancerPassToTarget),
+        delete_protect="DeleteProtect" in (lb.AttributeFlags or ()),
     )
 
 

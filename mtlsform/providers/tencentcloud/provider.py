@@ -21,11 +21,13 @@ from mtlsform.providers.base import (
     CertType,
     ConfigBinding,
     CustomizedConfigInfo,
+    DeleteProtected,
     DomainAttributes,
     ListenerInfo,
     ListenerSpec,
     LoadBalancerInfo,
     LoadBalancerSpec,
+    RedirectSpec,
     RuleSpec,
     TargetSpec,
     Upload,
@@ -201,7 +203,34 @@ class TencentCloudProvider:
         # The cloud refuses a CLB with 20 or more bound targets unless forced
         # (FailedOperation.TargetNumCheckRisk); the approved plan lists every target it removes.
         request.ForceDelete = True
-        self._delete(load_balancer_id, "DeleteLoadBalancer", request)
+        try:
+            self._delete(load_balancer_id, "DeleteLoadBalancer", request)
+        except ProviderError as error:
+            if error.code == "OperationDenied":
+                info = self._reader.load_balancers([load_balancer_id]).get(load_balancer_id)
+                if info is not None and info.delete_protect:
+                    raise DeleteProtected(load_balancer_id, error.request_id) from None
+            raise
+
+    def set_security_groups(self, load_balancer_id: str, groups: Sequence[str]) -> None:
+        request = _clb().SetLoadBalancerSecurityGroupsRequest()
+        request.LoadBalancerId = load_balancer_id
+        if groups:  # none: every group is unbound
+            request.SecurityGroups = list(groups)
+        self._session.write(load_balancer_id, "SetLoadBalancerSecurityGroups", request)
+
+    def set_load_balancer_flags(self, load_balancer_id: str, *,
+                                pass_to_target: bool | None = None,
+                                delete_protect: bool | None = None) -> None:
+        if pass_to_target is None and delete_protect is None:
+            return
+        request = _clb().ModifyLoadBalancerAttributesRequest()
+        request.LoadBalancerId = load_balancer_id
+        if pass_to_target is not None:
+            request.LoadBalancerPassToTarget = pass_to_target
+        if delete_protect is not None:
+            request.DeleteProtect = delete_protect
+        self._session.write(load_balancer_id, "ModifyLoadBalancerAttributes", request)
 
     # --- certificates -------------------------------------------------------------------------
 
@@ -385,6 +414,31 @@ class TencentCloudProvider:
         request.ListenerId = listener_id
         request.LocationIds = [rule_id]
         self._delete(load_balancer_id, "DeleteRule", request)
+
+    # --- redirects -----------------------------------------------------------------------------
+
+    def _rewrite_request(self, name: str, load_balancer_id: str, spec: RedirectSpec) -> Any:
+        request = getattr(_clb(), f"{name}Request")()
+        request.LoadBalancerId = load_balancer_id
+        request.SourceListenerId = spec.source_listener_id
+        request.TargetListenerId = spec.target_listener_id
+        request.RewriteInfos = [mapping.rewrite_location_map(spec)]
+        return request
+
+    def create_redirect(self, load_balancer_id: str, spec: RedirectSpec) -> None:
+        request = self._rewrite_request("ManualRewrite", load_balancer_id, spec)
+        self._session.write(load_balancer_id, "ManualRewrite", request)
+
+    def delete_redirect(self, load_balancer_id: str, spec: RedirectSpec) -> None:
+        request = self._rewrite_request("DeleteRewrite", load_balancer_id, spec)
+        request.RewriteInfos[0].RewriteCode = None  # DeleteRewrite names the pair only
+        request.RewriteInfos[0].TakeUrl = None
+        request.RewriteInfos[0].SourceDomain = None
+        try:
+            self._delete(load_balancer_id, "DeleteRewrite", request)
+        except ProviderError as error:
+            if error.code != "InvalidParameter.SomeRewriteNotFound":  # removed already
+                raise
 
     # --- targets (merged per rule with concurrent callers' targets: see targets.py) ------------
 

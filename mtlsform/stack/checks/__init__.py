@@ -12,6 +12,7 @@ from mtlsform.stack.checks import (
     listeners,
     outputs,
     preflight,
+    redirects,
     resources,
     rules,
 )
@@ -20,6 +21,7 @@ from mtlsform.stack.checks import (
 def run_checks(parts: Parts) -> list[Diagnostic]:
     """Every semantic problem of the stack (errors and warnings), in no particular order."""
     found: list[Diagnostic] = []
-    for module in (resources, certificates, listeners, rules, preflight, outputs):
+    for module in (resources, certificates, listeners, rules, preflight, redirects,
+                   outputs):
         found.extend(module.check(parts))
     return found

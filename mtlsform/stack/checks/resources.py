@@ -67,6 +67,12 @@ def _load_balancers(parts: Parts) -> list[Diagnostic]:
                 "subnet_id is only for a private load balancer", path=f"{where}.subnet_id",
                 position=at("subnet_id"), hint="remove it, or set network: private"))
         if lb.id is not None:
+            for key in ("security_groups", "pass_to_target", "delete_protection"):
+                if getattr(lb, key) is not None:
+                    found.append(error(
+                        f"{key} is not set on an adopted load balancer (the stack only reads "
+                        "it)", path=f"{where}.{key}", position=at(key),
+                        hint=f"remove {key}, or set it on the CLB outside the stack"))
             if lb.id in adopted:
                 other = parts.load_balancers[adopted[lb.id]]
                 found.append(error(

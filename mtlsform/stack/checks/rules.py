@@ -129,7 +129,7 @@ def _backends(rule: Rule, where: str, parts: Parts) -> list[Diagnostic]:
                 f"({server[0]} {server[1]} port {server[2]})", path=bwhere, position=position,
                 hint="a rule binds a server and port once; remove one of them"))
         servers.setdefault(server, name)
-    if not rule.backends:
+    if not rule.backends and rule.redirect is None:  # a redirect forwards nothing
         found.append(warning("this rule has no backends, so its requests will fail",
                              path=where, position=rule.positions.at(),
                              hint="add backends: [NAME, ...]"))
