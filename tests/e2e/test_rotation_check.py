@@ -136,15 +136,23 @@ def test_verify_rotation_against_the_cloud_kind_fails_when_no_handshake_reaches_
     """kind tencentcloud (here pointed at the serving emulator): no handshake without the
     flag; with --verify-rotation, to the VIP at the listener's own port, where nothing listens
     (the data plane listens at an offset): the entry is switched back and the apply fails."""
+    import ipaddress
     import json
+    import os
 
-    from mtlsform.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
+    from mtlsform.emulator import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, clb_loadbalancers
     from mtlsform.emulator.holder import lock_file
 
+    # A VIP of this test process alone: the test needs nothing listening at VIP:443, and other
+    # test processes (pytest -n) serve data planes on the usual 127.64.0.1:443.
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    monkeypatch.setattr(clb_loadbalancers, "VIP_NETWORK",
+                        ipaddress.IPv4Network(f"127.66.{worker % 256}.0/24"))
     entry = ENTRIES["sni-off"]
     stack = stacks / entry.stack
     assert run(["apply", str(stack), "--auto-approve"]) == 0
     vip = state_attributes(stacks, entry.name, entry.lb)["vip"]
+    assert vip.startswith("127.66."), vip
     old_upload = state_attributes(stacks, entry.name, f"ssl_certificate.{entry.server}")["id"]
     served = _serve(stacks, entry, serve, vip)
     url = json.loads(lock_file(stacks / ".mtlsform" / "emulator").read_text())["url"]
