@@ -80,7 +80,8 @@ def start_s3_server() -> S3Server:
     process = subprocess.Popen([sys.executable, "-c", SERVE], stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
-    port = process.stdout.readline().strip()
+    with process.stdout:  # the port is all it prints
+        port = process.stdout.readline().strip()
     if not port.isdigit():
         process.kill()
         raise RuntimeError("the S3-compatible test server did not start")

@@ -194,7 +194,9 @@ def hold_lock(s3, bucket: str, stack: str = "demo") -> tuple[subprocess.Popen[st
     process = subprocess.Popen([sys.executable, "-c", HOLDER, s3.endpoint, bucket, stack],
                                stdout=subprocess.PIPE, text=True, cwd=REPO)
     assert process.stdout is not None
-    return process, process.stdout.readline().strip()
+    with process.stdout:  # it prints once: closed here, never left to the collector
+        lock_id = process.stdout.readline().strip()
+    return process, lock_id
 
 
 def test_kill_9_of_the_holder_leaves_a_stale_lock_that_force_unlock_clears(s3):

@@ -154,7 +154,9 @@ def hold_lock(postgres, schema: str, stack: str = "demo") -> tuple[subprocess.Po
     process = subprocess.Popen([sys.executable, "-c", HOLDER, postgres.conn_str, schema, stack],
                                stdout=subprocess.PIPE, text=True, cwd=REPO)
     assert process.stdout is not None
-    return process, process.stdout.readline().strip()
+    with process.stdout:  # it prints once: closed here, never left to the collector
+        lock_id = process.stdout.readline().strip()
+    return process, lock_id
 
 
 def test_kill_9_of_the_holder_releases_the_lock_at_once(postgres, pg_schema):

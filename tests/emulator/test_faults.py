@@ -165,7 +165,8 @@ def test_crash_after_mutating_calls(tmp_path: Path, pki: dict, flags: tuple, kep
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert "simulated crash" in proc.stderr.read()
+    with proc.stdout, proc.stderr:
+        assert "simulated crash" in proc.stderr.read()
     with Emulator(EmulatorConfig(data_dir=tmp_path)) as emu:
         assert len(emu.world.snapshot().certificates) == kept
 
