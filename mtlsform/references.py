@@ -42,9 +42,13 @@ class Ref:
         return f"{self.address}.{self.attribute}"
 
 
+_PLAIN = (str, int, float, bool, type(None))  # values that hold no Ref: skipped at once
+
+
 def evaluate(config: Mapping[str, Any], lookup: Callable[[Ref], Any]) -> dict[str, Any]:
     """Replaces every Ref in a configuration (at any depth) by what `lookup` returns for it."""
-    return {key: _evaluate_value(value, lookup) for key, value in config.items()}
+    return {key: value if isinstance(value, _PLAIN) else _evaluate_value(value, lookup)
+            for key, value in config.items()}
 
 
 def _evaluate_value(value: Any, lookup: Callable[[Ref], Any]) -> Any:
@@ -58,10 +62,12 @@ def _evaluate_value(value: Any, lookup: Callable[[Ref], Any]) -> Any:
 
 
 def references(config: Mapping[str, Any]) -> list[Ref]:
-    """Every Ref inside a configuration, in a stable order."""
+    """Every Ref inside a configuration, in a stable order (keys sorted, lists in order)."""
     found: list[Ref] = []
 
     def walk(value: Any) -> None:
+        if isinstance(value, _PLAIN):
+            return
         if isinstance(value, Ref):
             found.append(value)
         elif isinstance(value, Mapping):

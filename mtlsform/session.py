@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from mtlsform.addresses import Address
 from mtlsform.apply.executor import ApplyHooks, ApplyResult, Executor, WriteLanes
 from mtlsform.apply.statewriter import StateWriter
+from mtlsform.collection import long_lived
 from mtlsform.diagnostics import warning
 from mtlsform.errors import StateError
 from mtlsform.plan.lost_state import (
@@ -327,7 +328,7 @@ def open_session(stack: Stack, *, operation: str, state_path: Path | None = None
     remote = backend_settings(stack).remote
     path = location_path(store)
     local_path = state_path_for(stack, None if remote else state_path)
-    with store:
+    with long_lived(), store:
         stored = store.read()
         if stored is None and remote:
             refuse_local_left_behind(stack, store, local_path, ignore_backup=ignore_backup)

@@ -27,6 +27,7 @@ from mtlsform.plan.outputs import resolve_output
 from mtlsform.references import UNKNOWN, Ref, evaluate, references
 from mtlsform.resources import RESOURCE_TYPES
 from mtlsform.resources.base import CloudSnapshot, Decision, ResourceType
+from mtlsform.resources.graph import compiled
 from mtlsform.stack.model import Stack
 from mtlsform.state.model import State
 
@@ -36,6 +37,7 @@ class _Planner:
                  now: datetime, moved_from: Mapping[Address, Address],
                  replacing: frozenset[Address]) -> None:
         self.stack = stack
+        self.configs = compiled(stack).configs
         self.moved_from = moved_from
         self.replacing = replacing
         self.cloud = cloud
@@ -71,7 +73,10 @@ class _Planner:
 
     def plan_resource(self, address: Address) -> None:
         rtype = RESOURCE_TYPES[address.type]
-        config = rtype.config(self.stack, address)
+        config = self.configs.get(address)
+        if config is None:
+            config = rtype.config(self.stack, address)
+        refs = references(config)
         desired = evaluate(config, self.lookup)
         record = self.prior.get((address, None))
         prior_attrs = record.attributes if record is not None else None
@@ -102,7 +107,7 @@ class _Planner:
         # Found by its natural key: taken over, unless it is the create of an interrupted run
         # or part of what --adopt-found takes back (under an object found by its tags).
         adopted = address in self.adopting or any(
-            ref.address in self.adopting for ref in references(config))
+            ref.address in self.adopting for ref in refs)
         if (current is not None and prior_attrs is None and not rtype.local and not adopted
                 and address not in self.pending and rtype.owned(self.planned[address])
                 and not self.recorded_elsewhere(address, rtype.identity(current))):
@@ -118,7 +123,7 @@ class _Planner:
             changed=decision.changed,
             replace_paths=decision.replace_paths,
             sensitive=rtype.sensitive,
-            dependencies=tuple(sorted({r.address for r in references(config)})),
+            dependencies=tuple(sorted({r.address for r in refs}, key=Address.sort_key)),
             moved_from=self.moved_from.get(address),
             importing=importing,
         ))

@@ -19,6 +19,7 @@ from mtlsform.addresses import Address
 from mtlsform.providers.base import Provider
 from mtlsform.resources import RESOURCE_TYPES
 from mtlsform.resources.base import CloudSnapshot, Collection
+from mtlsform.resources.graph import compiled
 from mtlsform.stack.model import Stack
 from mtlsform.state.model import State
 
@@ -43,8 +44,12 @@ def refresh(provider: Provider, state: State | None, stack: Stack | None) -> Clo
         needed.update({c.name: c for c in rtype.collections})
         if rtype.id_collection is None:
             continue
+        configs = compiled(stack).configs
         for address in addresses:  # objects the stack names by ID (an adopted CLB)
-            named = rtype.config(stack, address).get("id") if not rtype.local else None
+            config = configs.get(address)
+            if config is None:
+                config = rtype.config(stack, address)
+            named = config.get("id") if not rtype.local else None
             if isinstance(named, str):
                 wanted[rtype.id_collection].add(named)
         unrecorded = [a for a in addresses if a not in recorded]

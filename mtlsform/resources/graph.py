@@ -1,7 +1,18 @@
 """The resource graph of a stack: every instance of every registered type, with an edge to each
-resource its configuration refers to (the graph's only edges)."""
+resource its configuration refers to (the graph's only edges).
+
+Compiling it evaluates every resource's configuration, which the planner needs again: the last
+stack compiled keeps its graph and configurations (a stack is immutable), so that loading,
+checking and planning one stack compile it once.
+"""
 
 from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from mtlsform.addresses import Address
 from mtlsform.dag import Dag
@@ -10,12 +21,35 @@ from mtlsform.resources import RESOURCE_TYPES
 from mtlsform.stack.model import Stack
 
 
-def resource_graph(stack: Stack) -> Dag[Address]:
-    """The graph of a (valid) stack; `.reduced()` of it is the graph people are shown."""
-    nodes: list[Address] = []
+@dataclass(frozen=True)
+class CompiledStack:
+    graph: Dag[Address]
+    configs: Mapping[Address, Mapping[str, Any]]  # each resource's configuration, Refs in it
+
+
+_last: tuple[weakref.ref[Stack], CompiledStack] | None = None
+_lock = threading.Lock()
+
+
+def compiled(stack: Stack) -> CompiledStack:
+    """The graph and the configurations of a (valid) stack."""
+    global _last
+    with _lock:
+        if _last is not None and _last[0]() is stack:
+            return _last[1]
+    configs: dict[Address, Mapping[str, Any]] = {}
     edges: dict[Address, set[Address]] = {}
     for rtype in RESOURCE_TYPES.values():
         for address in rtype.instances(stack):
-            nodes.append(address)
-            edges[address] = {ref.address for ref in references(rtype.config(stack, address))}
-    return Dag(nodes, edges)
+            config = rtype.config(stack, address)
+            configs[address] = config
+            edges[address] = {ref.address for ref in references(config)}
+    result = CompiledStack(Dag(list(configs), edges), configs)
+    with _lock:
+        _last = (weakref.ref(stack), result)
+    return result
+
+
+def resource_graph(stack: Stack) -> Dag[Address]:
+    """The graph of a (valid) stack; `.reduced()` of it is the graph people are shown."""
+    return compiled(stack).graph

@@ -91,25 +91,25 @@ def read_body(raw: Any, *, timeout: float, clock: Callable[[], float] = time.mon
                                 f"({size} bytes; {ENV_API_TIMEOUT})")
 
 
-def _api_problem(body: bytes) -> str | None:
-    """Why `body` is not an API answer, or None when it is one."""
+def _api_problem(body: bytes) -> tuple[str | None, Any]:
+    """(why `body` is not an API answer, None), or (None, the decoded answer)."""
     try:
         document = json.loads(body)
     except ValueError:  # not JSON, truncated JSON, or not UTF-8
-        return "not JSON" if body.strip() else "an empty body"
+        return ("not JSON" if body.strip() else "an empty body"), None
     if not isinstance(document, dict):
-        return f"{_json_kind(document)}, not an object"
+        return f"{_json_kind(document)}, not an object", None
     response = document.get("Response")
     if not isinstance(response, dict):
-        return "a JSON object without a Response object"
+        return "a JSON object without a Response object", None
     request_id = response.get("RequestId")
     if not isinstance(request_id, str) or not request_id:
-        return "a Response without its RequestId"
+        return "a Response without its RequestId", None
     error = response.get("Error")
     if error is not None and (not isinstance(error, dict) or not isinstance(error.get("Code"), str)
                               or not error.get("Code")):
-        return "an Error without its Code"
-    return None
+        return "an Error without its Code", None
+    return None, document
 
 
 def _json_kind(value: Any) -> str:
@@ -150,21 +150,33 @@ def describe(answer: Answer, secrets: Iterable[str] = ()) -> str:
 
 def failure(answer: Answer, secrets: Iterable[str] = ()) -> AnswerFailure | None:
     """What is wrong with an answer (None: it is the API's, success or error)."""
-    said = f"{answer.endpoint} answered {describe(answer, secrets)}"
+    return _examined(answer, secrets)[0]
+
+
+def _examined(answer: Answer, secrets: Iterable[str]) -> tuple[AnswerFailure | None, Any]:
+    """(what is wrong, None) or (None, the decoded answer). The body is decoded once, and
+    described (a preview with the secrets removed) only when something is wrong."""
+    def said() -> str:
+        return f"{answer.endpoint} answered {describe(answer, secrets)}"
+
     if answer.status == 429 or 500 <= answer.status <= 599:
-        return AnswerFailure(SERVER_FAILED, said)
+        return AnswerFailure(SERVER_FAILED, said()), None
     if answer.status != 200:
-        return AnswerFailure(NOT_THE_API, f"{said}, which is not an answer of the API")
-    problem = _api_problem(answer.body)
+        return AnswerFailure(NOT_THE_API, f"{said()}, which is not an answer of the API"), None
+    problem, document = _api_problem(answer.body)
     if problem is not None:
-        return AnswerFailure(NOT_THE_API, f"{said}, which is not an answer of the API "
-                                          f"({problem})")
-    return None
+        return AnswerFailure(NOT_THE_API, f"{said()}, which is not an answer of the API "
+                                          f"({problem})"), None
+    return None, document
 
 
 def api_error(body: bytes) -> tuple[str, str, str] | None:
     """(Code, Message, RequestId) of an API answer that is an error; None for a success."""
-    response = json.loads(body)["Response"]
+    return _error_of(json.loads(body))
+
+
+def _error_of(document: Any) -> tuple[str, str, str] | None:
+    response = document["Response"]
     error = response.get("Error")
     if error is None:
         return None
@@ -198,10 +210,10 @@ class AnswerCheck:
                                    TencentCloudSDKException) from None
         except AnswerFailure as bad:
             raise TencentCloudSDKException(bad.code, bad.message) from None
-        problem = failure(answer, secrets)
+        problem, document = _examined(answer, secrets)
         if problem is not None:
             raise TencentCloudSDKException(problem.code, problem.message)
-        error = api_error(answer.body)
+        error = _error_of(document)
         if error is not None:  # whatever its content type (the SDK only looks at JSON ones)
             raise TencentCloudSDKException(*error)
         response._content = answer.body  # what the SDK reads next
