@@ -42,27 +42,44 @@ class Dag(Generic[N]):
     """
 
     def __init__(self, nodes: Iterable[N], edges: Mapping[N, Iterable[N]] | None = None) -> None:
-        # Nodes are sorted once; every later order (edges, ready nodes) goes by their rank in
-        # that order, an int, so a graph of 10,000 nodes costs one sort of its nodes.
+        # Nodes are sorted once, and the edges kept as ranks in that order (ints): a graph of
+        # 10,000 nodes costs one sort of its nodes, and its orders compare no nodes.
         self._nodes: tuple[N, ...] = _sorted_nodes(set(nodes))
         rank = {node: i for i, node in enumerate(self._nodes)}
         self._rank = rank
-        deps: dict[N, set[N]] = {n: set() for n in self._nodes}
-        dependents: dict[N, set[N]] = {n: set() for n in self._nodes}
+        deps: list[set[int]] = [set() for _ in self._nodes]
+        dependents: list[set[int]] = [set() for _ in self._nodes]
         for node, targets in (edges or {}).items():
-            if node not in rank:
+            i = rank.get(node)
+            if i is None:
                 raise ValueError(f"an edge names {node}, which is not a node of the graph")
             for target in targets:
-                if target not in rank:
+                j = rank.get(target)
+                if j is None:
                     raise ValueError(
                         f"an edge names {target}, which is not a node of the graph")
-                deps[node].add(target)
-                dependents[target].add(node)
-        by_rank = rank.__getitem__
-        self._deps = {n: tuple(sorted(d, key=by_rank)) if len(d) > 1 else tuple(d)
-                      for n, d in deps.items()}
-        self._dependents = {n: tuple(sorted(d, key=by_rank)) if len(d) > 1 else tuple(d)
-                            for n, d in dependents.items()}
+                deps[i].add(j)
+                dependents[j].add(i)
+        self._dep_ranks = [tuple(sorted(d)) for d in deps]
+        self._dependent_ranks = [tuple(sorted(d)) for d in dependents]
+        self._dep_nodes: dict[N, tuple[N, ...]] | None = None
+        self._dependent_nodes: dict[N, tuple[N, ...]] | None = None
+
+    @property
+    def _deps(self) -> dict[N, tuple[N, ...]]:
+        if self._dep_nodes is None:
+            self._dep_nodes = self._as_nodes(self._dep_ranks)
+        return self._dep_nodes
+
+    @property
+    def _dependents(self) -> dict[N, tuple[N, ...]]:
+        if self._dependent_nodes is None:
+            self._dependent_nodes = self._as_nodes(self._dependent_ranks)
+        return self._dependent_nodes
+
+    def _as_nodes(self, ranks: list[tuple[int, ...]]) -> dict[N, tuple[N, ...]]:
+        nodes = self._nodes
+        return {node: tuple(nodes[j] for j in ranks[i]) for i, node in enumerate(nodes)}
 
     @property
     def nodes(self) -> tuple[N, ...]:
@@ -73,11 +90,12 @@ class Dag(Generic[N]):
         return len(self._nodes)
 
     def __contains__(self, node: object) -> bool:
-        return node in self._deps
+        return node in self._rank
 
     def edges(self) -> list[tuple[N, N]]:
         """Every (dependent, dependency) pair, sorted."""
-        return [(node, dep) for node in self._nodes for dep in self._deps[node]]
+        nodes = self._nodes
+        return [(node, nodes[j]) for i, node in enumerate(nodes) for j in self._dep_ranks[i]]
 
     def dependencies(self, node: N) -> tuple[N, ...]:
         """What `node` depends on directly, sorted."""
@@ -89,11 +107,11 @@ class Dag(Generic[N]):
 
     def topological_order(self) -> list[N]:
         """Dependencies before dependents; among ready nodes, the smallest first."""
-        return self._kahn(self._deps, self._dependents)
+        return self._kahn(self._dep_ranks, self._dependent_ranks)
 
     def reverse_order(self) -> list[N]:
         """Dependents before dependencies (the order to destroy in); ties to the smallest."""
-        return self._kahn(self._dependents, self._deps)
+        return self._kahn(self._dependent_ranks, self._dep_ranks)
 
     def check_acyclic(self) -> None:
         """Raises `CycleError` naming every cycle, or returns."""
@@ -114,20 +132,18 @@ class Dag(Generic[N]):
             reach[node] = through | set(direct)
         return Dag(self._nodes, kept)
 
-    def _kahn(self, before: Mapping[N, tuple[N, ...]], after: Mapping[N, tuple[N, ...]]
-              ) -> list[N]:
-        nodes, rank = self._nodes, self._rank
-        waiting = [len(before[node]) for node in nodes]
-        ready = [i for i, count in enumerate(waiting) if count == 0]  # ranks, sorted: a heap
+    def _kahn(self, before: list[tuple[int, ...]], after: list[tuple[int, ...]]) -> list[N]:
+        nodes = self._nodes
+        waiting = [len(ranks) for ranks in before]
+        ready = [i for i, count in enumerate(waiting) if count == 0]  # sorted: a heap
         order: list[N] = []
         while ready:
-            node = nodes[heapq.heappop(ready)]
-            order.append(node)
-            for nxt in after[node]:
-                i = rank[nxt]
-                waiting[i] -= 1
-                if waiting[i] == 0:
-                    heapq.heappush(ready, i)
+            i = heapq.heappop(ready)
+            order.append(nodes[i])
+            for j in after[i]:
+                waiting[j] -= 1
+                if waiting[j] == 0:
+                    heapq.heappush(ready, j)
         if len(order) != len(nodes):
             raise CycleError(self.find_cycles())
         return order

@@ -12,7 +12,7 @@ names none.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +37,7 @@ class _Planner:
                  now: datetime, moved_from: Mapping[Address, Address],
                  replacing: frozenset[Address]) -> None:
         self.stack = stack
-        self.configs = compiled(stack).configs
+        self.compiled = compiled(stack)
         self.moved_from = moved_from
         self.replacing = replacing
         self.cloud = cloud
@@ -73,10 +73,12 @@ class _Planner:
 
     def plan_resource(self, address: Address) -> None:
         rtype = RESOURCE_TYPES[address.type]
-        config = self.configs.get(address)
+        config = self.compiled.configs.get(address)
         if config is None:
             config = rtype.config(self.stack, address)
-        refs = references(config)
+            refs: Sequence[Ref] = references(config)
+        else:
+            refs = self.compiled.refs[address]
         desired = evaluate(config, self.lookup)
         record = self.prior.get((address, None))
         prior_attrs = record.attributes if record is not None else None
@@ -178,18 +180,21 @@ class _Planner:
         """Objects the cloud holds under kept parents that neither stack nor state declares."""
         if self.cloud is None:
             return
+        children = {name: _children_of(name) for name in RESOURCE_TYPES}
+        child_types = {t.name for found in children.values() for t in found}
         claimed: set[tuple[str, Hashable]] = set()
         recorded = [(a, r.attributes) for (a, _), r in self.prior.items()]
         for address, attrs in [*recorded, *self.current.items()]:
-            if attrs is not None:
+            if attrs is not None and address.type in child_types:
                 identity = RESOURCE_TYPES[address.type].identity(attrs)
                 if identity is not None:
                     claimed.add((address.type, identity))
-        kept = [c for c in self.changes if c.action in (Action.NOOP, Action.UPDATE)
+        kept = [c for c in self.changes if children.get(c.address.type)
+                and c.action in (Action.NOOP, Action.UPDATE)
                 and self.current.get(c.address) is not None]
         for change in kept:
             parent_attrs = self.current[change.address] or {}
-            for child_type in _children_of(change.address.type):
+            for child_type in children[change.address.type]:
                 for address, attrs in child_type.under(self.cloud, change.address, parent_attrs):
                     if (child_type.name, child_type.identity(attrs)) in claimed:
                         continue

@@ -23,6 +23,10 @@ from mtlsform.resources.graph import compiled
 from mtlsform.stack.model import Stack
 from mtlsform.state.model import State
 
+# Collections read per parent object (a CLB's listeners) are read by this many threads: the
+# reads wait on the network; the client-side rate limit keeps them within the cloud's.
+READERS = 16
+
 
 def refresh(provider: Provider, state: State | None, stack: Stack | None) -> CloudSnapshot:
     """Reads every collection the stack's and the state's resource types need."""
@@ -75,7 +79,7 @@ def _read(provider: Provider, needed: Mapping[str, Collection],
         if collection.per is None or collection.read_one is None:
             continue
         parents = sorted(read.get(collection.per.name, {}))
-        with ThreadPoolExecutor(max_workers=min(8, max(1, len(parents)))) as pool:
+        with ThreadPoolExecutor(max_workers=min(READERS, max(1, len(parents)))) as pool:
             results = list(pool.map(partial(collection.read_one, provider), parents))
         read[name] = dict(zip(parents, results, strict=True))
     return read

@@ -67,12 +67,23 @@ class CloudSnapshot:
 
     collections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     found: Mapping[Address, str] = field(default_factory=dict)
+    # Lookups the types build over what was read (a rule's targets by server), built once.
+    _indexes: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, collection: str, ident: Any) -> Any:
         """One object, or None when it was not read or does not exist."""
         if not isinstance(ident, str):
             return None
         return self.collections.get(collection, {}).get(ident)
+
+    def index(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """What `build()` returns, built at the first call for `key` and kept: a snapshot
+        does not change, so lookups over it (by ID, by natural key) are built once."""
+        try:
+            return self._indexes[key]
+        except KeyError:
+            value = self._indexes[key] = build()
+            return value
 
 
 # How a certificate switched in place is confirmed: not at all; where the provider can reach
@@ -105,10 +116,15 @@ class ImportRefused(InputError):
     match what the stack declares at the address."""
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def differs(desired: Any, current: Any) -> bool:
     """Whether a desired value differs from the current one (unknown always differs)."""
     if desired is UNKNOWN:
         return True
+    if isinstance(desired, _SCALARS):  # the common case, decided without recursion
+        return bool(desired != current)
     if isinstance(desired, Mapping) and isinstance(current, Mapping):
         keys = set(desired) | set(current)
         return any(differs(desired.get(k), current.get(k)) for k in keys)
@@ -154,6 +170,11 @@ class ResourceType:
     def config(self, stack: Stack, address: Address) -> Attributes:
         """The configuration from the stack; may hold Refs to other resources' attributes."""
         raise NotImplementedError
+
+    def configs(self, stack: Stack) -> dict[Address, Attributes]:
+        """Every instance's configuration, in `instances` order. A type with many instances
+        may build them in one pass over the stack instead of looking each one up."""
+        return {address: self.config(stack, address) for address in self.instances(stack)}
 
     # --- the cloud side ------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from mtlsform.addresses import Address
 from mtlsform.dag import Dag
-from mtlsform.references import references
+from mtlsform.references import Ref, references
 from mtlsform.resources import RESOURCE_TYPES
 from mtlsform.stack.model import Stack
 
@@ -25,6 +25,7 @@ from mtlsform.stack.model import Stack
 class CompiledStack:
     graph: Dag[Address]
     configs: Mapping[Address, Mapping[str, Any]]  # each resource's configuration, Refs in it
+    refs: Mapping[Address, tuple[Ref, ...]]  # the Refs of each configuration, in order
 
 
 _last: tuple[weakref.ref[Stack], CompiledStack] | None = None
@@ -38,13 +39,14 @@ def compiled(stack: Stack) -> CompiledStack:
         if _last is not None and _last[0]() is stack:
             return _last[1]
     configs: dict[Address, Mapping[str, Any]] = {}
+    refs: dict[Address, tuple[Ref, ...]] = {}
     edges: dict[Address, set[Address]] = {}
     for rtype in RESOURCE_TYPES.values():
-        for address in rtype.instances(stack):
-            config = rtype.config(stack, address)
+        for address, config in rtype.configs(stack).items():
             configs[address] = config
-            edges[address] = {ref.address for ref in references(config)}
-    result = CompiledStack(Dag(list(configs), edges), configs)
+            refs[address] = found = tuple(references(config))
+            edges[address] = {ref.address for ref in found}
+    result = CompiledStack(Dag(list(configs), edges), configs, refs)
     with _lock:
         _last = (weakref.ref(stack), result)
     return result

@@ -17,7 +17,7 @@ from mtlsform.resources.listener import LISTENER, LISTENERS, find_listener
 from mtlsform.resources.load_balancer import LOAD_BALANCER
 from mtlsform.resources.rule import RULE, find_rule
 from mtlsform.resources.shape import nullable
-from mtlsform.stack.model import Stack
+from mtlsform.stack.model import Listener, Rule, RuleBackend, Stack
 
 
 def target_attributes(info: TargetInfo, parent: Mapping[str, Any]) -> Attributes:
@@ -45,7 +45,34 @@ def _cloud_rule(cloud: CloudSnapshot, source: Mapping[str, Any]) -> RuleInfo | N
     listener = find_listener(cloud, source.get("load_balancer_id"), source.get("listener_id"))
     if listener is None:
         return None
-    return next((rule for rule in listener.rules if rule.id == source.get("rule_id")), None)
+    rules = cloud.index(("rules of", id(listener)), lambda: {r.id: r for r in listener.rules})
+    rule: RuleInfo | None = rules.get(source.get("rule_id"))
+    return rule
+
+
+def _cloud_target(cloud: CloudSnapshot, source: Mapping[str, Any]) -> TargetInfo | None:
+    """The target of `source`'s rule that has `source`'s server and port, as read."""
+    rule = _cloud_rule(cloud, source)
+    if rule is None:
+        return None
+    targets = cloud.index(("targets of", id(rule)),  # the first of a server and port wins
+                          lambda: {t.key: t for t in reversed(rule.targets)})
+    target: TargetInfo | None = targets.get(server_key(source))
+    return target
+
+
+def _config(stack: Stack, listener: Listener, rule: Rule, bound: RuleBackend) -> Attributes:
+    backend = stack.backends[bound.backend]
+    return {
+        "load_balancer_id": Ref(Address(LOAD_BALANCER.name, listener.load_balancer), "id"),
+        "listener_id": Ref(Address(LISTENER.name, listener.name), "id"),
+        "rule_id": Ref(Address(RULE.name, listener.name, rule.key), "id"),
+        "backend": backend.name,
+        "instance_id": backend.instance,
+        "ip": backend.ip,
+        "port": backend.port,
+        "weight": bound.weight if bound.weight is not None else backend.weight,
+    }
 
 
 class TargetType(ResourceType):
@@ -72,17 +99,16 @@ class TargetType(ResourceType):
         listener = stack.listeners[address.name]
         rule = find_rule(stack, address)
         bound = next(b for b in rule.backends if b.backend == address.sub)
-        backend = stack.backends[bound.backend]
-        return {
-            "load_balancer_id": Ref(Address(LOAD_BALANCER.name, listener.load_balancer), "id"),
-            "listener_id": Ref(Address(LISTENER.name, listener.name), "id"),
-            "rule_id": Ref(Address(RULE.name, listener.name, rule.key), "id"),
-            "backend": backend.name,
-            "instance_id": backend.instance,
-            "ip": backend.ip,
-            "port": backend.port,
-            "weight": bound.weight if bound.weight is not None else backend.weight,
-        }
+        return _config(stack, listener, rule, bound)
+
+    def configs(self, stack: Stack) -> dict[Address, Attributes]:
+        found: dict[Address, Attributes] = {}
+        for name, listener in stack.listeners.items():
+            for rule in listener.rules:
+                for bound in rule.backends:
+                    found[Address(self.name, name, rule.key, bound.backend)] = _config(
+                        stack, listener, rule, bound)
+        return found
 
     def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
         return server_key(attrs)
@@ -147,13 +173,12 @@ class TargetType(ResourceType):
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
              desired: Mapping[str, Any] | None) -> Attributes | None:
         source = prior if prior is not None else (desired or {})
-        rule = _cloud_rule(cloud, source)
-        for info in rule.targets if rule is not None else ():
-            if info.key == self.natural_key(source):
-                attrs = target_attributes(info, source)
-                attrs["backend"] = source.get("backend")
-                return attrs
-        return None
+        info = _cloud_target(cloud, source)
+        if info is None:
+            return None
+        attrs = target_attributes(info, source)
+        attrs["backend"] = source.get("backend")
+        return attrs
 
     def under(self, cloud: CloudSnapshot, parent: Address,
               parent_attrs: Mapping[str, Any]) -> list[tuple[Address, Attributes]]:

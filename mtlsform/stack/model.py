@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -256,8 +257,8 @@ class Rule:
     quic: bool = False
     redirect: Redirect | None = None  # the rule redirects to a rule of another listener
 
-    @property
-    def key(self) -> str:
+    @cached_property
+    def key(self) -> str:  # computed once: the engine looks rules up by it
         return rule_key(self.domain, self.url)
 
 
