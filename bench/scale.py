@@ -5,9 +5,11 @@ scheduling mode it starts a served emulator (`mtlsform emulator serve` in its ow
 the task time and per-call latency given), then measures through the session API, as `plan`
 and `apply` run them:
 
-  validate       loading and checking the stack
+  validate       loading and checking the stack, and compiling its resource graph (what
+                 `mtlsform validate` does, and `plan` before it plans)
   apply          apply from empty
-  no-op plan     refresh and diff right after it (nothing to do)
+  no-op plan     refresh and diff of the validated stack right after it (nothing to do), and
+                 the whole of an in-process `plan`: load, check, state read, refresh, diff
   weight         one backend's weight changed on every rule (one update per rule)
   destroy        destroy of everything
 
@@ -55,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 from mtlsform.apply.executor import WriteLanes, write_lanes  # noqa: E402
 from mtlsform.apply.operations import build_operations  # noqa: E402
 from mtlsform.plan.model import Plan  # noqa: E402
+from mtlsform.resources.graph import resource_graph  # noqa: E402
 from mtlsform.sensitive import Sensitive  # noqa: E402
 from mtlsform.session import open_session  # noqa: E402
 from mtlsform.stack import load_stack  # noqa: E402
@@ -271,15 +274,22 @@ def phase_apply(path: Path, *, destroy: bool, parallelism: int, lanes: WriteLane
             "ratio": wall / bound_s if bound_s else None, "changes": len(plan.actionable)}
 
 
-def phase_plan(path: Path) -> dict[str, Any]:
-    stack = load(path)
+def phase_plan(path: Path, stack: Any) -> dict[str, Any]:
+    """Refresh and diff of the validated `stack`; then a whole plan, from the file."""
     with open_session(stack, operation="plan") as session:
         before = session.provider_context.emulator_stats()["calls"]
         start = time.perf_counter()
         plan = session.plan()
         wall = time.perf_counter() - start
         calls = calls_delta(before, session.provider_context.emulator_stats()["calls"])
-    return {"wall": wall, "calls": calls, "changes": len(plan.actionable), "peak_mib": peak_mib()}
+    start = time.perf_counter()
+    again = load(path)
+    resource_graph(again)
+    with open_session(again, operation="plan") as session:
+        session.plan()
+    whole = time.perf_counter() - start
+    return {"wall": wall, "whole": whole, "calls": calls, "changes": len(plan.actionable),
+            "peak_mib": peak_mib()}
 
 
 def run_shape(shape: Shape, mode: str, *, task: float, latency: float, base: Path
@@ -292,11 +302,12 @@ def run_shape(shape: Shape, mode: str, *, task: float, latency: float, base: Pat
     out: dict[str, Any] = {"shape": str(shape), "mode": mode, "resources": shape.resources}
     try:
         start = time.perf_counter()
-        load(path)
+        stack = load(path)
+        resource_graph(stack)
         out["validate"] = {"wall": time.perf_counter() - start}
         common = {"parallelism": parallelism, "lanes": lanes, "task": task, "latency": latency}
         out["apply"] = phase_apply(path, destroy=False, **common)
-        out["noop_plan"] = phase_plan(path)
+        out["noop_plan"] = phase_plan(path, stack)
         path.write_text(stack_text(shape, first_weight=20))
         out["weight"] = phase_apply(path, destroy=False, **common)
         out["destroy"] = phase_apply(path, destroy=True, **common)
@@ -332,13 +343,13 @@ def report(results: list[dict[str, Any]]) -> str:
                 f"{p['wall']:.2f} | {p['bound']:.2f} | {p['ratio']:.2f} | "
                 f"{p['writes_busiest_lane']} | {sum(p['calls'].values())} | "
                 f"{p['bytes_written']:,} | {p['peak_mib']:.0f} |")
-    lines += ["", "| shape | mode | validate s | no-op plan s | no-op plan calls |",
-              "|---|---|---:|---:|---|"]
+    lines += ["", "| shape | mode | validate s | no-op plan s (refresh + diff) | whole plan s "
+              "| no-op plan calls |", "|---|---|---:|---:|---:|---|"]
     for r in results:
         plan = r["noop_plan"]
         calls = ", ".join(f"{a} {n}" for a, n in plan["calls"].items())
         lines.append(f"| {r['shape']} | {MODE_NAMES[r['mode']]} | {r['validate']['wall']:.2f} "
-                     f"| {plan['wall']:.2f} | {calls} |")
+                     f"| {plan['wall']:.2f} | {plan['whole']:.2f} | {calls} |")
     lines += ["", "Calls by action (default mode):", ""]
     for r in results:
         if r["mode"] != "default":

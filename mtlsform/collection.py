@@ -5,7 +5,9 @@ end of the run (records, configurations, changes). CPython's default thresholds 
 full collection many times over them, which found nothing to free and cost a third of a no-op
 plan of the 20 x 5 x 10 x 10 benchmark stack (bench/RESULTS.md). Inside `long_lived()`, what
 exists at its start is frozen out of the collector's scans and young objects are collected
-50 times less often; reference cycles are still collected, only later.
+50 times less often; reference cycles are still collected, only later. A plan, which is short
+and bounded by the stack, runs inside `paused()`: no automatic collection at all (its own
+allocations triggered full collections that cost a fifth of the benchmark's no-op plan).
 """
 
 from __future__ import annotations
@@ -39,3 +41,15 @@ def long_lived() -> Iterator[None]:
             if outermost:
                 gc.set_threshold(*saved)
                 gc.unfreeze()
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Runs its block without automatic collections (what it leaves is collected later)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from mtlsform.addresses import Address
 from mtlsform.apply.executor import ApplyHooks, ApplyResult, Executor, WriteLanes
 from mtlsform.apply.statewriter import StateWriter
-from mtlsform.collection import long_lived
+from mtlsform.collection import long_lived, paused
 from mtlsform.diagnostics import warning
 from mtlsform.errors import StateError
 from mtlsform.plan.lost_state import (
@@ -161,6 +161,14 @@ class Session:
         unless `adopt_found` (plan/lost_state.py). The stack's `moved:` entries are made on
         the prior state first (plan/moves.py); `targets` limit the plan to them and what they
         depend on, `replacing` forces replacements (plan/targeting.py)."""
+        with paused():
+            return self._plan(refresh_first=refresh_first, destroy=destroy, now=now,
+                              adopt_found=adopt_found, only_refresh=only_refresh,
+                              targets=targets, replacing=replacing)
+
+    def _plan(self, *, refresh_first: bool, destroy: bool, now: datetime | None,
+              adopt_found: bool, only_refresh: bool, targets: Sequence[Address],
+              replacing: Sequence[Address]) -> Plan:
         graph = resource_graph(self.stack)
         check_targets(targets, replacing, graph, self.state, str(self.stack.path))
         prior = apply_moves(self.state, stack_moves(self.stack)) if not destroy \

@@ -14,6 +14,7 @@ both use it, and `update()` acts on the change list it recorded.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -286,7 +287,7 @@ class ResourceType:
         if current is None:
             return True
         return any(differs(recorded[k], current.get(k))
-                   for k in self.force_new | self.updatable if k in recorded)
+                   for k in _compared(self.force_new, self.updatable) if k in recorded)
 
     def planned(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
                 action: Action, changed: Sequence[str] = ()) -> Attributes:
@@ -305,8 +306,8 @@ class ResourceType:
         """Attributes as a plan shows them: no secrets, no PEM bodies."""
         if attrs is None:
             return None
-        return {k: v for k, v in sorted(attrs.items())
-                if k not in self.sensitive | self.hidden}
+        left_out = _union(self.sensitive, self.hidden)
+        return {k: v for k, v in sorted(attrs.items()) if k not in left_out}
 
     # --- acting --------------------------------------------------------------------------
 
@@ -330,6 +331,17 @@ class ResourceType:
         return frozenset()
 
 
+@functools.cache
+def _compared(force_new: frozenset[str], updatable: frozenset[str]) -> tuple[str, ...]:
+    """The attributes a decision compares, sorted (per type: computed once)."""
+    return tuple(sorted(force_new | updatable))
+
+
+@functools.cache
+def _union(first: frozenset[str], second: frozenset[str]) -> frozenset[str]:
+    return first | second
+
+
 def compare(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
             force_new: frozenset[str], updatable: frozenset[str],
             replace_action: Action) -> Decision:
@@ -337,7 +349,7 @@ def compare(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
     if current is None:
         return Decision(Action.CREATE, Reason.NEW)
     changed = tuple(
-        name for name in sorted(force_new | updatable)
+        name for name in _compared(force_new, updatable)
         if name in desired and differs(desired.get(name), current.get(name))
     )
     forced = tuple(name for name in changed if name in force_new)

@@ -116,6 +116,6 @@ def test_task_times_learn_per_action() -> None:
     assert times.expected("CreateRule") == 1.2  # a seen one keeps its own
     times.learn("CreateRule", 1.2, polls=1)  # done at once: probe a little sooner next time
     assert times.expected("CreateRule") == 1.2 * SHRINK
-    for _ in range(200):
+    for _ in range(1000):  # each first-poll hit probes SHRINK sooner
         times.learn("CreateRule", times.expected("CreateRule"), polls=1)
     assert 0 < times.expected("CreateRule") < 0.01

@@ -35,7 +35,7 @@ class TaskResult:
     polls: int
 
 
-SHRINK = 0.97  # a task done at its first poll: the next first poll comes this much sooner
+SHRINK = 0.99  # a task done at its first poll: the next first poll comes this much sooner
 FIRST_STEP = 0.1  # a task still running: poll again after this share of the expected time
 MIN_STEP = 0.005  # seconds
 
