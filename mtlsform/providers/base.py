@@ -43,6 +43,9 @@ class HealthCheckSpec:
     http_code_mask: int = 6  # CLB bitmask: 1=1xx 2=2xx 4=3xx 8=4xx 16=5xx
     method: Literal["HEAD", "GET"] = "HEAD"
     domain: str | None = None
+    check_type: str | None = None  # CheckType; None: the cloud's default for the rule
+    source_ip_type: int = 0  # 0: the VIP, 1: an address of 100.64.0.0/10
+    extended_code: str | None = None  # gRPC codes that count as healthy (CheckType GRPC)
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ class _Writer:
         return self.backend_names[key]
 
     def rule(self, listener_key: str, info: RuleInfo, listener: ListenerInfo) -> dict[str, Any]:
-        check = health_check_attributes(info.health_check, info.domain)
+        check = health_check_attributes(info.health_check, info.domain, info.forward_type)
         health: dict[str, Any] = {k: v for k, v in check.items() if v is not None}
         rule: dict[str, Any] = {
             "domain": info.domain, "url": info.url, "scheduler": info.scheduler,

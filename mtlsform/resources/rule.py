@@ -30,7 +30,7 @@ from mtlsform.resources.tls import (
     tls_config,
 )
 from mtlsform.resources.trust_probe import confirm_trusted
-from mtlsform.stack.model import HealthCheck, Listener, Rule, Stack
+from mtlsform.stack.model import HealthCheck, Listener, Rule, Stack, default_check_type
 
 HTTP_CODE_BITS = {"1xx": 1, "2xx": 2, "3xx": 4, "4xx": 8, "5xx": 16}
 RULE_SETTINGS = ("scheduler", "backend_protocol", "session_persistence", "health_check")
@@ -42,6 +42,7 @@ HEALTH_CHECK_RECORDED = {
     "timeout": optional(int), "healthy_threshold": optional(int),
     "unhealthy_threshold": optional(int), "http_codes": optional([str]),
     "method": optional(str), "domain": optional(nullable(str)),
+    "type": optional(str), "source_ip": optional(str), "grpc_codes": optional(str),
 }
 
 
@@ -53,21 +54,28 @@ def find_rule(stack: Stack, address: Address) -> Rule:
     raise KeyError(str(address))
 
 
-def health_check_config(check: HealthCheck, rule_domain: str) -> dict[str, Any]:
+DEFAULT_GRPC_CODES = "12"  # CLB's ExtendedCode when a GRPC check names none
+SOURCE_IPS = {"vip": 0, "private": 1}  # SourceIpType
+
+
+def health_check_config(check: HealthCheck, rule_domain: str,
+                        forward_type: str) -> dict[str, Any]:
     """The stack's health check as rule attributes (the same shape the cloud is read into)."""
     spec = HealthCheckSpec(
         enabled=check.enabled, path=check.path, interval=check.interval, timeout=check.timeout,
         healthy_threshold=check.healthy_threshold,
         unhealthy_threshold=check.unhealthy_threshold,
         http_code_mask=sum(HTTP_CODE_BITS[c] for c in set(check.http_codes)),
-        method=check.method, domain=check.domain,
+        method=check.method, domain=check.domain, check_type=check.check_type,
+        source_ip_type=SOURCE_IPS[check.source_ip], extended_code=check.grpc_codes,
     )
-    return health_check_attributes(spec, rule_domain)
+    return health_check_attributes(spec, rule_domain, forward_type)
 
 
-def health_check_spec(config: Mapping[str, Any]) -> HealthCheckSpec:
+def health_check_spec(config: Mapping[str, Any], forward_type: str) -> HealthCheckSpec:
     if not config.get("enabled"):
         return HealthCheckSpec(enabled=False)
+    check_type = config.get("type") or default_check_type(forward_type)
     return HealthCheckSpec(
         enabled=True,
         path=config["path"],
@@ -78,13 +86,21 @@ def health_check_spec(config: Mapping[str, Any]) -> HealthCheckSpec:
         http_code_mask=sum(HTTP_CODE_BITS[c] for c in config["http_codes"]),
         method=config["method"],
         domain=config.get("domain"),
+        check_type=check_type,
+        source_ip_type=SOURCE_IPS[config.get("source_ip") or "vip"],
+        extended_code=(config.get("grpc_codes") or DEFAULT_GRPC_CODES)
+        if check_type == "GRPC" else None,
     )
 
 
-def health_check_attributes(spec: HealthCheckSpec, rule_domain: str) -> dict[str, Any]:
+def health_check_attributes(spec: HealthCheckSpec, rule_domain: str,
+                            forward_type: str) -> dict[str, Any]:
+    """A check as recorded. The check's type, source and gRPC codes appear only where they
+    differ from what CLB does without them, so that a check that names none (every check
+    recorded before they existed) reads back as it was recorded."""
     if not spec.enabled:
         return {"enabled": False}
-    return {
+    attrs: dict[str, Any] = {
         "enabled": True,
         "path": spec.path,
         "interval": spec.interval,
@@ -95,6 +111,15 @@ def health_check_attributes(spec: HealthCheckSpec, rule_domain: str) -> dict[str
         "method": spec.method,
         "domain": spec.domain if spec.domain not in (None, "", rule_domain) else None,
     }
+    check_type = spec.check_type or default_check_type(forward_type)
+    if check_type != default_check_type(forward_type):
+        attrs["type"] = check_type
+    if spec.source_ip_type == 1:
+        attrs["source_ip"] = "private"
+    codes = spec.extended_code or DEFAULT_GRPC_CODES
+    if check_type == "GRPC" and codes != DEFAULT_GRPC_CODES:
+        attrs["grpc_codes"] = codes
+    return attrs
 
 
 def rule_attributes(info: RuleInfo, load_balancer_id: str | None, listener_id: str,
@@ -108,7 +133,8 @@ def rule_attributes(info: RuleInfo, load_balancer_id: str | None, listener_id: s
         "scheduler": info.scheduler,
         "backend_protocol": info.forward_type,
         "session_persistence": info.session_expire_time,
-        "health_check": health_check_attributes(info.health_check, info.domain),
+        "health_check": health_check_attributes(info.health_check, info.domain,
+                                                info.forward_type),
         **binding_attributes(info.certificate if sni else None),
         "default_server": info.default_server,
         "http2": info.http2,
@@ -144,7 +170,7 @@ def rule_spec(values: Mapping[str, Any]) -> RuleSpec:
         scheduler=values["scheduler"],
         forward_type=values["backend_protocol"],
         session_expire_time=values["session_persistence"],
-        health_check=health_check_spec(values["health_check"]),
+        health_check=health_check_spec(values["health_check"], values["backend_protocol"]),
         certificate=binding(values),
         default_server=bool(values.get("default_server")),
         http2=bool(values.get("http2")),
@@ -181,7 +207,8 @@ class RuleType(ResourceType):
             "scheduler": rule.scheduler,
             "backend_protocol": rule.backend_protocol,
             "session_persistence": rule.session_persistence,
-            "health_check": health_check_config(rule.health_check, rule.domain),
+            "health_check": health_check_config(rule.health_check, rule.domain,
+                                                rule.backend_protocol),
             **tls_config(rule.tls if listener.sni else None),
             "default_server": is_default_domain(listener, rule.domain),
             "http2": rule.http2,

@@ -407,6 +407,9 @@ def _health_check(rule: MapNode) -> HealthCheck:
         http_codes=tuple(data.get("http_codes", ("2xx", "3xx"))),
         method=data.get("method", "HEAD"),
         domain=data.get("domain"),
+        check_type=data.get("type"),
+        source_ip=data.get("source_ip", "vip"),
+        grpc_codes=data.get("grpc_codes"),
         positions=_positions(node, rule.keys["health_check"]),
     )
 

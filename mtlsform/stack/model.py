@@ -205,6 +205,11 @@ class Tls:
     policy: TlsPolicy | None = None  # versions and ciphers (stack/tlspolicy.py)
 
 
+def default_check_type(backend_protocol: str) -> str:
+    """CLB's health check type (CheckType) for a rule that names none: the backend's."""
+    return {"HTTPS": "HTTPS", "GRPC": "GRPC", "GRPCS": "GRPC"}.get(backend_protocol, "HTTP")
+
+
 @dataclass(frozen=True)
 class HealthCheck:
     enabled: bool = True
@@ -216,6 +221,10 @@ class HealthCheck:
     http_codes: tuple[str, ...] = ("2xx", "3xx")  # each of 1xx..5xx
     method: Literal["HEAD", "GET"] = "HEAD"
     domain: str | None = None  # Host header of the check; None: the rule's domain
+    # CheckType; None: what CLB uses for the backend protocol (default_check_type)
+    check_type: Literal["HTTP", "HTTPS", "GRPC"] | None = None
+    source_ip: Literal["vip", "private"] = "vip"  # SourceIpType 0 or 1
+    grpc_codes: str | None = None  # ExtendedCode, with check_type GRPC; None: CLB's "12"
     positions: Positions = field(default_factory=Positions)
 
 

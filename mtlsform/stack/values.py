@@ -13,6 +13,9 @@ PATTERNS: dict[str, tuple[str, str | None]] = {
     "^[A-Za-z][A-Za-z0-9_-]{0,79}$": ("is not a valid listener name",
                                       f"{NAME_RULE} (at most 80)"),
     "^[a-z]+(-[a-z0-9]+)+$": ("is not a region name", "regions look like ap-guangzhou"),
+    "^[0-9]{1,2}(-[0-9]{1,2})?(,[0-9]{1,2}(-[0-9]{1,2})?)*$": (
+        "is not a list of gRPC status codes",
+        'write codes 0-99 and ranges, separated by commas, e.g. "0", "0,12" or "0-99"'),
     "^(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\\S*)?$": (
         "is not an endpoint", "write a host, host:port or URL, e.g. http://127.0.0.1:9000"),
     "^[A-Z]{2}$": ("is not a country code", "write two capital letters, e.g. CN"),

@@ -66,6 +66,11 @@ def health_check_input(spec: HealthCheckSpec) -> Any:
     check.HttpCheckMethod = spec.method
     if spec.domain:
         check.HttpCheckDomain = spec.domain
+    if spec.check_type:
+        check.CheckType = spec.check_type
+    check.SourceIpType = spec.source_ip_type
+    if spec.extended_code:
+        check.ExtendedCode = spec.extended_code
     return check
 
 
@@ -160,6 +165,9 @@ def health_check(output: Any) -> HealthCheckSpec:
         http_code_mask=pick(output.HttpCode, default.http_code_mask),
         method="GET" if method == "GET" else "HEAD",
         domain=output.HttpCheckDomain or None,
+        check_type=output.CheckType or None,
+        source_ip_type=1 if output.SourceIpType == 1 else 0,
+        extended_code=output.ExtendedCode or None,
     )
 
 

@@ -8,6 +8,8 @@
 - `tls.verify_client: optional` only in mutual mode;
 - `http2` and `quic` only on HTTPS listeners, the same on every rule of a domain, and gRPC
   backends (`GRPC`, `GRPCS`) only on domains with `http2: true` (gRPC is HTTP/2);
+- a health check's `grpc_codes` only with a gRPC check (`type: GRPC`, or a gRPC backend), its
+  ranges low to high, and `type: HTTPS` only on HTTPS listeners;
 - a regular-expression domain (`~...`) compiles (CLB matches it as nginx does, with PCRE:
   Python's syntax is close enough to catch the mistakes that matter, such as an unclosed
   group or a dangling quantifier).
@@ -20,7 +22,7 @@ import re
 from mtlsform.diagnostics import Diagnostic, error
 from mtlsform.stack.build import Parts
 from mtlsform.stack.checks.references import line_of
-from mtlsform.stack.model import Listener, Rule, Tls
+from mtlsform.stack.model import Listener, Rule, Tls, default_check_type
 from mtlsform.stack.suggest import did_you_mean
 from mtlsform.stack.values import quote
 
@@ -32,6 +34,34 @@ def check(parts: Parts) -> list[Diagnostic]:
         found += _verify_client(listener, parts)
         found += _protocols(listener, parts)
         found += _regex_domains(listener, parts)
+        found += _health_checks(listener, parts)
+    return found
+
+
+def _health_checks(listener: Listener, parts: Parts) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for i, rule in enumerate(listener.rules):
+        check = rule.health_check
+        path = f"{parts.rule_path(listener.name, i)}.health_check"
+        kind = check.check_type or default_check_type(rule.backend_protocol)
+        if check.grpc_codes is not None and kind != "GRPC":
+            found.append(error(
+                f"grpc_codes only applies to gRPC health checks; this check is {kind}",
+                path=f"{path}.grpc_codes", position=check.positions.at("grpc_codes"),
+                hint="add type: GRPC to the health check, or remove grpc_codes"))
+        for part in (check.grpc_codes or "").split(","):
+            low, _, high = part.partition("-")
+            if low.isdigit() and high.isdigit() and int(low) > int(high):
+                found.append(error(
+                    f"grpc_codes range {part} goes from high to low",
+                    path=f"{path}.grpc_codes", position=check.positions.at("grpc_codes"),
+                    hint=f"write it {high}-{low}"))
+        if check.check_type == "HTTPS" and listener.protocol != "HTTPS":
+            found.append(error(
+                f"type: HTTPS health checks are for rules of HTTPS listeners; CLB checks the "
+                f"backends of an {listener.protocol} listener with HTTP or GRPC",
+                path=f"{path}.type", position=check.positions.at("type"),
+                hint="use type: HTTP or GRPC, or remove type"))
     return found
 
 
