@@ -103,7 +103,8 @@ def test_listener_rule_targets_round_trip(cloud: Cloud, pki: Pki) -> None:
     p = cloud.provider
     lb, listener, ca, server = mutual_listener(cloud, pki)
     check = HealthCheckSpec(path="/healthz", interval=10, timeout=3, healthy_threshold=2,
-                            unhealthy_threshold=4, http_code_mask=2 | 4, method="GET")
+                            unhealthy_threshold=4, http_code_mask=2 | 4, method="GET",
+                            check_type="HTTP", source_ip_type=1)
     rule = p.create_rule(lb, listener, RuleSpec(domain="www.example.com", url="/",
                                                 scheduler="WRR", forward_type="HTTP",
                                                 session_expire_time=0, health_check=check))
