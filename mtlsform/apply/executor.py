@@ -225,6 +225,7 @@ class Executor:
                 if drift.after is None:
                     state = state.without_resource(drift.address)
             # (an object deleted outside mtlsform is in the drift, so its record went above)
+            records = []
             for change in self.plan.changes:
                 local = RESOURCE_TYPES[change.address.type].local
                 if change.deposed or local or change.unmanaged is not None:
@@ -237,9 +238,9 @@ class Executor:
                     recorded = state.get(change.address)
                     dependencies = (recorded.dependencies if recorded is not None
                                     else change.dependencies or None)
-                    state = self.writer.put(state, change.address, change.before,
-                                            dependencies)
-            return state
+                    records.append(self.writer.record_of(state, change.address, change.before,
+                                                         dependencies))
+            return state.with_resources_put(records)  # one rebuild, not one per record
 
         self.writer.update(refresh)
 

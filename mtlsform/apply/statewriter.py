@@ -171,14 +171,21 @@ class StateWriter:
     @staticmethod
     def put(state: State, address: Address, attributes: Mapping[str, Any],
             dependencies: tuple[Address, ...] | None) -> State:
+        return state.with_resource(StateWriter.record_of(state, address, attributes,
+                                                         dependencies))
+
+    @staticmethod
+    def record_of(state: State, address: Address, attributes: Mapping[str, Any],
+                  dependencies: tuple[Address, ...] | None) -> ResourceState:
+        """The record `put` would make (None `dependencies`: the recorded ones, if any)."""
         existing = state.get(address)
         if dependencies is None:
             dependencies = tuple(existing.dependencies) if existing is not None else ()
-        return state.with_resource(ResourceState(
+        return ResourceState(
             address=address,
             attributes=dict(attributes),
             dependencies=tuple(sorted(dependencies)),
-        ))
+        )
 
     @contextmanager
     def intent(self, op_id: str, address: Address, action: str) -> Iterator[None]:

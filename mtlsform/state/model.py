@@ -300,6 +300,18 @@ class State:
         index[resource.key] = resource
         return self._evolve(resources=updated, index=index)
 
+    def with_resources_put(self, resources: Iterable[ResourceState]) -> State:
+        """`with_resource` for each of `resources` (a later one of the same key wins), in one
+        rebuild: the work of many puts at once is one sort, not a copy of the state each."""
+        puts = list(resources)
+        if not puts:
+            return self
+        index = dict(self._index)
+        for resource in puts:
+            index[resource.key] = resource
+        ordered = tuple(sorted(index.values(), key=_RESOURCE_ORDER))
+        return self._evolve(resources=ordered, index=index)
+
     def without_resource(self, address: Address | str, deposed: str | None = None) -> State:
         """Removes one object (the current one unless `deposed` is given); absent is fine."""
         key = (as_address(address), deposed)

@@ -156,3 +156,24 @@ def test_pure_updates_give_the_state_a_full_construction_gives() -> None:
         op = PendingOperation(f"{step:032x}", name, "create", f"2026-01-01T00:00:{step % 60:02}Z")
         state = updated.with_pending(op).without_pending(op.op_id)
         assert state.pending_operations == () and state.resources == expected
+
+
+def test_many_puts_at_once_give_what_one_put_each_gives() -> None:
+    # with_resources_put is with_resource for each record in one rebuild (a later record of
+    # the same key wins): the executor records a refresh's changes through it.
+    import random
+
+    rng = random.Random(7)
+    state = State(stack="s", lineage="l")
+    for round_ in range(40):
+        records = [ResourceState(f'rule.l["d{rng.randrange(30)}/"]', {"id": f"{round_}-{i}"},
+                                 deposed=rng.choice([None, None, "0a1b2c3d"]))
+                   for i in range(rng.randrange(6))]
+        one_each = state
+        for record in records:
+            one_each = one_each.with_resource(record)
+        at_once = state.with_resources_put(records)
+        assert at_once.resources == one_each.resources, round_
+        assert all(at_once.get(r.address, r.deposed) is r for r in at_once.resources)
+        state = at_once
+    assert state.with_resources_put([]) is state
