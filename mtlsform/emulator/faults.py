@@ -58,6 +58,7 @@ class Faults:
         self._random = random.Random(config.seed)
         self._lock = threading.Lock()
         self._mutations = 0
+        self._arrivals = 0  # mutating calls past the rate limit and injected errors
         self._failed_call = False
         self.injected = 0
 
@@ -87,12 +88,16 @@ class Faults:
         return None
 
     def refused_call(self) -> ApiError | None:
-        """With `fail_call` N: the error for the mutating call arriving after N-1 landed, once."""
+        """With `fail_call` N: the error for the Nth mutating call to arrive, once.
+
+        Arrivals are numbered as they come, under the lock: counting landed calls instead
+        would let two concurrent calls both pass N-1 and no call ever be the Nth."""
         number = self.config.fail_call
         if number is None:
             return None
         with self._lock:
-            if self._failed_call or self._mutations != number - 1:
+            self._arrivals += 1
+            if self._failed_call or self._arrivals != number:
                 return None
             self._failed_call = True
             self.injected += 1

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,35 @@ def test_injected_error_for_one_action(tmp_path: Path) -> None:
         assert call(clb, "DescribeTargets", LoadBalancerId=lb).Listeners[0].Targets == []
         assert emu.stats()["errors"]["RegisterTargets"] == {
             "FailedOperation.ResourceInOperating": 1}
+
+
+def test_the_nth_mutating_call_to_arrive_is_refused_even_when_calls_overlap() -> None:
+    faults = Faults(FaultConfig(fail_call=2))
+    # two calls arrive before either lands (concurrent workers): the second is the 2nd
+    assert faults.refused_call() is None
+    refused = faults.refused_call()
+    assert refused is not None and refused.code == "InternalError"
+    faults.count_mutation("A")
+    faults.count_mutation("B")
+    assert faults.refused_call() is None and faults.injected == 1  # once only
+
+
+def test_one_of_many_concurrent_mutating_calls_is_refused(tmp_path: Path) -> None:
+    config = EmulatorConfig(data_dir=tmp_path, rate_limit=None, task_delay=0.01,
+                            faults=FaultConfig(fail_call=3))
+    with Emulator(config) as emu:
+        clb = helpers.clb(emu)
+
+        def create(_: int) -> str:
+            try:
+                call(clb, "CreateLoadBalancer", LoadBalancerType="OPEN")
+                return "ok"
+            except TencentCloudSDKException as exc:
+                return exc.code
+
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(create, range(8)))
+    assert sorted(outcomes) == ["InternalError"] + ["ok"] * 7
 
 
 def test_latency_and_task_failure_rules_pick_the_most_specific() -> None:
