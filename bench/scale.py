@@ -13,9 +13,11 @@ and `apply` run them:
   weight         one backend's weight changed on every rule (one update per rule)
   destroy        destroy of everything
 
-For each: wall time, API calls by action (the emulator's counts), peak resident memory of this
-process (ru_maxrss, a high-water mark over the run so far) and the bytes this process wrote
-(/proc/self/io wchar: the state file and its backup, nothing else is written).
+Each of them runs in a fresh process, as each command of the CLI does, beside the one served
+emulator of its shape and mode. For each: wall time, API calls by action (the emulator's
+counts), peak resident memory of that process (ru_maxrss) and the bytes it wrote
+(/proc/self/io wchar: the state file, its backup and its journal; nothing else is written).
+The no-op plan is measured NOOP_RUNS times, in one process: its median, fastest and slowest.
 
 Each apply's lower bound comes from its operation graph (the executor's own lanes, see
 `apply.executor.write_lanes`): every lane's writes go in series, each at least a call, its task
@@ -41,6 +43,7 @@ import re
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -274,45 +277,74 @@ def phase_apply(path: Path, *, destroy: bool, parallelism: int, lanes: WriteLane
             "ratio": wall / bound_s if bound_s else None, "changes": len(plan.actionable)}
 
 
+NOOP_RUNS = 5
+
+
 def phase_plan(path: Path) -> dict[str, Any]:
-    """Refresh and diff of the validated stack (validation is measured on its own); then a
-    whole plan, from the file."""
+    """Refresh and diff of the validated stack (validation is measured on its own), NOOP_RUNS
+    times; then a whole plan, from the file."""
     stack = load(path)
     resource_graph(stack)
-    with open_session(stack, operation="plan") as session:
-        before = session.provider_context.emulator_stats()["calls"]
-        start = time.perf_counter()
-        plan = session.plan()
-        wall = time.perf_counter() - start
-        calls = calls_delta(before, session.provider_context.emulator_stats()["calls"])
+    walls = []
+    for _ in range(NOOP_RUNS):
+        with open_session(stack, operation="plan") as session:
+            before = session.provider_context.emulator_stats()["calls"]
+            start = time.perf_counter()
+            plan = session.plan()
+            walls.append(time.perf_counter() - start)
+            calls = calls_delta(before, session.provider_context.emulator_stats()["calls"])
     start = time.perf_counter()
     again = load(path)
     resource_graph(again)
     with open_session(again, operation="plan") as session:
         session.plan()
     whole = time.perf_counter() - start
-    return {"wall": wall, "whole": whole, "calls": calls, "changes": len(plan.actionable),
+    return {"wall": statistics.median(walls), "fastest": min(walls), "slowest": max(walls),
+            "whole": whole, "calls": calls, "changes": len(plan.actionable),
             "peak_mib": peak_mib()}
+
+
+def phase_validate(path: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    resource_graph(load(path))
+    return {"wall": time.perf_counter() - start, "peak_mib": peak_mib()}
+
+
+def run_phase(phase: str, path: Path, mode: str, *, task: float, latency: float
+              ) -> dict[str, Any]:
+    """One phase, in this process (a child of `run_shape`)."""
+    parallelism, lanes = MODES[mode]
+    common = {"parallelism": parallelism, "lanes": lanes, "task": task, "latency": latency}
+    if phase == "validate":
+        return phase_validate(path)
+    if phase == "noop_plan":
+        return phase_plan(path)
+    return phase_apply(path, destroy=phase == "destroy", **common)
+
+
+def in_child(phase: str, path: Path, mode: str, *, task: float, latency: float
+             ) -> dict[str, Any]:
+    """`run_phase` in a fresh process, so that its peak memory and bytes are its own."""
+    out = path.parent / f"{phase}.json"
+    subprocess.run([sys.executable, __file__, "--phase", phase, "--stack", str(path),
+                    "--modes", mode, "--task", str(task), "--latency", str(latency),
+                    "--out", str(out)], check=True)
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
 
 
 def run_shape(shape: Shape, mode: str, *, task: float, latency: float, base: Path
               ) -> dict[str, Any]:
-    parallelism, lanes = MODES[mode]
     work = Path(tempfile.mkdtemp(prefix=f"scale-{shape}-{mode}-", dir=base))
     path = work / "scale.yaml"
     path.write_text(stack_text(shape))
     served = Served(work / ".mtlsform" / "emulator", task, latency)
     out: dict[str, Any] = {"shape": str(shape), "mode": mode, "resources": shape.resources}
     try:
-        start = time.perf_counter()
-        resource_graph(load(path))
-        out["validate"] = {"wall": time.perf_counter() - start}
-        common = {"parallelism": parallelism, "lanes": lanes, "task": task, "latency": latency}
-        out["apply"] = phase_apply(path, destroy=False, **common)
-        out["noop_plan"] = phase_plan(path)
-        path.write_text(stack_text(shape, first_weight=20))
-        out["weight"] = phase_apply(path, destroy=False, **common)
-        out["destroy"] = phase_apply(path, destroy=True, **common)
+        for phase in ("validate", "apply", "noop_plan", "weight", "destroy"):
+            if phase == "weight":
+                path.write_text(stack_text(shape, first_weight=20))
+            out[phase] = in_child(phase, path, mode, task=task, latency=latency)
     finally:
         served.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -345,13 +377,15 @@ def report(results: list[dict[str, Any]]) -> str:
                 f"{p['wall']:.2f} | {p['bound']:.2f} | {p['ratio']:.2f} | "
                 f"{p['writes_busiest_lane']} | {sum(p['calls'].values())} | "
                 f"{p['bytes_written']:,} | {p['peak_mib']:.0f} |")
-    lines += ["", "| shape | mode | validate s | no-op plan s (refresh + diff) | whole plan s "
-              "| no-op plan calls |", "|---|---|---:|---:|---:|---|"]
+    lines += ["", f"| shape | mode | validate s | no-op plan s (refresh + diff: median of "
+              f"{NOOP_RUNS}, fastest - slowest) | whole plan s | plan peak MiB "
+              "| no-op plan calls |", "|---|---|---:|---:|---:|---:|---|"]
     for r in results:
         plan = r["noop_plan"]
         calls = ", ".join(f"{a} {n}" for a, n in plan["calls"].items())
         lines.append(f"| {r['shape']} | {MODE_NAMES[r['mode']]} | {r['validate']['wall']:.2f} "
-                     f"| {plan['wall']:.2f} | {plan['whole']:.2f} | {calls} |")
+                     f"| {plan['wall']:.2f} ({plan['fastest']:.2f} - {plan['slowest']:.2f}) "
+                     f"| {plan['whole']:.2f} | {plan['peak_mib']:.0f} | {calls} |")
     lines += ["", "Calls by action (default mode):", ""]
     for r in results:
         if r["mode"] != "default":
@@ -371,7 +405,14 @@ def main() -> None:
     parser.add_argument("--modes", default="default,p1,global")
     parser.add_argument("--dir", type=Path, default=None, help="where the worlds go")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw figures")
+    for hidden in ("--phase", "--stack", "--out"):  # a child's: one phase of one shape
+        parser.add_argument(hidden, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.phase is not None:
+        figures = run_phase(args.phase, Path(args.stack), args.modes, task=args.task,
+                            latency=args.latency)
+        Path(args.out).write_text(json.dumps(figures))
+        return
     shapes = args.shape or [Shape.parse("1x2x5x4"), Shape.parse("4x2x5x4")]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     for mode in modes:

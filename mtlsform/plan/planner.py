@@ -77,8 +77,10 @@ class _Planner:
         if config is None:
             config = rtype.config(self.stack, address)
             refs: Sequence[Ref] = references(config)
+            dependencies = tuple(sorted({r.address for r in refs}, key=Address.sort_key))
         else:
             refs = self.compiled.refs[address]
+            dependencies = self.compiled.graph.dependencies(address)  # sorted, as above
         desired = evaluate(config, self.lookup)
         record = self.prior.get((address, None))
         prior_attrs = record.attributes if record is not None else None
@@ -103,15 +105,18 @@ class _Planner:
             reason, detail = Reason.DELETED_OUTSIDE, "it was deleted outside mtlsform"
         if address in self.adopting and current is not None and prior_attrs is None:
             reason, detail = Reason.FOUND, adoption_detail(self.adopting[address])
-        self.planned[address] = rtype.planned(desired, current, decision.action,
-                                               decision.changed)
+        planned = self.planned[address] = rtype.planned(desired, current, decision.action,
+                                                         decision.changed)
+        before = rtype.shown(current)
+        # Mostly nothing changes: what is shown after is then what is shown before.
+        after = before if planned == current else rtype.shown(planned)
         importing = None
         # Found by its natural key: taken over, unless it is the create of an interrupted run
         # or part of what --adopt-found takes back (under an object found by its tags).
-        adopted = address in self.adopting or any(
-            ref.address in self.adopting for ref in refs)
+        adopted = bool(self.adopting) and (address in self.adopting or any(
+            ref.address in self.adopting for ref in refs))
         if (current is not None and prior_attrs is None and not rtype.local and not adopted
-                and address not in self.pending and rtype.owned(self.planned[address])
+                and address not in self.pending and rtype.owned(planned)
                 and not self.recorded_elsewhere(address, rtype.identity(current))):
             importing = rtype.import_id(current)
         self.changes.append(ResourceChange(
@@ -119,13 +124,13 @@ class _Planner:
             action=decision.action,
             reason=reason,
             detail=detail,
-            before=rtype.shown(current),
-            after=rtype.shown(self.planned[address]),
+            before=before,
+            after=after,
             config=config,
             changed=decision.changed,
             replace_paths=decision.replace_paths,
             sensitive=rtype.sensitive,
-            dependencies=tuple(sorted({r.address for r in refs}, key=Address.sort_key)),
+            dependencies=dependencies,
             moved_from=self.moved_from.get(address),
             importing=importing,
         ))
@@ -141,10 +146,10 @@ class _Planner:
 
     def plan_removals(self, desired: set[Address], destroy: bool) -> None:
         """State entries the stack no longer declares (or all of them, for destroy)."""
-        for (address, deposed), record in sorted(self.prior.items(),
+        leaving = [(key, record) for key, record in self.prior.items()
+                   if destroy or key[1] is not None or key[0] not in desired]
+        for (address, deposed), record in sorted(leaving,
                                                  key=lambda kv: (kv[0][0], kv[0][1] or "")):
-            if not destroy and deposed is None and address in desired:
-                continue
             rtype = RESOURCE_TYPES[address.type]
             attrs = record.attributes
             if deposed is None and not rtype.local and self.cloud is not None:

@@ -32,27 +32,27 @@ def refresh(provider: Provider, state: State | None, stack: Stack | None) -> Clo
     """Reads every collection the stack's and the state's resource types need."""
     wanted: dict[str, set[str]] = defaultdict(set)
     needed: dict[str, Collection] = {}
-    recorded = {r.address for r in (state.resources if state is not None else ())}
-    for resource in (state.resources if state is not None else ()):
-        rtype = RESOURCE_TYPES[resource.address.type]
-        needed.update({c.name: c for c in rtype.collections})
+    resources = state.resources if state is not None else ()
+    recorded = {r.address for r in resources}
+    for type_name in {address.type for address in recorded}:
+        needed.update({c.name: c for c in RESOURCE_TYPES[type_name].collections})
+    for resource in resources:
+        id_collection = RESOURCE_TYPES[resource.address.type].id_collection
         ident = resource.attributes.get("id")
-        if rtype.id_collection and isinstance(ident, str):
-            wanted[rtype.id_collection].add(ident)
+        if id_collection and isinstance(ident, str):
+            wanted[id_collection].add(ident)
     found: dict[Address, str] = {}
-    for rtype in (RESOURCE_TYPES.values() if stack is not None else ()):
-        assert stack is not None
-        addresses = list(rtype.instances(stack))
+    compiled_stack = compiled(stack) if stack is not None else None
+    for rtype in (RESOURCE_TYPES.values() if compiled_stack is not None else ()):
+        assert stack is not None and compiled_stack is not None
+        addresses = compiled_stack.instances.get(rtype.name, ())
         if not addresses:
             continue
         needed.update({c.name: c for c in rtype.collections})
         if rtype.id_collection is None:
             continue
-        configs = compiled(stack).configs
         for address in addresses:  # objects the stack names by ID (an adopted CLB)
-            config = configs.get(address)
-            if config is None:
-                config = rtype.config(stack, address)
+            config = compiled_stack.configs[address]
             named = config.get("id") if not rtype.local else None
             if isinstance(named, str):
                 wanted[rtype.id_collection].add(named)

@@ -286,6 +286,8 @@ class ResourceType:
             return False
         if current is None:
             return True
+        if recorded == current:  # the usual case, at C speed: no value differs (none unknown)
+            return False
         return any(differs(recorded[k], current.get(k))
                    for k in _compared(self.force_new, self.updatable) if k in recorded)
 

@@ -26,6 +26,7 @@ class CompiledStack:
     graph: Dag[Address]
     configs: Mapping[Address, Mapping[str, Any]]  # each resource's configuration, Refs in it
     refs: Mapping[Address, tuple[Ref, ...]]  # the Refs of each configuration, in order
+    instances: Mapping[str, tuple[Address, ...]]  # each type's instances, in their order
 
 
 _last: tuple[weakref.ref[Stack], CompiledStack] | None = None
@@ -41,12 +42,15 @@ def compiled(stack: Stack) -> CompiledStack:
     configs: dict[Address, Mapping[str, Any]] = {}
     refs: dict[Address, tuple[Ref, ...]] = {}
     edges: dict[Address, set[Address]] = {}
+    instances: dict[str, tuple[Address, ...]] = {}
     for rtype in RESOURCE_TYPES.values():
-        for address, config in rtype.configs(stack).items():
+        built = rtype.configs(stack)
+        instances[rtype.name] = tuple(built)
+        for address, config in built.items():
             configs[address] = config
             refs[address] = found = tuple(references(config))
             edges[address] = {ref.address for ref in found}
-    result = CompiledStack(Dag(list(configs), edges), configs, refs)
+    result = CompiledStack(Dag(list(configs), edges), configs, refs, instances)
     with _lock:
         _last = (weakref.ref(stack), result)
     return result

@@ -258,13 +258,14 @@ class RuleType(ResourceType):
         listener = find_listener(cloud, lb_id, listener_id)
         if listener is None:
             return None
+        if prior is not None:  # recorded: found by its ID, the only rule it builds
+            ident = source.get("id")
+            found = next((info for info in listener.rules if info.id == ident), None)
+            return rule_attributes(found, lb_id, listener.id, listener.sni) if found else None
+        wanted = self.natural_key(source)
         for info in listener.rules:
             attrs = rule_attributes(info, lb_id, listener.id, listener.sni)
-            matches = (
-                info.id == source.get("id") if prior is not None
-                else self.natural_key(attrs) == self.natural_key(source)
-            )
-            if matches:
+            if self.natural_key(attrs) == wanted:
                 return attrs
         return None
 
