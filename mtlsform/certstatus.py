@@ -57,8 +57,9 @@ def _uses(stack: Stack) -> dict[str, list[str]]:
         for where, tls in blocks:
             if tls is None:
                 continue
-            if tls.certificate in uses:
-                uses[tls.certificate].append(f"{where}: server certificate")
+            for name in tls.servers:
+                if name in uses:
+                    uses[name].append(f"{where}: server certificate")
             if tls.client_ca in uses and tls.mode == "mutual":
                 uses[tls.client_ca].append(f"{where}: client CA")
     for name, spec in stack.certificates.items():

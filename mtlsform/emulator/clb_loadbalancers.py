@@ -74,9 +74,13 @@ def create_load_balancer(call: Any, state: WorldState, p: dict[str, Any]) -> dic
                  if str(p.get(k, "")).startswith(call.region + "-")), f"{call.region}-3")
     net = p.get("InternetAccessible", {})
     ids = []
+    taken = {lb.name for lb in shared_values(state.load_balancers) if lb.region == call.region}
     for _ in range(number):
         lb_id = call.new_id("lb-", state.load_balancers)
         name = str(p["LoadBalancerName"]) if number == 1 and "LoadBalancerName" in p else lb_id
+        if name in taken:  # "the system generates the name of the instance being created"
+            name = lb_id
+        taken.add(name)
         state.load_balancers[lb_id] = LoadBalancer(
             lb_id=lb_id, region=call.region, name=name, lb_type=lb_type,
             vip=_vip(state, p.get("Vip")), create_time=call.time, status=0,

@@ -30,6 +30,10 @@ class CertificateBinding:
     # SSLVerifyClient with MUTUAL: "ON" (a client certificate is required) or "OPTIONAL"
     # (a client without one gets through; the backend sees X-Client-Verify: NONE).
     verify_client: Literal["ON", "OPTIONAL"] = "ON"
+    # Dual certificates: server certificates of other key algorithms served beside
+    # `certificate_id` (an ECDSA one beside an RSA one), chosen by what the client offers.
+    # Sent as MultiCertInfo, read back as CertificateOutput.ExtCertIds.
+    extra_certificate_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,9 @@ class ResourceType:
     computed: frozenset[str] = frozenset({"id"})
     sensitive: frozenset[str] = frozenset()
     hidden: frozenset[str] = frozenset()  # kept in state, left out of plans (PEM bodies)
+    # Attributes present only when they hold a value (rare settings, so that plans and states
+    # without them do not show them): one left out is compared as None.
+    absent_as_none: frozenset[str] = frozenset()
     replace_action: Action = Action.REPLACE_DESTROY_FIRST
     # The shape of the attributes it records in the state (see `resources.shape`): every record
     # is checked against it when a state is read, and one that departs is refused as damage.
@@ -276,7 +279,8 @@ class ResourceType:
 
     def diff(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
              *, now: datetime, stack: Stack, address: Address) -> Decision:
-        return compare(desired, current, self.force_new, self.updatable, self.replace_action)
+        return compare(desired, current, self.force_new, self.updatable, self.replace_action,
+                       self.absent_as_none)
 
     def drifted(self, recorded: Mapping[str, Any], current: Mapping[str, Any] | None) -> bool:
         """Whether the cloud's object differs from what the state recorded (a local resource
@@ -288,14 +292,17 @@ class ResourceType:
             return True
         if recorded == current:  # the usual case, at C speed: no value differs (none unknown)
             return False
-        return any(differs(recorded[k], current.get(k))
-                   for k in _compared(self.force_new, self.updatable) if k in recorded)
+        return any(differs(recorded.get(k), current.get(k))
+                   for k in _compared(self.force_new, self.updatable)
+                   if k in recorded or k in self.absent_as_none)
 
     def planned(self, desired: Mapping[str, Any], current: Mapping[str, Any] | None,
                 action: Action, changed: Sequence[str] = ()) -> Attributes:
         """The attributes after apply as far as the plan knows them (`changed`: the
         attributes the decision changes)."""
         after = dict(current or {}) if not action.creates else {}
+        for name in self.absent_as_none - desired.keys():  # left out: there is none after
+            after.pop(name, None)
         after.update(desired)
         if action.creates:
             for name in self.computed:
@@ -346,13 +353,16 @@ def _union(first: frozenset[str], second: frozenset[str]) -> frozenset[str]:
 
 def compare(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
             force_new: frozenset[str], updatable: frozenset[str],
-            replace_action: Action) -> Decision:
-    """The generic decision: create if missing, replace on a force-new change, else update."""
+            replace_action: Action, absent_as_none: frozenset[str] = frozenset()) -> Decision:
+    """The generic decision: create if missing, replace on a force-new change, else update.
+    An attribute the configuration leaves out is not compared, unless it is one of
+    `absent_as_none` (left out when it has no value): then it is compared as None."""
     if current is None:
         return Decision(Action.CREATE, Reason.NEW)
     changed = tuple(
         name for name in _compared(force_new, updatable)
-        if name in desired and differs(desired.get(name), current.get(name))
+        if (name in desired or name in absent_as_none)
+        and differs(desired.get(name), current.get(name))
     )
     forced = tuple(name for name in changed if name in force_new)
     if forced:

@@ -74,6 +74,9 @@ class _Writer:
         mutual = binding.ssl_mode == "MUTUAL"
         tls: dict[str, Any] = {"mode": "mutual" if mutual else "one-way",
                                "certificate": self.certificate(binding.certificate_id, "server")}
+        if binding.extra_certificate_ids:  # dual certificates: the list form of `certificate`
+            tls["certificate"] = [tls["certificate"], *(
+                self.certificate(ident, "server") for ident in binding.extra_certificate_ids)]
         if mutual and binding.client_ca_id:
             tls["client_ca"] = self.certificate(binding.client_ca_id, "ca")
         return tls

@@ -27,6 +27,7 @@ from mtlsform.resources.base import (
 from mtlsform.resources.load_balancer import LOAD_BALANCER, LOAD_BALANCERS
 from mtlsform.resources.presenting import confirm_presented, server_name_for
 from mtlsform.resources.tls import (
+    DUAL,
     TLS_ATTRIBUTES,
     TLS_RECORDED,
     binding,
@@ -77,6 +78,7 @@ class ListenerType(ResourceType):
     collections = (LISTENERS,)
     force_new = frozenset({"load_balancer_id", "protocol", "port"})
     updatable = frozenset({"name", "sni", *TLS_ATTRIBUTES})
+    absent_as_none = frozenset({DUAL})
     recorded = {
         "id": str, "load_balancer_id": str, "name": str, "protocol": str, "port": int,
         "sni": bool, **TLS_RECORDED,
@@ -151,7 +153,7 @@ class ListenerType(ResourceType):
              *, now: datetime, stack: Stack, address: Address) -> Decision:
         if current is not None and current.get("sni") and desired.get("sni") is False:
             decision = compare(desired, current, self.force_new | {"sni"}, self.updatable,
-                               self.replace_action)
+                               self.replace_action, self.absent_as_none)
             return replace(decision, detail=SNI_OFF)
         return super().diff(desired, current, now=now, stack=stack, address=address)
 

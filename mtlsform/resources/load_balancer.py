@@ -212,6 +212,14 @@ class LoadBalancerType(ResourceType):
             name=values["name"], network=values["network"], vpc_id=values.get("vpc_id"),
             subnet_id=values.get("subnet_id"), tags=tags, client_token=ctx.op_id or None,
         ))
+        if info.name != values["name"]:
+            # CLB gives a new load balancer a generated name when the name asked for is in
+            # use in the region; names need not be unique after that: the declared one is set.
+            ctx.provider.rename_load_balancer(info.id, values["name"])
+            if ctx.note is not None:
+                ctx.note(f"{address}: the name {values['name']!r} is in use by another load "
+                         f"balancer of the region, so CLB named {info.id} {info.name!r}; "
+                         f"it is renamed {values['name']!r}, as the stack declares.")
         set_declared(ctx.provider, info.id, values, [k for k in DECLARED_ONLY if k in values])
         return {**values, "id": info.id, "vip": info.vips[0] if info.vips else None}
 

@@ -86,7 +86,8 @@ def listener_claimants(provider: Provider, stack: Stack, load_balancer_id: Any,
         return []
     bindings = [listener.certificate, *(rule.certificate for rule in listener.rules)]
     ids = sorted({ident for b in bindings if b is not None
-                  for ident in (b.certificate_id, b.client_ca_id) if ident})
+                  for ident in (b.certificate_id, *b.extra_certificate_ids, b.client_ca_id)
+                  if ident})
     claims = []
     for ident, info in sorted(provider.read_certificates(ids).items()) if ids else ():
         owner = other_owner(info.tags, stack)

@@ -22,6 +22,7 @@ from mtlsform.resources.load_balancer import LOAD_BALANCER
 from mtlsform.resources.presenting import confirm_presented, server_name_for
 from mtlsform.resources.shape import nullable, optional
 from mtlsform.resources.tls import (
+    DUAL,
     TLS_ATTRIBUTES,
     TLS_RECORDED,
     binding,
@@ -184,6 +185,7 @@ class RuleType(ResourceType):
     collections = (LISTENERS,)
     force_new = frozenset({"load_balancer_id", "listener_id", "domain", "url"})
     updatable = frozenset(RULE_SETTINGS) | frozenset(TLS_ATTRIBUTES) | frozenset(DOMAIN_SETTINGS)
+    absent_as_none = frozenset({DUAL})
     recorded = {
         "id": str, "load_balancer_id": str, "listener_id": str, "domain": str, "url": str,
         "scheduler": str, "backend_protocol": str, "session_persistence": int,

@@ -12,18 +12,24 @@ from mtlsform.resources.shape import nullable, optional
 from mtlsform.resources.ssl_certificate import SSL_CERTIFICATE
 from mtlsform.stack.model import Tls
 
-TLS_ATTRIBUTES = ("ssl_mode", "certificate_id", "client_ca_id", "verify_client")
-# Their shape in the state (records older than verify_client lack it).
+TLS_ATTRIBUTES = ("ssl_mode", "certificate_id", "client_ca_id", "verify_client",
+                  "extra_certificate_ids")
+# Dual certificates are rare: the attribute is there only when it holds some, so that plans
+# and states of single-certificate entries do not show it (`ResourceType.absent_as_none`).
+DUAL = "extra_certificate_ids"
+_NO_TLS = dict.fromkeys(name for name in TLS_ATTRIBUTES if name != DUAL)
+# Their shape in the state (records older than verify_client or dual certificates lack them).
 TLS_RECORDED: dict[str, Any] = {name: nullable(str) for name in TLS_ATTRIBUTES}
 TLS_RECORDED["verify_client"] = optional(nullable(str))
+TLS_RECORDED["extra_certificate_ids"] = optional(nullable([str]))
 
 
 def tls_config(tls: Tls | None) -> dict[str, Any]:
     """The TLS attributes of a listener or rule; all None when it carries no certificate."""
     if tls is None or tls.certificate is None:
-        return dict.fromkeys(TLS_ATTRIBUTES)
+        return dict(_NO_TLS)
     mutual = tls.mode == "mutual"
-    return {
+    attrs: dict[str, Any] = {
         "ssl_mode": "MUTUAL" if mutual else "UNIDIRECTIONAL",
         "certificate_id": Ref(Address(SSL_CERTIFICATE.name, tls.certificate), "id"),
         "client_ca_id": (
@@ -35,6 +41,10 @@ def tls_config(tls: Tls | None) -> dict[str, Any]:
             ("OPTIONAL" if tls.verify_client == "optional" else "ON") if mutual else None
         ),
     }
+    if tls.extra_certificates:  # dual certificates (MultiCertInfo): those after the first
+        attrs[DUAL] = [Ref(Address(SSL_CERTIFICATE.name, name), "id")
+                       for name in tls.extra_certificates]
+    return attrs
 
 
 def binding(values: Mapping[str, Any]) -> CertificateBinding | None:
@@ -45,18 +55,22 @@ def binding(values: Mapping[str, Any]) -> CertificateBinding | None:
         certificate_id=values["certificate_id"],
         client_ca_id=values.get("client_ca_id"),
         verify_client="OPTIONAL" if values.get("verify_client") == "OPTIONAL" else "ON",
+        extra_certificate_ids=tuple(values.get("extra_certificate_ids") or ()),
     )
 
 
 def binding_attributes(cert: CertificateBinding | None) -> dict[str, Any]:
     if cert is None:
-        return dict.fromkeys(TLS_ATTRIBUTES)
-    return {
+        return dict(_NO_TLS)
+    attrs: dict[str, Any] = {
         "ssl_mode": cert.ssl_mode,
         "certificate_id": cert.certificate_id,
         "client_ca_id": cert.client_ca_id if cert.ssl_mode == "MUTUAL" else None,
         "verify_client": cert.verify_client if cert.ssl_mode == "MUTUAL" else None,
     }
+    if cert.extra_certificate_ids:
+        attrs[DUAL] = list(cert.extra_certificate_ids)
+    return attrs
 
 
 def tls_changed(changed: Sequence[str]) -> bool:

@@ -342,7 +342,10 @@ def _tls(parent: MapNode, key: str) -> Tls | None:
     mode = data.get("mode", "mutual" if data.get("client_ca") else "one-way")
     cas = data.get("client_ca")
     listed = [str(name) for name in cas] if isinstance(cas, list) else []
-    return Tls(mode=mode, certificate=data.get("certificate"),
+    certs = data.get("certificate")
+    servers = [str(name) for name in certs] if isinstance(certs, list) else []
+    return Tls(mode=mode, certificate=servers[0] if servers else certs,
+               extra_certificates=tuple(servers[1:]),
                client_ca=listed[0] if listed else cas,
                extra_client_cas=tuple(listed[1:]),
                verify_client=data.get("verify_client", "required"),

@@ -194,6 +194,9 @@ class Tls:
 
     mode: TlsMode = "one-way"
     certificate: str | None = None  # name of a server certificate of this stack
+    # `certificate` written as a list (dual certificates, MultiCertInfo): the names after the
+    # first, served beside it; the pre-flight checks allow one, of another key algorithm.
+    extra_certificates: tuple[str, ...] = ()
     client_ca: str | None = None  # name of a CA certificate of this stack (mutual mode)
     # Mutual mode: "required" (SSLVerifyClient ON) or "optional" (OPTIONAL: a client without
     # a certificate gets through, and the backend sees that it had none).
@@ -203,6 +206,11 @@ class Tls:
     extra_client_cas: tuple[str, ...] = ()
     positions: Positions = field(default_factory=Positions)
     policy: TlsPolicy | None = None  # versions and ciphers (stack/tlspolicy.py)
+
+    @property
+    def servers(self) -> tuple[str, ...]:
+        """The server certificates it names: `certificate`, then any dual one."""
+        return (self.certificate, *self.extra_certificates) if self.certificate else ()
 
 
 def default_check_type(backend_protocol: str) -> str:
@@ -375,8 +383,8 @@ def uploaded_certificates(listeners: Iterable[Listener]) -> dict[str, Literal["S
         for tls in tls_blocks:
             if tls is None:
                 continue
-            if tls.certificate:
-                uploads[tls.certificate] = "SVR"
+            for name in tls.servers:
+                uploads[name] = "SVR"
             if tls.client_ca and tls.mode == "mutual":
                 uploads[tls.client_ca] = "CA"
     return dict(sorted(uploads.items()))

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from mtlsform.verification import policyprobe, spread
 from mtlsform.verification.clients import ClientKit
+from mtlsform.verification.dualcerts import dual_certificates
 from mtlsform.verification.model import (
     BALANCE,
     EXPIRED_CERTIFICATE,
@@ -115,6 +116,9 @@ class EntryChecks:
             from mtlsform.verification.domain_checks import without_sni
 
             self.results.append(without_sni(entry, self.kit))
+        dual = dual_certificates(entry)
+        if dual is not None:
+            self.results.append(dual)
         answered = {route.url: self.bound_request(route) for route in entry.routes}
         self.refusals()
         if entry.protocols is not None:
@@ -167,6 +171,8 @@ class EntryChecks:
             self._add(SERVER_CERTIFICATE, "fail", "the state records no server certificate for "
                       f"this domain; the server presented sha256 {_short(fingerprint)}", **facts)
             return True
+        # Dual certificates: the one this client's offer gets (the other is check a's own).
+        expected = next((e for e in entry.dual if e.fingerprint == fingerprint), expected)
         facts.update(expected=expected.fingerprint, certificate=expected.name)
         if fingerprint != expected.fingerprint:
             self._add(SERVER_CERTIFICATE, "fail",

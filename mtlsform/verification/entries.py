@@ -13,6 +13,7 @@ from typing import Any
 
 from mtlsform.addresses import Address
 from mtlsform.errors import StateError
+from mtlsform.pki.keys import key_type_of
 from mtlsform.stack.model import Listener, Rule, Stack, Tls
 from mtlsform.state.model import State
 from mtlsform.verification.model import (
@@ -109,9 +110,18 @@ class EntryBuilder:
                 anchor_pem = attrs["certificate_pem"]
                 label = "itself (the stack has no CA for it)"
         anchor = x509.load_pem_x509_certificate(anchor_pem.encode())
+        leaf = x509.load_pem_x509_certificate(attrs["certificate_pem"].encode())
         return ServerExpectation(name=name, fingerprint=attrs["fingerprint"],
                                  trust_pem=anchor_pem, trust_label=label,
-                                 partial_chain=anchor.subject != anchor.issuer)
+                                 partial_chain=anchor.subject != anchor.issuer,
+                                 key_algorithm=key_type_of(leaf.public_key()).split("-")[0])
+
+    def dual(self, tls: Tls | None) -> tuple[ServerExpectation, ...]:
+        """Every server certificate of a dual-certificate `tls` whose PEM the state holds."""
+        if tls is None or not tls.extra_certificates:
+            return ()
+        found = [self.server_expectation(name) for name in tls.servers]
+        return tuple(expected for expected in found if expected is not None)
 
     def referenced(self, name: str | None) -> str | None:
         """Why check (a) has nothing to compare with, for a certificate referenced by its ID."""
@@ -194,7 +204,8 @@ class EntryBuilder:
                 without_sni=listener.sni and domain == default and declared,
                 verify_optional=mutual and tls is not None and tls.verify_client == "optional",
                 protocols=tls.policy.protocols if tls and tls.policy else None,
-                ciphers=tls.policy.cipher_list if tls and tls.policy else ()))
+                ciphers=tls.policy.cipher_list if tls and tls.policy else (),
+                dual=self.dual(tls)))
         return entries
 
 

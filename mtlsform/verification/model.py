@@ -30,6 +30,7 @@ OPTIONAL_CLIENT = "optional-client-certificate"
 TLS_VERSIONS = "tls-versions"
 WEAK_CIPHER = "weak-cipher"
 REDIRECT = "redirect"  # verification/redirects.py
+DUAL_CERTIFICATES = "dual-certificates"  # verification/dualcerts.py
 
 CHECKS = {
     SERVER_CERTIFICATE: ("a", "server certificate"),
@@ -43,6 +44,7 @@ CHECKS = {
     TLS_VERSIONS: ("e", "refuses TLS versions the policy forbids"),
     WEAK_CIPHER: ("e", "refuses a weak cipher the policy forbids"),
     REDIRECT: ("f", "redirect status and location"),
+    DUAL_CERTIFICATES: ("a", "each of the dual certificates offered"),
 }
 
 
@@ -85,6 +87,7 @@ class ServerExpectation:
     trust_pem: str
     trust_label: str
     partial_chain: bool = False
+    key_algorithm: str = ""  # "rsa", "ecdsa", ... (what a client must accept to get it)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ class Entry:
     # The stack's TLS policy of the listener or domain: versions and ciphers accepted (e).
     protocols: tuple[str, ...] | None = None
     ciphers: tuple[str, ...] = ()
+    # Dual certificates: every server certificate the domain serves (the first is `server`).
+    dual: tuple[ServerExpectation, ...] = ()
 
     @property
     def where(self) -> str:

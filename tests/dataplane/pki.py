@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mtlsform.emulator.dataplane.config import MUTUAL, UNIDIRECTIONAL, TlsPolicy
@@ -21,7 +22,7 @@ DAY = datetime.timedelta(days=1)
 @dataclass(frozen=True)
 class Issued:
     cert: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
     @property
     def cert_pem(self) -> str:
@@ -70,9 +71,11 @@ def make_ca(common_name: str) -> Issued:
 
 def make_leaf(ca: Issued, common_name: str, *, dns: tuple[str, ...] = (),
               usage: str = "client", not_before: datetime.datetime | None = None,
-              not_after: datetime.datetime | None = None) -> Issued:
-    """usage: "client" (clientAuth EKU), "server" (serverAuth only), "both"."""
-    key = ec.generate_private_key(ec.SECP256R1())
+              not_after: datetime.datetime | None = None, rsa_key: bool = False) -> Issued:
+    """usage: "client" (clientAuth EKU), "server" (serverAuth only), "both"; an ECDSA P-256
+    key, or an RSA 2048 one with `rsa_key`."""
+    key: Any = (rsa.generate_private_key(public_exponent=65537, key_size=2048) if rsa_key
+                else ec.generate_private_key(ec.SECP256R1()))
     ekus = {"client": [ExtendedKeyUsageOID.CLIENT_AUTH],
             "server": [ExtendedKeyUsageOID.SERVER_AUTH],
             "both": [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]}[usage]

@@ -51,6 +51,20 @@ def test_client_token_makes_creation_idempotent(clb: Any) -> None:
     assert call(clb, "DescribeLoadBalancers").TotalCount == 1
 
 
+def test_a_name_in_use_gets_a_generated_one_and_may_be_set_again(clb: Any) -> None:
+    first = done(clb, "CreateLoadBalancer", LoadBalancerType="OPEN",
+                 LoadBalancerName="web").LoadBalancerIds[0]
+    second = done(clb, "CreateLoadBalancer", LoadBalancerType="OPEN",
+                  LoadBalancerName="web").LoadBalancerIds[0]
+    names = {x.LoadBalancerId: x.LoadBalancerName
+             for x in call(clb, "DescribeLoadBalancers").LoadBalancerSet}
+    assert names == {first: "web", second: second}  # the documented behaviour
+    done(clb, "ModifyLoadBalancerAttributes", LoadBalancerId=second, LoadBalancerName="web")
+    names = {x.LoadBalancerId: x.LoadBalancerName
+             for x in call(clb, "DescribeLoadBalancers").LoadBalancerSet}
+    assert names == {first: "web", second: "web"}  # names are not unique after creation
+
+
 def test_internal_load_balancers_need_a_vpc_and_subnet(clb: Any) -> None:
     exc = error_of(clb, "CreateLoadBalancer", LoadBalancerType="INTERNAL")
     assert "code:MissingParameter" in str(exc) and "VpcId" in exc.message

@@ -68,7 +68,7 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def clb_made_by_hand(workdir: Path, stack: Path) -> str:
+def clb_made_by_hand(workdir: Path, stack: Path, name: str = "made-by-hand") -> str:
     """A CLB created directly through the SDK (as in the console), outside any stack: its ID."""
     from tencentcloud.clb.v20180317 import models
 
@@ -78,7 +78,7 @@ def clb_made_by_hand(workdir: Path, stack: Path) -> str:
         clb = session.provider_context.sdk_client("clb")
         request = models.CreateLoadBalancerRequest()
         request.LoadBalancerType = "OPEN"
-        request.LoadBalancerName = "made-by-hand"
+        request.LoadBalancerName = name
         lb_id = str(clb.CreateLoadBalancer(request).LoadBalancerIds[0])
         session.provider_context.emulator.wait_for_tasks()
     return lb_id

@@ -9,7 +9,8 @@ import pytest
 from mtlsform.stack import load_stack
 from tests.stack.conftest import STACKS
 
-EXAMPLES = ["example", "sni", "imported", "sni-default", "tls-policy", "redirect"]
+EXAMPLES = ["example", "sni", "imported", "sni-default", "tls-policy", "redirect",
+            "health-checks", "dual-certificates"]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

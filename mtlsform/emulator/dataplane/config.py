@@ -73,6 +73,10 @@ class TlsPolicy:
     http2: bool = False  # Http2 on: h2 offered in ALPN (h2.py)
     protocols: tuple[str, ...] = DEFAULT_PROTOCOLS
     ciphers: str | None = None
+    # Dual certificates (ExtCertIds): (certificate chain, key) of other key algorithms, loaded
+    # beside the main one; OpenSSL serves the one the client's offer (its signature
+    # algorithms, and in TLS 1.2 its cipher suites) can use.
+    extra_servers: tuple[tuple[str, Sensitive[str]], ...] = ()
 
     @property
     def mutual(self) -> bool:
@@ -87,7 +91,9 @@ class TlsPolicy:
         digest = hashlib.sha256()
         for part in (self.server_cert_pem, self.server_key_pem.reveal(), self.mode,
                      self.verify_client, self.client_ca_pem or "", str(self.http2),
-                     " ".join(self.protocols), self.ciphers or ""):
+                     " ".join(self.protocols), self.ciphers or "",
+                     *(part for cert, key in self.extra_servers
+                       for part in (cert, key.reveal()))):
             digest.update(part.encode())
             digest.update(b"\0")
         return digest.hexdigest()

@@ -19,6 +19,7 @@ import warnings
 from dataclasses import dataclass
 
 from mtlsform.emulator.dataplane.config import VERIFY_OPTIONAL, TlsPolicy
+from mtlsform.sensitive import Sensitive
 
 # OpenSSL X509_V_ERR_* codes (x509_vfy.h) grouped by what they mean to a user.
 _UNKNOWN_CA = {2, 18, 19, 20, 21, 27, 28}
@@ -64,18 +65,10 @@ def build_server_context(policy: TlsPolicy) -> ssl.SSLContext:
         raise TlsMaterialError(f"no cipher of {policy.ciphers!r} is available") from None
     context.options |= ssl.OP_NO_RENEGOTIATION
     context.set_alpn_protocols(["h2", "http/1.1"] if policy.http2 else ["http/1.1"])
+    servers = [(policy.server_cert_pem, policy.server_key_pem), *policy.extra_servers]
     with tempfile.TemporaryDirectory(prefix="mtlsform-dp-") as folder:
-        cert_path = os.path.join(folder, "server.crt")
-        key_path = os.path.join(folder, "server.key")
-        _write_private(cert_path, policy.server_cert_pem)
-        _write_private(key_path, policy.server_key_pem.reveal())
-        try:
-            context.load_cert_chain(cert_path, key_path, password=_no_password)
-        except (ssl.SSLError, ValueError, TypeError) as exc:
-            raise TlsMaterialError(
-                f"cannot load the server certificate and key ({_ssl_reason(exc)})") from None
-        finally:
-            os.unlink(key_path)
+        for index, (cert_pem, key_pem) in enumerate(servers):
+            _load_server(context, folder, index, cert_pem, key_pem)
     if policy.mutual:
         if not policy.client_ca_pem:
             raise TlsMaterialError("MUTUAL mode without a client CA certificate")
@@ -89,6 +82,23 @@ def build_server_context(policy: TlsPolicy) -> ssl.SSLContext:
     else:
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def _load_server(context: ssl.SSLContext, folder: str, index: int, cert_pem: str,
+                 key_pem: Sensitive[str]) -> None:
+    """One server certificate chain and key into `context` (a second one, of another key
+    algorithm, is kept beside the first: OpenSSL holds one per algorithm)."""
+    cert_path = os.path.join(folder, f"server-{index}.crt")
+    key_path = os.path.join(folder, f"server-{index}.key")
+    _write_private(cert_path, cert_pem)
+    _write_private(key_path, key_pem.reveal())
+    try:
+        context.load_cert_chain(cert_path, key_path, password=_no_password)
+    except (ssl.SSLError, ValueError, TypeError) as exc:
+        which = "server certificate and key" if index == 0 else "second server certificate"
+        raise TlsMaterialError(f"cannot load the {which} ({_ssl_reason(exc)})") from None
+    finally:
+        os.unlink(key_path)
 
 
 def _no_password() -> bytes:

@@ -6,7 +6,9 @@ session persistence, health check, SNI certificate) and bound targets, the TLS m
 uploaded certificates the listener or domain uses, and the CVM instances (demo backends).
 A binding whose certificate is missing or has no private key leaves that listener or domain
 without TLS (its handshakes are refused and logged). Only the main server certificate
-(`CertId`) is served; extra ones (`ExtCertIds`) are ignored.
+(`CertId`) is served beside any extra ones of other key algorithms (`ExtCertIds`, dual
+certificates: OpenSSL picks the one the client's offer can use); an extra one that is missing
+or has no private key is left out.
 The TLS versions and ciphers are those of the customized configuration bound to the domain
 (SNI on), or to the listener's default domain (else its first bound domain; SNI off), else to
 the whole load balancer; without one, CLB's default: TLS 1.0 to 1.3.
@@ -83,7 +85,12 @@ def tls_policy(binding: CertBinding | None, certificates: dict[str, Certificate]
             return None
         ca_pem = ca.certificate_pem
     verify = VERIFY_OPTIONAL if binding.ssl_verify_client == VERIFY_OPTIONAL else VERIFY_ON
+    extras = [certificates.get(cert_id) for cert_id in binding.ext_cert_ids]
     return TlsPolicy(server_cert_pem=server.certificate_pem,
+                     extra_servers=tuple((extra.certificate_pem,
+                                          Sensitive(extra.private_key_pem))
+                                         for extra in extras
+                                         if extra is not None and extra.private_key_pem),
                      server_key_pem=Sensitive(server.private_key_pem), mode=mode,
                      verify_client=verify, client_ca_pem=ca_pem, http2=http2,
                      **(settings or {}))

@@ -39,6 +39,30 @@ def _models() -> Any:
 # --- requests -----------------------------------------------------------------------------
 
 
+def set_certificate(request: Any, binding: CertificateBinding) -> None:
+    """Puts `binding` on a request (CreateListener, ModifyListener, RuleInput,
+    ModifyDomainAttributes): as `Certificate`, or as `MultiCertInfo` with dual certificates
+    (its CertList: the server certificates, then the client CA with MUTUAL)."""
+    if not binding.extra_certificate_ids:
+        request.Certificate = certificate_input(binding)
+        return
+    models = _models()
+    multi = models.MultiCertInfo()
+    multi.SSLMode = binding.ssl_mode
+    ids = [binding.certificate_id, *binding.extra_certificate_ids]
+    if binding.ssl_mode == "MUTUAL":
+        if not binding.client_ca_id:
+            raise ValueError("a MUTUAL certificate binding needs client_ca_id")
+        ids.append(binding.client_ca_id)
+        multi.SSLVerifyClient = binding.verify_client
+    multi.CertList = []
+    for cert_id in ids:
+        item = models.CertInfo()
+        item.CertId = cert_id
+        multi.CertList.append(item)
+    request.MultiCertInfo = multi
+
+
 def certificate_input(binding: CertificateBinding) -> Any:
     cert = _models().CertificateInput()
     cert.SSLMode = binding.ssl_mode
@@ -83,7 +107,7 @@ def rule_input(spec: RuleSpec) -> Any:
     rule.SessionExpireTime = spec.session_expire_time
     rule.HealthCheck = health_check_input(spec.health_check)
     if spec.certificate is not None:
-        rule.Certificate = certificate_input(spec.certificate)
+        set_certificate(rule, spec.certificate)
     if spec.default_server:
         rule.DefaultServer = True
     if spec.http2:
@@ -142,7 +166,8 @@ def certificate_binding(output: Any) -> CertificateBinding | None:
     optional = ssl_mode == "MUTUAL" and (output.SSLVerifyClient or "").upper() == "OPTIONAL"
     return CertificateBinding(ssl_mode=ssl_mode, certificate_id=output.CertId,
                               client_ca_id=output.CertCaId or None,
-                              verify_client="OPTIONAL" if optional else "ON")
+                              verify_client="OPTIONAL" if optional else "ON",
+                              extra_certificate_ids=tuple(output.ExtCertIds or ()))
 
 
 def health_check(output: Any) -> HealthCheckSpec:

@@ -317,7 +317,7 @@ class TencentCloudProvider:
         if spec.protocol.upper() == "HTTPS":
             request.SniSwitch = 1 if spec.sni else 0
         if spec.certificate is not None:
-            request.Certificate = mapping.certificate_input(spec.certificate)
+            mapping.set_certificate(request, spec.certificate)
         response, task = self._session.write(load_balancer_id, "CreateListener", request)
         if response.ListenerIds:
             return str(response.ListenerIds[0])
@@ -342,7 +342,7 @@ class TencentCloudProvider:
         if name is not None:
             request.ListenerName = name
         if certificate is not None:
-            request.Certificate = mapping.certificate_input(certificate)
+            mapping.set_certificate(request, certificate)
         if sni is not None:
             request.SniSwitch = 1 if sni else 0
         self._session.write(load_balancer_id, "ModifyListener", request)
@@ -391,7 +391,7 @@ class TencentCloudProvider:
         request.LoadBalancerId = load_balancer_id
         request.ListenerId = listener_id
         request.Domain = domain
-        request.Certificate = mapping.certificate_input(certificate)
+        mapping.set_certificate(request, certificate)
         self._session.write(load_balancer_id, "ModifyDomainAttributes", request)
 
     def modify_domain_attributes(self, load_balancer_id: str, listener_id: str, domain: str,

@@ -192,24 +192,48 @@ def _common_name_clashes(stack: Stack, facts: Mapping[str, CertificateFacts],
 
 
 def _listener_checks(stack: Stack, facts: Mapping[str, CertificateFacts]) -> list[Diagnostic]:
-    """An imported server certificate without any extendedKeyUsage, used to terminate TLS.
+    """An imported server certificate without any extendedKeyUsage, used to terminate TLS;
+    imported dual certificates of one key algorithm.
 
     (One whose extendedKeyUsage lacks serverAuth is already an import problem.)"""
     diags = []
     seen: set[tuple[str, str]] = set()
     for lname, path, tls in _tls_uses(stack):
-        name = tls.certificate
-        if not name:
-            continue
-        spec = stack.certificates.get(name)
-        if spec is None or not spec.imported or spec.type != "server" or name not in facts:
-            continue
-        if facts[name].ekus is None and (lname, name) not in seen:
-            seen.add((lname, name))
-            diags.append(error(
-                f"listener {lname!r} uses certificate {name!r}, which has no serverAuth "
-                "extended key usage",
-                path=f"{path}.certificate", position=tls.positions.at("certificate"),
-                hint="Apple devices and strict clients refuse a TLS server certificate without "
-                     "extendedKeyUsage serverAuth; use one issued for serverAuth"))
+        diags += _dual_algorithms(stack, facts, path, tls)
+        for index, name in enumerate(tls.servers):
+            spec = stack.certificates.get(name)
+            if spec is None or not spec.imported or spec.type != "server" or name not in facts:
+                continue
+            if facts[name].ekus is None and (lname, name) not in seen:
+                seen.add((lname, name))
+                key = f"certificate.{index}" if tls.extra_certificates else "certificate"
+                diags.append(error(
+                    f"listener {lname!r} uses certificate {name!r}, which has no serverAuth "
+                    "extended key usage",
+                    path=f"{path}.{key}", position=tls.positions.at(key),
+                    hint="Apple devices and strict clients refuse a TLS server certificate "
+                         "without extendedKeyUsage serverAuth; use one issued for serverAuth"))
     return diags
+
+
+def _dual_algorithms(stack: Stack, facts: Mapping[str, CertificateFacts], path: str,
+                     tls: Tls) -> list[Diagnostic]:
+    """Dual certificates whose key algorithm only their files tell (an imported one): one
+    RSA and one ECDSA (the stack checks catch two generated ones of one algorithm)."""
+    if len(tls.servers) != 2:
+        return []
+    kinds, imported = [], False
+    for name in tls.servers:
+        spec = stack.certificates.get(name)
+        if spec is None or spec.existing or (spec.imported and name not in facts):
+            return []
+        imported = imported or spec.imported
+        kinds.append((facts[name].key_type if spec.imported else spec.key).split("-")[0])
+    if kinds[0] != kinds[1] or not imported:
+        return []
+    first, second = tls.servers
+    return [error(
+        f"dual certificates must have different key algorithms, but {first!r} and {second!r} "
+        f"are both {kinds[0].upper()} (CLB holds one server certificate per algorithm)",
+        path=f"{path}.certificate.1", position=tls.positions.at("certificate.1"),
+        hint="pair an RSA certificate with an ECDSA one")]

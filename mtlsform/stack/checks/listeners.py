@@ -153,10 +153,10 @@ def _other(parts: Parts, listener: Listener, i: int, position: Position | None) 
     return f"rules[{parts.rule_index(listener.name, i)}] ({line_of(position)})"
 
 
-def _tls_key(rule: Rule) -> tuple[str, str | None, str | None]:
+def _tls_key(rule: Rule) -> tuple[str, tuple[str, ...], str | None]:
     tls = rule.tls
     assert tls is not None
-    return (tls.mode, tls.certificate, tls.client_ca if tls.mode == "mutual" else None)
+    return (tls.mode, tls.servers, tls.client_ca if tls.mode == "mutual" else None)
 
 
 def _rule_keys(listener: Listener, parts: Parts) -> list[Diagnostic]:

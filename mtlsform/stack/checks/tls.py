@@ -34,9 +34,14 @@ def check_tls(tls: Tls, where: str, parts: Parts, *, needs_certificate: str | No
             found.append(error(needs_certificate, path=where, position=at(),
                                hint="add certificate: NAME (a server certificate of this "
                                     "stack)"))
-    else:
+    elif not tls.extra_certificates:
         found += _refers_to(parts, tls.certificate, "server", f"{where}.certificate",
                             tls, "certificate")
+    else:
+        for index, name in enumerate(tls.servers):
+            found += _refers_to(parts, name, "server", f"{where}.certificate.{index}",
+                                tls, f"certificate.{index}")
+        found += _dual(tls, where, parts)
     if tls.client_ca is not None:
         found += _refers_to(parts, tls.client_ca, "ca", f"{where}.client_ca", tls, "client_ca")
     if tls.policy is not None:
@@ -63,6 +68,37 @@ def check_policy(policy: TlsPolicy, where: str) -> list[Diagnostic]:
             "suites)", path=f"{where}.ciphers", position=at("ciphers"),
             hint="remove ciphers, or lower min_version to TLSv1.2"))
     return found
+
+
+def _dual(tls: Tls, where: str, parts: Parts) -> list[Diagnostic]:
+    """Dual certificates: two at most, of different key algorithms (CLB's MultiCertInfo
+    holds one server certificate per algorithm), as far as the stack tells the algorithm
+    (a generated certificate's `key`; an imported or existing one's is read later)."""
+    at = tls.positions.at
+    names = tls.servers
+    if len(names) > 2:
+        return [error(
+            f"a listener or domain serves at most two server certificates, one RSA and one "
+            f"ECDSA (CLB's MultiCertInfo), but {len(names)} are given",
+            path=f"{where}.certificate.2", position=at("certificate.2"),
+            hint="keep one RSA and one ECDSA certificate")]
+    first, second = names
+    if first == second:
+        return [error(f"{first!r} is given twice", path=f"{where}.certificate.1",
+                      position=at("certificate.1"),
+                      hint="name two certificates: one RSA and one ECDSA")]
+    specs = [parts.certificates.get(name) for name in names]
+    algorithms = [spec.key.split("-")[0] if spec is not None and spec.type == "server"
+                  and not spec.imported and not spec.existing else None for spec in specs]
+    if algorithms[0] is not None and algorithms[0] == algorithms[1]:
+        kind = algorithms[0].upper()
+        return [error(
+            f"dual certificates must have different key algorithms, but {first!r} and "
+            f"{second!r} are both {kind} (CLB holds one server certificate per algorithm)",
+            path=f"{where}.certificate.1", position=at("certificate.1"),
+            hint="pair an RSA certificate (key: rsa-2048) with an ECDSA one "
+                 "(key: ecdsa-p256)")]
+    return []
 
 
 def _refers_to(parts: Parts, name: str, kind: str, where: str, tls: Tls,
