@@ -23,8 +23,8 @@ from mtlsform.emulator.dataplane.closing import close_writer
 from mtlsform.emulator.dataplane.config import ListenerConfig, TlsPolicy
 from mtlsform.emulator.dataplane.failures import FailureLog
 from mtlsform.emulator.dataplane.forwarding import ClientConnection, Services, exchange
-from mtlsform.emulator.dataplane.h2 import H2, require_http11
-from mtlsform.emulator.dataplane.http1 import HttpError, read_head, simple_response
+from mtlsform.emulator.dataplane.h2 import H2, Collected, Http2Server
+from mtlsform.emulator.dataplane.http1 import Head, HttpError, read_head, simple_response
 from mtlsform.emulator.dataplane.routing import RouteTable
 from mtlsform.emulator.dataplane.tlscontexts import (
     HandshakeFailure,
@@ -163,16 +163,27 @@ class ListenerServer:
             reader, writer = await open_stream(conn, None)
         connection = ClientConnection(client_ip, server_name, policy, ssl_object)
         if ssl_object is not None and ssl_object.selected_alpn_protocol() == H2:
-            try:  # Http2 on: negotiated, then HTTP/1.1 required (h2.py)
-                await require_http11(reader, writer, timeout=self._services.timeouts.handshake)
-            except (OSError, ssl.SSLError):
-                pass
-            finally:
-                await close_writer(writer, CLOSE_TIMEOUT)
+            await self._serve_h2(reader, writer, connection)
             return
         try:
             await self._serve(reader, writer, connection, generation)
         except (OSError, ssl.SSLError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            await close_writer(writer, CLOSE_TIMEOUT)
+
+    async def _serve_h2(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                        connection: ClientConnection) -> None:
+        """Http2 on and negotiated: each stream served as an HTTP/1.1 request (h2.py)."""
+        async def one(head: Head, body: asyncio.StreamReader, out: Collected) -> bool:
+            return await exchange(head, body, cast(asyncio.StreamWriter, out), connection,
+                                  self.listener, self.table, self._services)
+
+        server = Http2Server(reader, writer, one,
+                             idle_timeout=self._services.timeouts.keepalive)
+        try:
+            await server.serve()
+        except (OSError, ssl.SSLError):
             pass
         finally:
             await close_writer(writer, CLOSE_TIMEOUT)
