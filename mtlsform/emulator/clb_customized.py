@@ -179,9 +179,12 @@ def set_customized_config(call: Any, state: WorldState, p: dict[str, Any]) -> di
     return {"ConfigId": config.config_id}
 
 
-def _servers(call: Any, state: WorldState, items: list[dict[str, Any]]) -> list[list[Rule]]:
-    """The rules of each bind item's domain (claiming each load balancer for the write)."""
+def _servers(call: Any, state: WorldState,
+             items: list[dict[str, Any]]) -> list[tuple[int, list[Rule]]]:
+    """The rules of each bind item's domain, with the item's index (claiming each load
+    balancer for the write)."""
     found = []
+    seen: set[tuple[str, ...]] = set()
     for index, item in enumerate(items):
         lb = writable_lb(call, state, item["LoadBalancerId"])
         lst = l7_listener(lb, item["ListenerId"])
@@ -190,7 +193,11 @@ def _servers(call: Any, state: WorldState, items: list[dict[str, Any]]) -> list[
             raise ApiError("InvalidParameter",
                            f"`BindList.{index}.Domain` {item['Domain']} is not a domain of "
                            f"Listener({lst.listener_id}).")
-        found.append(rules)
+        # Two names of one multi-domain rule's domain are that one domain, bound once.
+        locations = tuple(sorted(rule.location_id for rule in rules))
+        if locations not in seen:
+            seen.add(locations)
+            found.append((index, rules))
     return found
 
 
@@ -199,7 +206,7 @@ def associate_customized_config(call: Any, state: WorldState,
     config = _find(call, state, p["UconfigId"])
     if not p["BindList"]:
         raise missing("BindList")
-    for index, rules in enumerate(_servers(call, state, p["BindList"])):
+    for index, rules in _servers(call, state, p["BindList"]):
         other = next((r.config_id for r in rules
                       if r.config_id not in (None, config.config_id)), None)
         if other is not None:
@@ -216,7 +223,7 @@ def disassociate_customized_config(call: Any, state: WorldState,
     config = _find(call, state, p["UconfigId"])
     if not p["BindList"]:
         raise missing("BindList")
-    for index, rules in enumerate(_servers(call, state, p["BindList"])):
+    for index, rules in _servers(call, state, p["BindList"]):
         if not any(rule.config_id == config.config_id for rule in rules):
             raise ApiError("InvalidParameter",
                            f"`BindList.{index}`: the domain is not bound to customized "

@@ -71,6 +71,7 @@ class TargetSpec:
 class RuleSpec:
     domain: str
     url: str
+    domains: tuple[str, ...] = ()  # a multi-domain rule (Domains): all, `domain` first
     scheduler: str = "WRR"
     forward_type: str = "HTTP"
     session_expire_time: int = 0
@@ -88,6 +89,7 @@ class DomainAttributes:
     default_server: bool | None = None  # True: this domain becomes the listener's default
     http2: bool | None = None
     quic: bool | None = None
+    domains: tuple[str, ...] | None = None  # the domain's names from now on (NewDomains)
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ class RuleInfo:
     http2: bool = False
     quic: bool = False  # QuicStatus QUIC_ACTIVE
     rewrite: RewriteInfo | None = None  # the rule redirects (its RewriteTarget)
+    domains: tuple[str, ...] = ()  # a multi-domain rule's Domains (two or more), else empty
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,8 @@ class _Writer:
         check = health_check_attributes(info.health_check, info.domain, info.forward_type)
         health: dict[str, Any] = {k: v for k, v in check.items() if v is not None}
         rule: dict[str, Any] = {
-            "domain": info.domain, "url": info.url, "scheduler": info.scheduler,
+            "domain": list(info.domains) if info.domains else info.domain,
+            "url": info.url, "scheduler": info.scheduler,
             "backend_protocol": info.forward_type,
             "session_persistence": info.session_expire_time, "health_check": health,
         }

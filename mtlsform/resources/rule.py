@@ -36,7 +36,10 @@ from mtlsform.stack.model import HealthCheck, Listener, Rule, Stack, default_che
 HTTP_CODE_BITS = {"1xx": 1, "2xx": 2, "3xx": 4, "4xx": 8, "5xx": 16}
 RULE_SETTINGS = ("scheduler", "backend_protocol", "session_persistence", "health_check")
 # Settings of the rule's whole domain (every rule of it), changed with ModifyDomainAttributes.
-DOMAIN_SETTINGS = ("default_server", "http2", "quic")
+DOMAIN_SETTINGS = ("default_server", "http2", "quic", "domains")
+# A multi-domain rule's domains (API Domains), recorded only for such a rule: the plans and
+# states of rules of one domain do not show it (`ResourceType.absent_as_none`).
+DOMAINS = "domains"
 # A health check as recorded: `{"enabled": false}` alone when it is off.
 HEALTH_CHECK_RECORDED = {
     "enabled": bool, "path": optional(str), "interval": optional(int),
@@ -125,7 +128,7 @@ def health_check_attributes(spec: HealthCheckSpec, rule_domain: str,
 
 def rule_attributes(info: RuleInfo, load_balancer_id: str | None, listener_id: str,
                     sni: bool) -> Attributes:
-    return {
+    attrs = {
         "id": info.id,
         "load_balancer_id": load_balancer_id,
         "listener_id": listener_id,
@@ -141,6 +144,9 @@ def rule_attributes(info: RuleInfo, load_balancer_id: str | None, listener_id: s
         "http2": info.http2,
         "quic": info.quic,
     }
+    if info.domains:
+        attrs[DOMAINS] = list(info.domains)
+    return attrs
 
 
 def domain_attributes(values: Mapping[str, Any],
@@ -153,21 +159,25 @@ def domain_attributes(values: Mapping[str, Any],
         else None,
         http2=bool(values.get("http2")) if "http2" in changed else None,
         quic=bool(values.get("quic")) if "quic" in changed else None,
+        domains=tuple(values.get(DOMAINS) or (values["domain"],)) if DOMAINS in changed
+        else None,
     )
     return settings if settings != DomainAttributes() else None
 
 
-def is_default_domain(listener: Listener, domain: str) -> bool:
-    """Whether `domain` is the listener's default domain: its `default_domain`, else the
-    domain of its first rule (what a client without SNI, or with an unknown Host, gets)."""
+def is_default_domain(listener: Listener, rule: Rule) -> bool:
+    """Whether the rule's domain is the listener's default domain: its `default_domain` (any
+    name of a multi-domain rule), else the domain of its first rule (what a client without
+    SNI, or with an unknown Host, gets)."""
     default = listener.default_domain or (listener.rules[0].domain if listener.rules else None)
-    return default is not None and default.lower() == domain.lower()
+    return default is not None and default.lower() in {name.lower() for name in rule.names}
 
 
 def rule_spec(values: Mapping[str, Any]) -> RuleSpec:
     return RuleSpec(
         domain=values["domain"],
         url=values["url"],
+        domains=tuple(values.get(DOMAINS) or ()),
         scheduler=values["scheduler"],
         forward_type=values["backend_protocol"],
         session_expire_time=values["session_persistence"],
@@ -185,12 +195,13 @@ class RuleType(ResourceType):
     collections = (LISTENERS,)
     force_new = frozenset({"load_balancer_id", "listener_id", "domain", "url"})
     updatable = frozenset(RULE_SETTINGS) | frozenset(TLS_ATTRIBUTES) | frozenset(DOMAIN_SETTINGS)
-    absent_as_none = frozenset({DUAL})
+    absent_as_none = frozenset({DUAL, DOMAINS})
     recorded = {
         "id": str, "load_balancer_id": str, "listener_id": str, "domain": str, "url": str,
         "scheduler": str, "backend_protocol": str, "session_persistence": int,
         "health_check": HEALTH_CHECK_RECORDED, **TLS_RECORDED,
         "default_server": optional(bool), "http2": optional(bool), "quic": optional(bool),
+        DOMAINS: optional([str]),
     }
 
     def instances(self, stack: Stack) -> Iterable[Address]:
@@ -201,7 +212,7 @@ class RuleType(ResourceType):
         listener = stack.listeners[address.name]
         rule = find_rule(stack, address)
         listener_address = Address(LISTENER.name, listener.name)
-        return {
+        attrs = {
             "load_balancer_id": Ref(Address(LOAD_BALANCER.name, listener.load_balancer), "id"),
             "listener_id": Ref(listener_address, "id"),
             "domain": rule.domain,
@@ -212,10 +223,13 @@ class RuleType(ResourceType):
             "health_check": health_check_config(rule.health_check, rule.domain,
                                                 rule.backend_protocol),
             **tls_config(rule.tls if listener.sni else None),
-            "default_server": is_default_domain(listener, rule.domain),
+            "default_server": is_default_domain(listener, rule),
             "http2": rule.http2,
             "quic": rule.quic,
         }
+        if rule.domains:
+            attrs[DOMAINS] = list(rule.domains)
+        return attrs
 
     def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
         return (attrs.get("domain"), attrs.get("url"))

@@ -108,9 +108,14 @@ class TlsPolicyType(ResourceType):
         if info is None:
             return None
         lb_id, listener_id = prior.get("load_balancer_id"), prior.get("listener_id")
-        domains = sorted({b.domain for b in info.bindings
-                          if (b.load_balancer_id, b.listener_id) == (lb_id, listener_id)})
+        bound = {b.domain for b in info.bindings
+                 if (b.load_balancer_id, b.listener_id) == (lb_id, listener_id)}
         listener = find_listener(cloud, lb_id, listener_id)
+        # A multi-domain rule's domain is bound under each of its names: it is recorded by
+        # its first, as the stack names it.
+        primary = {name: r.domain for r in (listener.rules if listener is not None else ())
+                   for name in r.domains or (r.domain,)}
+        domains = sorted({primary.get(name, name) for name in bound})
         rules = sorted((r for r in listener.rules if r.domain in domains),
                        key=lambda r: (r.domain, r.url)) if listener is not None else []
         protocols, ciphers = read_content(info.content)
@@ -136,7 +141,8 @@ class TlsPolicyType(ResourceType):
         if "domains" in changed or "rule_ids" in changed:
             now = ctx.provider.read_customized_configs([config_id]).get(config_id)
             key = (values["load_balancer_id"], values["listener_id"])
-            held = {b.domain for b in (now.bindings if now else ())
+            first = _first_domains(ctx.stack, address.name)
+            held = {first.get(b.domain, b.domain) for b in (now.bindings if now else ())
                     if (b.load_balancer_id, b.listener_id) == key}
             wanted = set(values["domains"])
             if wanted - held:
@@ -158,6 +164,14 @@ class TlsPolicyType(ResourceType):
             with contextlib.suppress(ProviderError):
                 ctx.provider.bind_customized_config(config_id, now.bindings, bound=False)
         ctx.provider.delete_customized_config(config_id)
+
+
+def _first_domains(stack: Stack, listener: str) -> dict[str, str]:
+    """Each domain of the listener's rules -> the first of its rule's (a multi-domain rule's
+    domain is bound under each of its names; unbinding one unbinds them all)."""
+    declared = stack.listeners.get(listener)
+    return {name: rule.domain for rule in (declared.rules if declared else ())
+            for name in rule.names}
 
 
 def _bindings(values: Mapping[str, Any], domains: Iterable[str]) -> list[ConfigBinding]:

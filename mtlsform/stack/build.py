@@ -368,8 +368,10 @@ def _rule(node: Node) -> Rule:
     assert isinstance(node, MapNode)
     data = to_plain(node)
     backends = node.values.get("backends")
+    domains = data["domain"] if isinstance(data["domain"], list) else [data["domain"]]
     return Rule(
-        domain=data["domain"],
+        domain=str(domains[0]),
+        domains=tuple(str(d) for d in domains) if len(domains) > 1 else (),
         url=data.get("url", "/"),
         scheduler=data.get("scheduler", "WRR"),
         backend_protocol=data.get("backend_protocol", "HTTP"),

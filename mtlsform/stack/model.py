@@ -260,7 +260,7 @@ class Redirect:
 
 @dataclass(frozen=True)
 class Rule:
-    domain: str
+    domain: str  # the first domain of a multi-domain rule: it names the rule
     url: str = "/"
     scheduler: Scheduler = "WRR"
     backend_protocol: BackendProtocol = "HTTP"
@@ -273,10 +273,18 @@ class Rule:
     http2: bool = False
     quic: bool = False
     redirect: Redirect | None = None  # the rule redirects to a rule of another listener
+    # A multi-domain rule (`domain:` a list of two or more; API Domains): all of them, the
+    # first being `domain`. Empty for a rule of one domain.
+    domains: tuple[str, ...] = ()
 
     @cached_property
     def key(self) -> str:  # computed once: the engine looks rules up by it
         return rule_key(self.domain, self.url)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every domain the rule serves: its `domains`, or its one `domain`."""
+        return self.domains or (self.domain,)
 
 
 @dataclass(frozen=True)

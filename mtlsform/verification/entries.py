@@ -179,7 +179,8 @@ class EntryBuilder:
         recorded = self.attrs(Address("listener", listener.name)) or {}
         by_domain: dict[str, list[Rule]] = {}
         for rule in listener.rules:
-            by_domain.setdefault(rule.domain, []).append(rule)
+            for name in rule.names:  # each domain of a multi-domain rule is checked
+                by_domain.setdefault(name, []).append(rule)
         entries = []
         # The default domain is probed without SNI when the stack says which it is, or that
         # clients may come without SNI.

@@ -100,7 +100,10 @@ def health_check_input(spec: HealthCheckSpec) -> Any:
 
 def rule_input(spec: RuleSpec) -> Any:
     rule = _models().RuleInput()
-    rule.Domain = spec.domain
+    if spec.domains:  # one of the two (RuleInput)
+        rule.Domains = list(spec.domains)
+    else:
+        rule.Domain = spec.domain
     rule.Url = spec.url
     rule.Scheduler = spec.scheduler
     rule.ForwardType = spec.forward_type
@@ -222,6 +225,7 @@ def rule_info(rule: Any, targets: Iterable[TargetInfo]) -> RuleInfo:
         http2=bool(rule.Http2),
         quic=(rule.QuicStatus or "").upper() == "QUIC_ACTIVE",
         rewrite=rewrite_info(rule.RewriteTarget),
+        domains=tuple(rule.Domains) if rule.Domains and len(rule.Domains) > 1 else (),
     )
 
 

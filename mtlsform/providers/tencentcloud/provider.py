@@ -406,6 +406,8 @@ class TencentCloudProvider:
             request.Http2 = attributes.http2
         if attributes.quic is not None:
             request.Quic = attributes.quic
+        if attributes.domains is not None:
+            request.NewDomains = list(attributes.domains)
         self._session.write(load_balancer_id, "ModifyDomainAttributes", request)
 
     def delete_rule(self, load_balancer_id: str, listener_id: str, rule_id: str) -> None:

@@ -24,6 +24,7 @@ def check(parts: Parts) -> list[Diagnostic]:
         else:
             found += _sni_off(listener, parts)
         found += _rule_keys(listener, parts)
+        found += _domain_groups(listener, parts)
         if len(listener.rules) > RULES_PER_LISTENER:
             found.append(warning(
                 f"{len(listener.rules)} rules; the default CLB quota is {RULES_PER_LISTENER} "
@@ -178,6 +179,36 @@ def _rule_keys(listener: Listener, parts: Parts) -> list[Diagnostic]:
             continue
         seen[(domain, rule.url)] = i
         seen_keys[rule.key] = i
+    return found
+
+
+def _folded(domain: str) -> str:
+    return domain if domain.startswith("~") else domain.lower()
+
+
+def _domain_groups(listener: Listener, parts: Parts) -> list[Diagnostic]:
+    """A domain belongs to one domain of the listener (CLB's multi-domain rules share their
+    domains, settings and certificate): every rule with one of a multi-domain rule's domains
+    has the same list, in the same order."""
+    found = []
+    first_with: dict[str, int] = {}
+    for i, rule in enumerate(listener.rules):
+        names = tuple(_folded(name) for name in rule.names)
+        for written_name, name in zip(rule.names, names, strict=True):
+            j = first_with.setdefault(name, i)
+            other = listener.rules[j]
+            if j == i or tuple(_folded(n) for n in other.names) == names:
+                continue
+            written = ", ".join(other.names)
+            shape = f"domain: [{written}]" if other.domains else f"domain: {written}"
+            where = _other(parts, listener, j, other.positions.at("domain"))
+            found.append(error(
+                f"domain {quote(written_name)} is also in {where}, which has {shape}: every "
+                "rule with one of a multi-domain rule's domains has its same list",
+                path=f"{parts.rule_path(listener.name, i)}.domain",
+                position=rule.positions.at("domain"),
+                hint=f"write {shape} on this rule too (same order), or use a domain of its own"))
+            break
     return found
 
 

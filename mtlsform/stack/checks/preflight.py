@@ -84,7 +84,7 @@ def _regex_domains(listener: Listener, parts: Parts) -> list[Diagnostic]:
 
 
 def _domains(listener: Listener) -> list[str]:
-    return list(dict.fromkeys(rule.domain for rule in listener.rules))
+    return list(dict.fromkeys(name for rule in listener.rules for name in rule.names))
 
 
 def _default_domain(listener: Listener) -> list[Diagnostic]:

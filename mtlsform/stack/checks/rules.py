@@ -20,13 +20,32 @@ def check(parts: Parts) -> list[Diagnostic]:
     for listener, rules in parts.rules.items():
         for i, rule in enumerate(rules):
             where = parts.rule_path(listener, i)
-            domain = domain_problems(rule.domain, f"{where}.domain", rule.positions.at("domain"))
+            domain = _domains(rule, where)
             found += domain
             found += _url(rule, where)
             found += _session(rule, where)
             found += _health_check(rule, where, domain_ok=not domain)
             found += _backends(rule, where, parts)
     found += _unused_backends(parts)
+    return found
+
+
+def _domains(rule: Rule, where: str) -> list[Diagnostic]:
+    """The rule's domain, or each domain of a multi-domain rule (each once)."""
+    if not rule.domains:
+        return domain_problems(rule.domain, f"{where}.domain", rule.positions.at("domain"))
+    found: list[Diagnostic] = []
+    seen: dict[str, int] = {}
+    for index, name in enumerate(rule.domains):
+        path, position = f"{where}.domain.{index}", rule.positions.at(f"domain.{index}")
+        found += domain_problems(name, path, position)
+        folded = name if name.startswith("~") else name.lower()
+        if folded in seen:
+            found.append(error(
+                f"{quote(name)} is given twice in this rule's domains "
+                f"(also as domain.{seen[folded]})",
+                path=path, position=position, hint="remove one of them"))
+        seen.setdefault(folded, index)
     return found
 
 
