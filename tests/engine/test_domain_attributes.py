@@ -13,6 +13,7 @@ from typing import Any
 from tencentcloud.clb.v20180317 import models
 
 from mtlsform.session import open_session
+from tests.engine.cloud import described_listeners, no_op_calls
 from tests.engine.conftest import edit, stack_at
 
 STACK = Path("stacks/sni-default.yaml")
@@ -20,22 +21,8 @@ STACK = Path("stacks/sni-default.yaml")
 
 def cloud_rules(workdir: Path) -> dict[str, Any]:
     """The listener's rules as DescribeListeners answers them (domain -> rule JSON)."""
-    with open_session(stack_at(workdir / STACK), operation="look") as session:
-        lb = session.state.get("load_balancer.edge").attributes["id"]
-        request = models.DescribeListenersRequest()
-        request.LoadBalancerId = lb
-        answer = session.provider_context.sdk_client("clb").DescribeListeners(request)
-        [listener] = json.loads(answer.to_json_string())["Listeners"]
-        return {rule["Domain"]: rule for rule in listener["Rules"]}
-
-
-def no_op_calls(workdir: Path) -> dict[str, int]:
-    with open_session(stack_at(workdir / STACK), operation="plan") as session:
-        session.provider_context.emulator.reset_stats()
-        plan = session.plan()
-        calls = dict(session.provider_context.emulator_stats()["calls"])
-    assert not plan.has_changes
-    return calls
+    [listener] = described_listeners(workdir / STACK, "load_balancer.edge")
+    return {rule["Domain"]: rule for rule in listener["Rules"]}
 
 
 def sdk_write(workdir: Path, action: str, fields: dict[str, Any]) -> None:
@@ -58,7 +45,7 @@ def test_default_domain_and_optional_verification(workdir, cli):
         "api.example.com": False, "www.example.com": True}
     assert rules["api.example.com"]["Certificate"]["SSLVerifyClient"] == "OPTIONAL"
     # a no-op plan: one read per collection, as without these settings
-    assert no_op_calls(workdir) == {"DescribeCertificates": 1, "DescribeListeners": 1,
+    assert no_op_calls(workdir / STACK) == {"DescribeCertificates": 1, "DescribeListeners": 1,
                                     "DescribeLoadBalancers": 1, "DescribeTargets": 1}
 
     verified = cli("verify", STACK, "--requests", "4", "--json")
@@ -130,7 +117,7 @@ def test_default_domain_and_optional_verification(workdir, cli):
     assert (www["Http2"], www["QuicStatus"], www["ForwardType"]) == (
         True, "QUIC_ACTIVE", "GRPCS")
     assert www["LocationId"] == before["www.example.com"]
-    assert no_op_calls(workdir) == {"DescribeCertificates": 1, "DescribeListeners": 1,
+    assert no_op_calls(workdir / STACK) == {"DescribeCertificates": 1, "DescribeListeners": 1,
                                     "DescribeLoadBalancers": 1, "DescribeTargets": 1}
     sdk_write(workdir, "ModifyDomainAttributes", {"Domain": "www.example.com", "Http2": False})
     planned = cli("plan", STACK, "--detailed-exitcode")

@@ -16,6 +16,7 @@ from tencentcloud.clb.v20180317 import models
 from tencentcloud.ssl.v20191205 import models as ssl_models
 
 from mtlsform.session import open_session
+from tests.engine.cloud import described_listeners, no_op_calls
 from tests.engine.conftest import edit, stack_at
 
 STACK = Path("stacks/dual-certificates.yaml")
@@ -23,27 +24,14 @@ STACK = Path("stacks/dual-certificates.yaml")
 
 def cloud_listener(workdir: Path) -> dict[str, Any]:
     """The listener as DescribeListeners answers it (JSON)."""
-    with open_session(stack_at(workdir / STACK), operation="look") as session:
-        request = models.DescribeListenersRequest()
-        request.LoadBalancerId = session.state.get("load_balancer.web").attributes["id"]
-        answer = session.provider_context.sdk_client("clb").DescribeListeners(request)
-        [listener] = json.loads(answer.to_json_string())["Listeners"]
-        return dict(listener)
+    [listener] = described_listeners(workdir / STACK, "load_balancer.web")
+    return listener
 
 
 def upload_ids(workdir: Path) -> dict[str, str]:
     with open_session(stack_at(workdir / STACK), operation="look") as session:
         return {r.address.name: r.attributes["id"] for r in session.state.resources
                 if r.address.type == "ssl_certificate"}
-
-
-def no_op_calls(workdir: Path) -> dict[str, int]:
-    with open_session(stack_at(workdir / STACK), operation="plan") as session:
-        session.provider_context.emulator.reset_stats()
-        plan = session.plan()
-        calls = dict(session.provider_context.emulator_stats()["calls"])
-    assert not plan.has_changes
-    return calls
 
 
 def modify_listener(workdir: Path, fields: dict[str, Any]) -> None:
@@ -84,7 +72,7 @@ def test_dual_certificates_on_a_listener(workdir, cli):
     cert = listener["Certificate"]
     assert (cert["SSLMode"], cert["CertId"], cert["ExtCertIds"], cert["CertCaId"]) == (
         "MUTUAL", ids["server-rsa"], [ids["server-ecdsa"]], ids["ca"])
-    assert no_op_calls(workdir) == {"DescribeCertificates": 1, "DescribeListeners": 1,
+    assert no_op_calls(workdir / STACK) == {"DescribeCertificates": 1, "DescribeListeners": 1,
                                     "DescribeLoadBalancers": 1, "DescribeTargets": 1}
 
     checks = verified(cli)

@@ -13,6 +13,7 @@ from typing import Any
 from tencentcloud.clb.v20180317 import models
 
 from mtlsform.session import open_session
+from tests.engine.cloud import described_listeners, no_op_calls
 from tests.engine.conftest import edit, stack_at
 
 STACK = Path("stacks/health-checks.yaml")
@@ -20,22 +21,9 @@ STACK = Path("stacks/health-checks.yaml")
 
 def cloud_checks(workdir: Path) -> dict[str, dict[str, Any]]:
     """Each rule's HealthCheck as DescribeListeners answers it (domain -> JSON), and its ID."""
-    with open_session(stack_at(workdir / STACK), operation="look") as session:
-        request = models.DescribeListenersRequest()
-        request.LoadBalancerId = session.state.get("load_balancer.edge").attributes["id"]
-        answer = session.provider_context.sdk_client("clb").DescribeListeners(request)
-        [listener] = json.loads(answer.to_json_string())["Listeners"]
-        return {rule["Domain"]: {**rule["HealthCheck"], "LocationId": rule["LocationId"]}
-                for rule in listener["Rules"]}
-
-
-def no_op_calls(workdir: Path) -> dict[str, int]:
-    with open_session(stack_at(workdir / STACK), operation="plan") as session:
-        session.provider_context.emulator.reset_stats()
-        plan = session.plan()
-        calls = dict(session.provider_context.emulator_stats()["calls"])
-    assert not plan.has_changes
-    return calls
+    [listener] = described_listeners(workdir / STACK, "load_balancer.edge")
+    return {rule["Domain"]: {**rule["HealthCheck"], "LocationId": rule["LocationId"]}
+            for rule in listener["Rules"]}
 
 
 def modify_check(workdir: Path, location_id: str, check: dict[str, Any]) -> None:
@@ -61,7 +49,7 @@ def test_health_check_types_sources_and_grpc_codes(workdir, cli):
                       "www.example.com": ("HTTP", 1, None),
                       "static.example.com": ("HTTP", 0, None)}
     assert checks["www.example.com"]["HttpCheckPath"] == "/healthz"
-    assert no_op_calls(workdir) == {"DescribeCertificates": 1, "DescribeListeners": 1,
+    assert no_op_calls(workdir / STACK) == {"DescribeCertificates": 1, "DescribeListeners": 1,
                                     "DescribeLoadBalancers": 1, "DescribeTargets": 1}
 
     # in place: the gRPC codes widened, the web check sent from the VIP again

@@ -17,6 +17,7 @@ import yaml
 from tencentcloud.clb.v20180317 import models
 
 from mtlsform.session import open_session
+from tests.engine.cloud import described_listeners, no_op_calls
 from tests.engine.conftest import edit, stack_at
 
 STACK = Path("stacks/multi-domain.yaml")
@@ -24,22 +25,9 @@ LIST = "domain: [www.example.com, example.com]"
 
 
 def cloud_rules(workdir: Path) -> dict[str, dict[str, Any]]:
-    """The listener's rules as DescribeListeners answers them (JSON), by URL and first domain."""
-    with open_session(stack_at(workdir / STACK), operation="look") as session:
-        request = models.DescribeListenersRequest()
-        request.LoadBalancerId = session.state.get("load_balancer.edge").attributes["id"]
-        answer = session.provider_context.sdk_client("clb").DescribeListeners(request)
-        [listener] = json.loads(answer.to_json_string())["Listeners"]
-        return {rule["Domain"] + rule["Url"]: rule for rule in listener["Rules"]}
-
-
-def no_op_calls(workdir: Path) -> dict[str, int]:
-    with open_session(stack_at(workdir / STACK), operation="plan") as session:
-        session.provider_context.emulator.reset_stats()
-        plan = session.plan()
-        calls = dict(session.provider_context.emulator_stats()["calls"])
-    assert not plan.has_changes
-    return calls
+    """The listener's rules as DescribeListeners answers them (JSON), by first domain and URL."""
+    [listener] = described_listeners(workdir / STACK, "load_balancer.edge")
+    return {rule["Domain"] + rule["Url"]: rule for rule in listener["Rules"]}
 
 
 def rename_domain(workdir: Path, new_domains: list[str]) -> None:
@@ -71,7 +59,7 @@ def test_a_multi_domain_rule_from_create_to_destroy(workdir, cli):
         assert rules[key]["DefaultServer"] is True  # default_domain: example.com
     assert rules["api.example.com/"]["Domains"] == ["api.example.com"]
     # the budget: 2 per CLB, 1 per 100 certificates, 1 per kind of collection (the policy's)
-    assert no_op_calls(workdir) == {
+    assert no_op_calls(workdir / STACK) == {
         "DescribeCertificates": 1, "DescribeListeners": 1, "DescribeLoadBalancers": 1,
         "DescribeTargets": 1, "DescribeCustomizedConfigList": 1,
         "DescribeCustomizedConfigAssociateList": 1}
