@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import subprocess
 
 import h2.config
 import h2.connection
@@ -15,7 +16,7 @@ import h2.settings
 
 from mtlsform.emulator.dataplane import h2 as gateway
 from tests.dataplane.pki import policy
-from tests.dataplane.support import DOMAIN, client_context, curl
+from tests.dataplane.support import CURL, DOMAIN, client_context, curl
 
 
 def alpn(host: str, port: int, ca_pem: str, files) -> str | None:
@@ -83,6 +84,26 @@ def test_http2_is_negotiated_and_served_only_when_enabled(site, pki, start_plane
     assert lines[-1] == "version=2"
     assert {"rs-1", "rs-2"} & set(lines)
     assert not any(line.lower().startswith(("connection:", "keep-alive:")) for line in lines)
+
+    # a body larger than the initial flow-control window (64 KiB), and a second request on the
+    # same connection: the server opens the window as it reads, both are answered
+    big = pki.folder / "big.bin"
+    big.write_bytes(b"y" * 200_000)
+    base = f"https://{DOMAIN}:{endpoint.bound_port}"
+    common = [CURL, "-sS", "--max-time", "10", "--http2", "--cacert", str(pki.ca_file),
+              "--cert", str(pki.files("client")[0]), "--key", str(pki.files("client")[1]),
+              "--resolve", f"{DOMAIN}:{endpoint.bound_port}:{endpoint.host}",
+              "-w", "connects=%{num_connects}\n"]
+    answered = subprocess.run(
+        [*common, "--data-binary", f"@{big}", f"{base}/upload",
+         "--next", *common[1:], f"{base}/second"], capture_output=True, text=True, timeout=30)
+    assert answered.returncode == 0, answered.stderr
+    assert "body_bytes: 200000" in answered.stdout
+    assert "request: POST /upload" in answered.stdout
+    assert "request: GET /second" in answered.stdout
+    # the second request reused the first one's connection
+    assert [line for line in answered.stdout.splitlines() if line.startswith("connects=")] \
+        == ["connects=1", "connects=0"]
 
     # two streams at once, one with a body: each answered on its own stream, routed as usual
     answers = h2_requests(endpoint.host, endpoint.bound_port, pki.ca.cert_pem,
