@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import ssl
 import subprocess
 
 import h2.config
 import h2.connection
 import h2.events
 import h2.settings
+import pytest
 
 from mtlsform.emulator.dataplane import h2 as gateway
 from tests.dataplane.pki import policy
@@ -27,44 +29,88 @@ def alpn(host: str, port: int, ca_pem: str, files) -> str | None:
         return tls.selected_alpn_protocol()
 
 
-def h2_requests(host: str, port: int, ca_pem: str, files,
-                requests: list[tuple[str, str, bytes]]) -> dict[int, tuple[dict, bytes]]:
-    """(method, path, body) requests on streams 1, 3, ..., all sent before any answer is read."""
-    context = client_context(ca_pem, files)
-    context.set_alpn_protocols(["h2"])
-    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True,
-                                                                header_encoding="utf-8"))
-    answers: dict[int, tuple[dict, bytearray]] = {}
-    ended: set[int] = set()
-    with socket.create_connection((host, port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname=DOMAIN) as tls:
-        conn.initiate_connection()
-        conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 2**31 - 1})
-        conn.increment_flow_control_window(2**30)
+class H2Client:
+    """A real HTTP/2 client connection (TLS with ALPN h2, the h2 library's framing)."""
+
+    def __init__(self, host: str, port: int, ca_pem: str, files) -> None:
+        context = client_context(ca_pem, files)
+        context.set_alpn_protocols(["h2"])
+        raw = socket.create_connection((host, port), timeout=10)
+        self.tls = context.wrap_socket(raw, server_hostname=DOMAIN)
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=True, header_encoding="utf-8"))
+        self.conn.initiate_connection()
+        self.conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 2**31 - 1})
+        self.conn.increment_flow_control_window(2**30)
+        self.next_stream = 1
+        self.terminated = False
+
+    def send(self, requests: list[tuple[str, str, bytes]], *, headers=(),
+             reset_at_once: bool = False) -> list[int]:
+        """(method, path, body) requests on new streams, sent together; with `reset_at_once`
+        each is reset right after it is sent (in the same write)."""
         streams = []
-        for number, (method, path, body) in enumerate(requests):
-            stream = 2 * number + 1
+        for method, path, body in requests:
+            stream, self.next_stream = self.next_stream, self.next_stream + 2
             streams.append(stream)
-            conn.send_headers(stream, [(":method", method), (":path", path),
-                                       (":scheme", "https"), (":authority", DOMAIN)],
-                              end_stream=not body)
-            for at in range(0, len(body), 16384):  # the default frame size; within the window
-                conn.send_data(stream, body[at:at + 16384], end_stream=at + 16384 >= len(body))
-        tls.sendall(conn.data_to_send())
-        while ended != set(streams):
-            data = tls.recv(65536)
+            self.conn.send_headers(stream, [(":method", method), (":path", path),
+                                            (":scheme", "https"), (":authority", DOMAIN),
+                                            *headers], end_stream=not body)
+            for at in range(0, len(body), 16384):  # the default frame size, within the window
+                self.conn.send_data(stream, body[at:at + 16384],
+                                    end_stream=at + 16384 >= len(body))
+            if reset_at_once:
+                self.conn.reset_stream(stream)
+        self.tls.sendall(self.conn.data_to_send())
+        return streams
+
+    def answers(self, streams: list[int]) -> dict[int, tuple[dict, bytes]]:
+        """Reads until every stream in `streams` has ended (answered or reset)."""
+        answers: dict[int, tuple[dict, bytearray]] = {}
+        ended: set[int] = set()
+        while not set(streams) <= ended:
+            data = self.tls.recv(65536)
             assert data, "the server closed before answering every stream"
-            for event in conn.receive_data(data):
+            for event in self.conn.receive_data(data):
                 if isinstance(event, h2.events.ResponseReceived):
                     answers[event.stream_id] = (dict(event.headers), bytearray())
                 elif isinstance(event, h2.events.DataReceived):
                     answers[event.stream_id][1].extend(event.data)
-                    conn.acknowledge_received_data(event.flow_controlled_length,
-                                                   event.stream_id)
-                elif isinstance(event, h2.events.StreamEnded):
+                    self.conn.acknowledge_received_data(event.flow_controlled_length,
+                                                        event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded | h2.events.StreamReset):
                     ended.add(event.stream_id)
-            tls.sendall(conn.data_to_send())
-    return {stream: (headers, bytes(body)) for stream, (headers, body) in answers.items()}
+            self.tls.sendall(self.conn.data_to_send())
+        return {stream: (headers, bytes(body)) for stream, (headers, body) in answers.items()}
+
+    def closed_by_server(self) -> bool:
+        """Whether the server ends the connection (GOAWAY or close) within the timeout."""
+        self.tls.settimeout(5)
+        while True:
+            try:
+                data = self.tls.recv(65536)
+            except TimeoutError:
+                return False
+            except (ssl.SSLError, OSError):
+                return True
+            if not data:
+                return True
+            if any(isinstance(e, h2.events.ConnectionTerminated)
+                   for e in self.conn.receive_data(data)):
+                return True
+
+    def close(self) -> None:
+        self.tls.close()
+
+
+def h2_requests(host: str, port: int, ca_pem: str, files,
+                requests: list[tuple[str, str, bytes]]) -> dict[int, tuple[dict, bytes]]:
+    """(method, path, body) requests on streams 1, 3, ..., all sent before any answer is read."""
+    client = H2Client(host, port, ca_pem, files)
+    try:
+        return client.answers(client.send(requests))
+    finally:
+        client.close()
 
 
 def test_http2_is_negotiated_and_served_only_when_enabled(site, pki, start_plane):
@@ -152,3 +198,64 @@ def test_an_http2_body_over_the_limit_gets_413_and_the_connection_goes_on(
     assert answers[1][0][":status"] == "413"
     assert "x-backend-name" not in answers[1][0]
     assert answers[3][0][":status"] == "200"
+
+
+def test_a_reset_stream_odd_header_bytes_and_expect_do_not_end_the_connection(
+        site, pki, start_plane):
+    plane = start_plane(site.config(dataclasses.replace(policy(pki.server, pki.ca),
+                                                        http2=True)))
+    endpoint = plane.endpoint("lbl-main")
+    client = H2Client(endpoint.host, endpoint.bound_port, pki.ca.cert_pem, pki.files("client"))
+    try:
+        # a request the client resets in the same write as it sends it: nothing to answer
+        client.send([("GET", "/gone", b"")], reset_at_once=True)
+        # header values that are not ASCII (UTF-8 bytes, and a byte that is not UTF-8), and
+        # an Expect: 100-continue the gateway must not pass on to an HTTP/1.1 target
+        odd = client.send([("GET", "/utf8", b"")], headers=[("x-name", "日本")])
+        client.conn.send_headers(client.next_stream, [
+            (b":method", b"GET"), (b":path", b"/latin1"), (b":scheme", b"https"),
+            (b":authority", DOMAIN.encode()), (b"x-raw", b"caf\xe9")], end_stream=True)
+        odd.append(client.next_stream)
+        client.next_stream += 2
+        client.tls.sendall(client.conn.data_to_send())
+        expect = client.send([("POST", "/expect", b"body")],
+                             headers=[("expect", "100-continue")])
+        answers = client.answers([*odd, *expect])
+        for stream in [*odd, *expect]:
+            assert answers[stream][0][":status"] == "200", answers
+        assert b"request: POST /expect" in answers[expect[0]][1]
+        assert b"body_bytes: 4" in answers[expect[0]][1]
+        # and the connection still serves
+        again = client.send([("GET", "/again", b"")])
+        assert client.answers(again)[again[0]][0][":status"] == "200"
+    finally:
+        client.close()
+
+
+def test_a_tls_change_ends_an_idle_http2_connection(site, pki, start_plane):
+    plane = start_plane(site.config(dataclasses.replace(policy(pki.server, pki.ca),
+                                                        http2=True)))
+    endpoint = plane.endpoint("lbl-main")
+    client = H2Client(endpoint.host, endpoint.bound_port, pki.ca.cert_pem, pki.files("client"))
+    try:
+        first = client.send([("GET", "/", b"")])
+        assert client.answers(first)[first[0]][0][":status"] == "200"
+        # the client CA swapped: the connection, handshaken under the old one, is ended
+        plane.update(site.config(dataclasses.replace(policy(pki.server, pki.other_ca),
+                                                     http2=True)))
+        assert client.closed_by_server()
+    finally:
+        client.close()
+
+
+def test_an_answer_cut_off_or_announced_longer_cannot_be_sent_as_complete():
+    full = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    assert gateway.response_parts(full, "GET")[1] == b"hello"
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    assert gateway.response_parts(chunked, "GET")[1] == b"hello"
+    informational = b"HTTP/1.1 100 Continue\r\n\r\n" + full
+    headers, body = gateway.response_parts(informational, "POST")
+    assert (headers[0], body) == ((":status", "200"), b"hello")
+    for cut in (full[:-2], chunked[:-12], chunked[:-20], b"HTTP/1.1 200 OK\r\n"):
+        with pytest.raises(gateway.Truncated):
+            gateway.response_parts(cut, "GET")

@@ -163,7 +163,7 @@ class ListenerServer:
             reader, writer = await open_stream(conn, None)
         connection = ClientConnection(client_ip, server_name, policy, ssl_object)
         if ssl_object is not None and ssl_object.selected_alpn_protocol() == H2:
-            await self._serve_h2(reader, writer, connection)
+            await self._serve_h2(reader, writer, connection, generation)
             return
         try:
             await self._serve(reader, writer, connection, generation)
@@ -173,14 +173,15 @@ class ListenerServer:
             await close_writer(writer, CLOSE_TIMEOUT)
 
     async def _serve_h2(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                        connection: ClientConnection) -> None:
+                        connection: ClientConnection, generation: int) -> None:
         """Http2 on and negotiated: each stream served as an HTTP/1.1 request (h2.py)."""
         async def one(head: Head, body: asyncio.StreamReader, out: Collected) -> bool:
             return await exchange(head, body, cast(asyncio.StreamWriter, out), connection,
                                   self.listener, self.table, self._services)
 
         server = Http2Server(reader, writer, one,
-                             idle_timeout=self._services.timeouts.keepalive)
+                             idle_timeout=self._services.timeouts.keepalive,
+                             current=lambda: generation == self.generation, idle=self._idle)
         try:
             await server.serve()
         except (OSError, ssl.SSLError):
