@@ -7,8 +7,9 @@ only after everything that used it has moved to the new one.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from mtlsform.actions import Action
 from mtlsform.addresses import Address
@@ -141,16 +142,28 @@ def _order_exclusive_keys(ops: dict[Operation, ResourceChange],
                           applies: dict[Address, Operation],
                           deletes: dict[Address, list[Operation]],
                           deps: dict[Operation, set[Operation]]) -> None:
-    """A new object waits for the deletes that free its exclusive key (a listener's port)."""
+    """An object that takes an exclusive key (a listener's port; a rule's domain and URL),
+    created or updated, waits for the deletes and updates that free it."""
+    def keys(address: Address, attrs: Mapping[str, Any] | None) -> frozenset[Hashable]:
+        return RESOURCE_TYPES[address.type].exclusive_keys(attrs or {})
+
     freed: dict[Hashable, list[Operation]] = defaultdict(list)
     for address, delete_ops in deletes.items():
-        rtype = RESOURCE_TYPES[address.type]
         for op in delete_ops:
-            key = rtype.exclusive_key(ops[op].before or {}) if op.phase == "delete" else None
-            if key is not None:
-                freed[(address.type, key)].append(op)
+            if op.phase == "delete":
+                for key in keys(address, ops[op].before):
+                    freed[(address.type, key)].append(op)
+    taken: dict[Operation, frozenset[Hashable]] = {}
     for address, op in applies.items():
         change = ops[op]
-        key = RESOURCE_TYPES[address.type].exclusive_key(change.after or {})
-        if change.action.creates and key is not None:
-            deps[op].update(freed.get((address.type, key), ()))
+        after = keys(address, change.after)
+        if change.action is Action.UPDATE:
+            before = keys(address, change.before)
+            for key in before - after:
+                freed[(address.type, key)].append(op)
+            taken[op] = after - before
+        elif change.action.creates:
+            taken[op] = after
+    for op, wanted in taken.items():
+        for key in wanted:
+            deps[op].update(o for o in freed.get((op.address.type, key), ()) if o != op)

@@ -270,10 +270,11 @@ class ResourceType:
         """Why an object the stack does not own is forgotten rather than deleted."""
         return Reason.ADOPTED
 
-    def exclusive_key(self, attrs: Mapping[str, Any]) -> Hashable | None:
-        """A value no two live objects of this type may share (a listener's port on its CLB):
-        a new object with it waits for the deletes that free it. Default: none."""
-        return None
+    def exclusive_keys(self, attrs: Mapping[str, Any]) -> frozenset[Hashable]:
+        """Values no two live objects of this type may share (a listener's port on its CLB; a
+        rule's domains with its URL): an object that takes one, created or updated, waits for
+        the deletes and updates that free it. Default: none."""
+        return frozenset()
 
     # --- deciding ------------------------------------------------------------------------
 

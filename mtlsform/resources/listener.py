@@ -157,8 +157,8 @@ class ListenerType(ResourceType):
             return replace(decision, detail=SNI_OFF)
         return super().diff(desired, current, now=now, stack=stack, address=address)
 
-    def exclusive_key(self, attrs: Mapping[str, Any]) -> Hashable | None:
-        return ("port", attrs.get("load_balancer_id"), attrs.get("port"))
+    def exclusive_keys(self, attrs: Mapping[str, Any]) -> frozenset[Hashable]:
+        return frozenset({("port", attrs.get("load_balancer_id"), attrs.get("port"))})
 
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
              desired: Mapping[str, Any] | None) -> Attributes | None:

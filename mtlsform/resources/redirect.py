@@ -21,7 +21,7 @@ from mtlsform.resources.base import ApplyContext, Attributes, CloudSnapshot, Res
 from mtlsform.resources.listener import LISTENER, LISTENERS, find_listener
 from mtlsform.resources.load_balancer import LOAD_BALANCER
 from mtlsform.resources.rule import RULE, find_rule
-from mtlsform.stack.model import Stack
+from mtlsform.stack.model import Stack, redirect_target
 
 IDENTITY = ("load_balancer_id", "source_listener_id", "source_rule_id", "target_listener_id",
             "target_rule_id", "domain")
@@ -74,7 +74,9 @@ class RedirectType(ResourceType):
         rule = find_rule(stack, address)
         redirect = rule.redirect
         assert redirect is not None
-        target_key = rule_key(rule.domain, redirect.url or rule.url)
+        url = redirect.url or rule.url
+        goal = redirect_target(rule, stack.listeners[redirect.listener], url)
+        target_key = goal.key if goal is not None else rule_key(rule.domain, url)
         return {
             "load_balancer_id": Ref(Address(LOAD_BALANCER.name, listener.load_balancer), "id"),
             "source_listener_id": Ref(Address(LISTENER.name, listener.name), "id"),
@@ -89,8 +91,8 @@ class RedirectType(ResourceType):
     def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
         return (attrs.get("source_rule_id"), attrs.get("target_rule_id"))
 
-    def exclusive_key(self, attrs: Mapping[str, Any]) -> Hashable | None:
-        return ("redirect-from", attrs.get("source_rule_id"))  # one redirect per rule
+    def exclusive_keys(self, attrs: Mapping[str, Any]) -> frozenset[Hashable]:
+        return frozenset({("redirect-from", attrs.get("source_rule_id"))})  # one per rule
 
     def read(self, cloud: CloudSnapshot, address: Address, prior: Mapping[str, Any] | None,
              desired: Mapping[str, Any] | None) -> Attributes | None:

@@ -50,6 +50,10 @@ HEALTH_CHECK_RECORDED = {
 }
 
 
+def _folded(domain: str) -> str:
+    return domain if domain.startswith("~") else domain.lower()
+
+
 def find_rule(stack: Stack, address: Address) -> Rule:
     listener = stack.listeners[address.name]
     for rule in listener.rules:
@@ -149,6 +153,16 @@ def rule_attributes(info: RuleInfo, load_balancer_id: str | None, listener_id: s
     return attrs
 
 
+def in_recorded_order(attrs: Attributes, prior: Mapping[str, Any]) -> Attributes:
+    """A multi-domain rule's names as recorded when the cloud holds the same ones in another
+    order (the API does not promise to keep it; its first is then not the stack's first)."""
+    names, recorded = attrs.get(DOMAINS), prior.get(DOMAINS)
+    if names and recorded and names != recorded and \
+            sorted(map(_folded, names)) == sorted(map(_folded, recorded)):
+        attrs = {**attrs, DOMAINS: list(recorded), "domain": prior.get("domain")}
+    return attrs
+
+
 def domain_attributes(values: Mapping[str, Any],
                       changed: Sequence[str]) -> DomainAttributes | None:
     """The domain settings an update changes (one ModifyDomainAttributes), or None. Becoming
@@ -234,6 +248,14 @@ class RuleType(ResourceType):
     def natural_key(self, attrs: Mapping[str, Any]) -> Hashable:
         return (attrs.get("domain"), attrs.get("url"))
 
+    def exclusive_keys(self, attrs: Mapping[str, Any]) -> frozenset[Hashable]:
+        """Each domain, on its listener: a rule that takes a domain another rule gives up (a
+        multi-domain list split, merged or reordered) waits for it. Not the URL: a change of
+        one rule's list renames its whole domain (every rule of it, every URL)."""
+        names = attrs.get(DOMAINS) or [attrs.get("domain")]
+        return frozenset(("domain", attrs.get("listener_id"), _folded(str(name)))
+                         for name in names if name is not None)
+
     def import_id(self, attrs: Mapping[str, Any]) -> str:
         from mtlsform.resources.import_ids import join_id
 
@@ -277,7 +299,10 @@ class RuleType(ResourceType):
         if prior is not None:  # recorded: found by its ID, the only rule it builds
             ident = source.get("id")
             found = next((info for info in listener.rules if info.id == ident), None)
-            return rule_attributes(found, lb_id, listener.id, listener.sni) if found else None
+            if found is None:
+                return None
+            return in_recorded_order(rule_attributes(found, lb_id, listener.id, listener.sni),
+                                     prior)
         wanted = self.natural_key(source)
         for info in listener.rules:
             attrs = rule_attributes(info, lb_id, listener.id, listener.sni)

@@ -308,6 +308,20 @@ class Listener:
         return self.display_name or self.name
 
 
+def redirect_target(rule: Rule, target: Listener, url: str) -> Rule | None:
+    """The rule of `target` a redirect of `rule` goes to: the one with `url` that serves the
+    rule's domain, else one of its other domains (multi-domain rules)."""
+    def folded(names: tuple[str, ...]) -> set[str]:
+        return {n if n.startswith("~") else n.lower() for n in names}
+
+    candidates = [r for r in target.rules if r.url == url]
+    first = folded((rule.domain,))
+    found = next((r for r in candidates if first & folded(r.names)), None)
+    if found is None:
+        found = next((r for r in candidates if folded(rule.names) & folded(r.names)), None)
+    return found
+
+
 @dataclass(frozen=True)
 class Moved:
     """A `moved:` entry: the address a resource had (`source`) and the one it has now

@@ -367,7 +367,7 @@ class TencentCloudProvider:
                                                     listener_ids=[listener_id]) or []
         for listener in listeners:
             for rule in listener.Rules or ():
-                if rule.Domain == spec.domain and rule.Url == spec.url:
+                if spec.domain in (rule.Domains or [rule.Domain]) and rule.Url == spec.url:
                     return str(rule.LocationId)
         raise ProviderError(f"the new rule {spec.domain}{spec.url} is not visible",
                             code="UnexpectedResponse", request_id=task.task_id,

@@ -68,18 +68,21 @@ def _health_checks(listener: Listener, parts: Parts) -> list[Diagnostic]:
 def _regex_domains(listener: Listener, parts: Parts) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for i, rule in enumerate(listener.rules):
-        if not rule.domain.startswith("~") or not rule.domain[1:].strip():
-            continue  # an empty regex is the rule checks' to report
-        pattern = rule.domain[2:] if rule.domain.startswith("~*") else rule.domain[1:]
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            found.append(error(
-                f"{quote(rule.domain)} is not a valid regular expression: {exc.msg} at "
-                f"character {(exc.pos or 0) + 1 + len(rule.domain) - len(pattern)}",
-                path=f"{parts.rule_path(listener.name, i)}.domain",
-                position=rule.positions.at("domain"),
-                hint="a regex domain is '~' and a PCRE pattern, e.g. ~^(www|api)\\.example\\.com$"))
+        for index, domain in enumerate(rule.names):
+            if not domain.startswith("~") or not domain[1:].strip():
+                continue  # an empty regex is the rule checks' to report
+            pattern = domain[2:] if domain.startswith("~*") else domain[1:]
+            where = f"domain.{index}" if rule.domains else "domain"
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                found.append(error(
+                    f"{quote(domain)} is not a valid regular expression: {exc.msg} at "
+                    f"character {(exc.pos or 0) + 1 + len(domain) - len(pattern)}",
+                    path=f"{parts.rule_path(listener.name, i)}.{where}",
+                    position=rule.positions.at(where),
+                    hint="a regex domain is '~' and a PCRE pattern, "
+                         "e.g. ~^(www|api)\\.example\\.com$"))
     return found
 
 

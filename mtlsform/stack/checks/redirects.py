@@ -6,7 +6,7 @@ from __future__ import annotations
 from mtlsform.diagnostics import Diagnostic, error
 from mtlsform.stack.build import Parts
 from mtlsform.stack.checks.references import exists, unknown
-from mtlsform.stack.model import Listener, Redirect, Rule
+from mtlsform.stack.model import Listener, Redirect, Rule, redirect_target
 
 
 def check(parts: Parts) -> list[Diagnostic]:
@@ -48,7 +48,7 @@ def _redirect(parts: Parts, listener: Listener, rule: Rule, redirect: Redirect,
             hint="redirect to a listener of the same load balancer"))
         return found
     url = redirect.url or rule.url
-    goal = next((r for r in target.rules if (r.domain, r.url) == (rule.domain, url)), None)
+    goal = redirect_target(rule, target, url)
     if goal is None:
         found.append(error(
             f"listener {name!r} has no rule for {rule.domain}{url} to redirect to",
