@@ -9,6 +9,7 @@ import dataclasses
 import socket
 import ssl
 import subprocess
+import time
 
 import h2.config
 import h2.connection
@@ -16,6 +17,7 @@ import h2.events
 import h2.settings
 import pytest
 
+from mtlsform.emulator.dataplane import Timeouts
 from mtlsform.emulator.dataplane import h2 as gateway
 from tests.dataplane.pki import policy
 from tests.dataplane.support import CURL, DOMAIN, client_context, curl
@@ -259,3 +261,33 @@ def test_an_answer_cut_off_or_announced_longer_cannot_be_sent_as_complete():
     for cut in (full[:-2], chunked[:-12], chunked[:-20], b"HTTP/1.1 200 OK\r\n"):
         with pytest.raises(gateway.Truncated):
             gateway.response_parts(cut, "GET")
+
+
+def test_pings_alone_do_not_keep_an_http2_connection_open(site, pki, start_plane):
+    short = Timeouts(client_header=0.5, client_body=0.5, keepalive=0.5)
+    plane = start_plane(site.config(dataclasses.replace(policy(pki.server, pki.ca),
+                                                        http2=True)), timeouts=short)
+    endpoint = plane.endpoint("lbl-main")
+    client = H2Client(endpoint.host, endpoint.bound_port, pki.ca.cert_pem, pki.files("client"))
+    try:
+        first = client.send([("GET", "/", b"")])
+        assert client.answers(first)[first[0]][0][":status"] == "200"
+        client.tls.settimeout(0.1)
+        deadline = time.monotonic() + 3  # PINGs every 0.1 s, past the 0.5 s idle timeout
+        while time.monotonic() < deadline:
+            client.conn.ping(b"12345678")
+            try:
+                client.tls.sendall(client.conn.data_to_send())
+                data = client.tls.recv(65536)
+            except TimeoutError:
+                continue
+            except (ssl.SSLError, OSError):
+                break
+            if not data or any(isinstance(e, h2.events.ConnectionTerminated)
+                               for e in client.conn.receive_data(data)):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the connection was still open after 3 s of PINGs")
+    finally:
+        client.close()

@@ -172,18 +172,26 @@ class Http2Server:
         self.ready: list[int] = []  # complete requests, in order
         self.pending: dict[int, bytes] = {}  # answer bytes still waiting for window
         self.served = 0
+        self.active_at = 0.0
 
     async def serve(self) -> int:
         """Serves streams until the client goes away; the number of requests answered."""
         self.conn.initiate_connection()
         self.conn.update_settings({SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS})
         await self._send()
+        loop = asyncio.get_running_loop()
+        # Idle means no request activity: frames such as PING or SETTINGS alone do not keep
+        # a connection open past the idle timeout.
+        self.active_at = loop.time()
         while self.served == 0 or self.current():
             waiting = not self.ready and not self.pending and not self.requests
             if waiting:
                 self.idle.add(self.writer)
+            left = self.active_at + self.idle_timeout - loop.time()
             try:
-                async with asyncio.timeout(self.idle_timeout):
+                if left <= 0:
+                    break
+                async with asyncio.timeout(left):
                     data = await self.reader.read(65536)
             except TimeoutError:
                 break
@@ -202,6 +210,7 @@ class Http2Server:
                 stream = self.ready.pop(0)
                 if stream in self.requests:  # not reset by the client meanwhile
                     await self._answer(stream)
+                    self.active_at = loop.time()
             self._flush()
             await self._send()
         for stream in list(self.pending):  # a client that never opened the window
@@ -215,6 +224,8 @@ class Http2Server:
 
     def _handle(self, events: Sequence[object]) -> bool:
         for event in events:
+            if isinstance(event, RequestReceived | DataReceived | StreamEnded):
+                self.active_at = asyncio.get_running_loop().time()
             if isinstance(event, RequestReceived):
                 headers = [(_text(n), _text(v)) for n, v in event.headers or ()]
                 self.requests[event.stream_id or 0] = (headers, bytearray())
