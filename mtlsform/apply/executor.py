@@ -185,6 +185,7 @@ class Executor:
         graph = build_operations(self.plan, recorded)
         self._operations = graph.operations
         self._cascaded = graph.cascaded
+        self._graph = graph
         result = ApplyResult(changes=graph.operations)
         if self.hooks is not None:
             self.hooks.planned(graph.operations)
@@ -321,8 +322,14 @@ class Executor:
         current = self.writer.state.get(op.address) if deposed else None
         same_object = current is not None and current.attributes.get("id") == attrs.get("id")
         cascaded = op in self._cascaded
+        if cascaded and record is None:
+            return  # its parent's delete took it, and dropped its record with its own
         op_id = uuid.uuid4().hex
+        along: list[Address] = []
         if change.action is not Action.FORGET and not cascaded and not same_object:
             with self.writer.intent(op_id, op.address, "delete"):
                 rtype.delete(self._context(op, op_id), op.address, attrs)
-        self.writer.remove(op_id, op.address, deposed)
+            # What the delete took with it (a load balancer's listeners, rules, targets)
+            # leaves the state with it: one update, not one per child.
+            along = [child.address for child in self._graph.taken_along(op)]
+        self.writer.remove(op_id, op.address, deposed, along)

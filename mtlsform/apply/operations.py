@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mtlsform.actions import Action
@@ -48,6 +48,16 @@ class OperationGraph:
     # Deletes the cloud does for us: the parent's delete takes these objects with it, so they
     # run after it and only drop the record (and are skipped, keeping it, if the parent fails).
     cascaded: frozenset[Operation] = frozenset()
+    # A delete -> the cascaded deletes right under it (its children's).
+    cascade_children: Mapping[Operation, tuple[Operation, ...]] = field(default_factory=dict)
+
+    def taken_along(self, op: Operation) -> list[Operation]:
+        """Every cascaded delete under `op`, children first, then theirs."""
+        found, level = [], list(self.cascade_children.get(op, ()))
+        while level:
+            found += level
+            level = [c for parent in level for c in self.cascade_children.get(parent, ())]
+        return found
 
     @property
     def dag(self) -> Dag[Operation]:
@@ -111,14 +121,19 @@ def build_operations(plan: Plan, state_dependencies: dict[Address, tuple[Address
                 if user_op is not None and (old_copy or ops[user_op].action is Action.UPDATE):
                     deps[op].add(user_op)
     _order_exclusive_keys(ops, applies, deletes, deps)
-    cascaded = _cascade(ops, deletes, deps)
-    return OperationGraph(ops, deps, frozenset(cascaded))
+    parents = _cascade(ops, deletes, deps)
+    children: dict[Operation, list[Operation]] = defaultdict(list)
+    for child, parent_delete in sorted(parents.items()):
+        children[parent_delete].append(child)
+    return OperationGraph(ops, deps, frozenset(parents),
+                          {key: tuple(kids) for key, kids in children.items()})
 
 
 def _cascade(ops: dict[Operation, ResourceChange], deletes: dict[Address, list[Operation]],
-             deps: dict[Operation, set[Operation]]) -> set[Operation]:
+             deps: dict[Operation, set[Operation]]) -> dict[Operation, Operation]:
     """Turns 'delete the children, then the parent' into 'delete the parent, then forget the
-    children' wherever the parent is deleted too; returns the children's operations."""
+    children' wherever the parent is deleted too; returns each child's operation -> its
+    parent's delete."""
     parent_op: dict[Operation, Operation] = {}
     for delete_ops in deletes.values():
         for op in delete_ops:
@@ -135,7 +150,7 @@ def _cascade(ops: dict[Operation, ResourceChange], deletes: dict[Address, list[O
             deps[ancestor].discard(op)
             ancestor = parent_op.get(ancestor)
         deps[op].add(parent_delete)
-    return set(parent_op)
+    return parent_op
 
 
 def _order_exclusive_keys(ops: dict[Operation, ResourceChange],

@@ -209,9 +209,13 @@ class StateWriter:
         self.update(lambda s: s.with_resource(record).without_pending(op_id), wait=False,
                     changes=[Put(record), End(op_id)])
 
-    def remove(self, op_id: str, address: Address, deposed: str | None) -> None:
-        self.update(lambda s: s.without_resource(address, deposed).without_pending(op_id),
-                    wait=False, changes=[Drop(address, deposed), End(op_id)])
+    def remove(self, op_id: str, address: Address, deposed: str | None,
+               along: Sequence[Address] = ()) -> None:
+        """Drops the record (and the current records of `along`: what its delete took with
+        it), clearing the intent, in one update."""
+        keys = [(address, deposed), *((a, None) for a in along)]
+        self.update(lambda s: s.without_resources(keys).without_pending(op_id), wait=False,
+                    changes=[*(Drop(a, d) for a, d in keys), End(op_id)])
 
     def depose(self, address: Address) -> str | None:
         """Keeps the current object of `address` aside (create-before-destroy); returns its key."""

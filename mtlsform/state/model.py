@@ -324,6 +324,15 @@ class State:
         del index[key]
         return self._evolve(resources=(*resources[:at], *resources[at + 1:]), index=index)
 
+    def without_resources(self, keys: Iterable[tuple[Address, str | None]]) -> State:
+        """`without_resource` for each (address, deposed) of `keys`, in one rebuild."""
+        index = dict(self._index)
+        gone = [key for key in keys if index.pop(key, None) is not None]
+        if not gone:
+            return self
+        return self._evolve(resources=tuple(r for r in self.resources if r.key in index),
+                            index=index)
+
     def with_resources(self, resources: Iterable[ResourceState]) -> State:
         """Replaces all resources at once."""
         return replace(self, resources=tuple(resources))

@@ -177,3 +177,26 @@ def test_many_puts_at_once_give_what_one_put_each_gives() -> None:
         assert all(at_once.get(r.address, r.deposed) is r for r in at_once.resources)
         state = at_once
     assert state.with_resources_put([]) is state
+
+
+def test_many_drops_at_once_give_what_one_drop_each_gives() -> None:
+    # without_resources is without_resource for each key in one rebuild (absent keys are
+    # fine): a delete drops the records of what it took with it through it.
+    import random
+
+    rng = random.Random(11)
+    state = State(stack="s", lineage="l").with_resources_put(
+        ResourceState(f'rule.l["d{n}/"]', {"id": str(n)}, deposed=deposed)
+        for n in range(30) for deposed in (None, "0a1b2c3d"))
+    for round_ in range(20):
+        keys = [(Address.parse(f'rule.l["d{rng.randrange(40)}/"]'),
+                 rng.choice([None, "0a1b2c3d"])) for _ in range(rng.randrange(5))]
+        one_each = state
+        for address, deposed in keys:
+            one_each = one_each.without_resource(address, deposed)
+        at_once = state.without_resources(keys)
+        assert at_once.resources == one_each.resources, round_
+        assert all(at_once.get(r.address, r.deposed) is r for r in at_once.resources)
+        assert all(at_once.get(a, d) is None for a, d in keys)
+        state = at_once
+    assert state.without_resources([]) is state
