@@ -30,3 +30,18 @@ def no_op_calls(stack: Path) -> dict[str, int]:
         calls = dict(session.provider_context.emulator_stats()["calls"])
     assert not plan.has_changes
     return calls
+
+
+def console_write(stack: Path, action: str, fields: dict[str, Any], *,
+                  load_balancer: str = "load_balancer.edge",
+                  listener: str = "listener.https") -> None:
+    """A change made outside mtlsform, as in the console: one CLB call on the stack's
+    listener (its load balancer's and its IDs added to `fields`), its task awaited."""
+    with open_session(stack_at(stack), operation="tamper") as session:
+        state = session.state
+        request = getattr(models, f"{action}Request")()
+        request.from_json_string(json.dumps({
+            "LoadBalancerId": state.get(load_balancer).attributes["id"],
+            "ListenerId": state.get(listener).attributes["id"], **fields}))
+        getattr(session.provider_context.sdk_client("clb"), action)(request)
+        session.provider_context.emulator.wait_for_tasks()

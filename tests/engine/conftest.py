@@ -44,6 +44,18 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scratch working directory with a clean environment and a fast embedded emulator
+    (10 ms tasks), for tests that write their own stacks."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(("MTLSFORM_", "TENCENTCLOUD_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MTLSFORM_EMULATOR_TASK_DELAY", "0.01")
+    return tmp_path
+
+
+@pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """Runs `mtlsform ARGS...` in this process and returns its exit code and output."""
 

@@ -17,16 +17,6 @@ from mtlsform.stack import load_stack
 from tests.engine.stacks import fleet_stack, write
 
 
-@pytest.fixture
-def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith(("MTLSFORM_", "TENCENTCLOUD_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("MTLSFORM_EMULATOR_TASK_DELAY", "0.01")
-    return tmp_path
-
-
 def _destroy_counting(path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     stack, diagnostics = load_stack(path, environ=os.environ)
     assert stack is not None, [d.format() for d in diagnostics]

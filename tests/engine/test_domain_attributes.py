@@ -10,11 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tencentcloud.clb.v20180317 import models
-
-from mtlsform.session import open_session
-from tests.engine.cloud import described_listeners, no_op_calls
-from tests.engine.conftest import edit, stack_at
+from tests.engine.cloud import console_write, described_listeners, no_op_calls
+from tests.engine.conftest import edit
 
 STACK = Path("stacks/sni-default.yaml")
 
@@ -23,18 +20,6 @@ def cloud_rules(workdir: Path) -> dict[str, Any]:
     """The listener's rules as DescribeListeners answers them (domain -> rule JSON)."""
     [listener] = described_listeners(workdir / STACK, "load_balancer.edge")
     return {rule["Domain"]: rule for rule in listener["Rules"]}
-
-
-def sdk_write(workdir: Path, action: str, fields: dict[str, Any]) -> None:
-    """A change made outside mtlsform, as in the console: one SDK call, its task awaited."""
-    with open_session(stack_at(workdir / STACK), operation="tamper") as session:
-        state = session.state
-        body = {"LoadBalancerId": state.get("load_balancer.edge").attributes["id"],
-                "ListenerId": state.get("listener.https").attributes["id"], **fields}
-        request = getattr(models, f"{action}Request")()
-        request.from_json_string(json.dumps(body))
-        getattr(session.provider_context.sdk_client("clb"), action)(request)
-        session.provider_context.emulator.wait_for_tasks()
 
 
 def test_default_domain_and_optional_verification(workdir, cli):
@@ -77,10 +62,10 @@ def test_default_domain_and_optional_verification(workdir, cli):
     assert checks[("api.example.com", "default-domain")]["result"] == "pass", verified.out
 
     # drift through the SDK: www made the default again, api's client certificates required
-    sdk_write(workdir, "ModifyDomainAttributes",
+    console_write(workdir / STACK, "ModifyDomainAttributes",
               {"Domain": "www.example.com", "DefaultServer": True})
     cert = rules["api.example.com"]["Certificate"]
-    sdk_write(workdir, "ModifyDomainAttributes", {
+    console_write(workdir / STACK, "ModifyDomainAttributes", {
         "Domain": "api.example.com",
         "Certificate": {"SSLMode": "MUTUAL", "CertId": cert["CertId"],
                         "CertCaId": cert["CertCaId"], "SSLVerifyClient": "ON"}})
@@ -119,7 +104,8 @@ def test_default_domain_and_optional_verification(workdir, cli):
     assert www["LocationId"] == before["www.example.com"]
     assert no_op_calls(workdir / STACK) == {"DescribeCertificates": 1, "DescribeListeners": 1,
                                     "DescribeLoadBalancers": 1, "DescribeTargets": 1}
-    sdk_write(workdir, "ModifyDomainAttributes", {"Domain": "www.example.com", "Http2": False})
+    console_write(workdir / STACK, "ModifyDomainAttributes",
+                  {"Domain": "www.example.com", "Http2": False})
     planned = cli("plan", STACK, "--detailed-exitcode")
     assert planned.code == 2, planned.text
     assert "Objects have changed outside of mtlsform:" in planned.out

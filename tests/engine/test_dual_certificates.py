@@ -12,11 +12,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tencentcloud.clb.v20180317 import models
 from tencentcloud.ssl.v20191205 import models as ssl_models
 
 from mtlsform.session import open_session
-from tests.engine.cloud import described_listeners, no_op_calls
+from tests.engine.cloud import console_write, described_listeners, no_op_calls
 from tests.engine.conftest import edit, stack_at
 
 STACK = Path("stacks/dual-certificates.yaml")
@@ -35,15 +34,8 @@ def upload_ids(workdir: Path) -> dict[str, str]:
 
 
 def modify_listener(workdir: Path, fields: dict[str, Any]) -> None:
-    """A change made outside mtlsform, as in the console: ModifyListener, its task awaited."""
-    with open_session(stack_at(workdir / STACK), operation="tamper") as session:
-        state = session.state
-        request = models.ModifyListenerRequest()
-        request.from_json_string(json.dumps({
-            "LoadBalancerId": state.get("load_balancer.web").attributes["id"],
-            "ListenerId": state.get("listener.https").attributes["id"], **fields}))
-        session.provider_context.sdk_client("clb").ModifyListener(request)
-        session.provider_context.emulator.wait_for_tasks()
+    """ModifyListener as in the console, its task awaited."""
+    console_write(workdir / STACK, "ModifyListener", fields, load_balancer="load_balancer.web")
 
 
 def upload_by_hand(workdir: Path, address: str) -> str:

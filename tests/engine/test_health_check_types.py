@@ -5,16 +5,12 @@ and undone, a rule without them left with CLB's defaults, destroy."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-from tencentcloud.clb.v20180317 import models
-
-from mtlsform.session import open_session
-from tests.engine.cloud import described_listeners, no_op_calls
-from tests.engine.conftest import edit, stack_at
+from tests.engine.cloud import console_write, described_listeners, no_op_calls
+from tests.engine.conftest import edit
 
 STACK = Path("stacks/health-checks.yaml")
 
@@ -24,19 +20,6 @@ def cloud_checks(workdir: Path) -> dict[str, dict[str, Any]]:
     [listener] = described_listeners(workdir / STACK, "load_balancer.edge")
     return {rule["Domain"]: {**rule["HealthCheck"], "LocationId": rule["LocationId"]}
             for rule in listener["Rules"]}
-
-
-def modify_check(workdir: Path, location_id: str, check: dict[str, Any]) -> None:
-    """A change made outside mtlsform, as in the console: ModifyRule, its task awaited."""
-    with open_session(stack_at(workdir / STACK), operation="tamper") as session:
-        state = session.state
-        request = models.ModifyRuleRequest()
-        request.from_json_string(json.dumps({
-            "LoadBalancerId": state.get("load_balancer.edge").attributes["id"],
-            "ListenerId": state.get("listener.https").attributes["id"],
-            "LocationId": location_id, "HealthCheck": check}))
-        session.provider_context.sdk_client("clb").ModifyRule(request)
-        session.provider_context.emulator.wait_for_tasks()
 
 
 def test_health_check_types_sources_and_grpc_codes(workdir, cli):
@@ -69,8 +52,12 @@ def test_health_check_types_sources_and_grpc_codes(workdir, cli):
     assert cli("plan", STACK, "--detailed-exitcode").code == 0
 
     # drift through the SDK: the gRPC check turned into HTTP, the static one moved to 100.64
-    modify_check(workdir, after["grpc.example.com"]["LocationId"], {"CheckType": "HTTP"})
-    modify_check(workdir, after["static.example.com"]["LocationId"], {"SourceIpType": 1})
+    console_write(workdir / STACK, "ModifyRule", {
+        "LocationId": after["grpc.example.com"]["LocationId"],
+        "HealthCheck": {"CheckType": "HTTP"}})
+    console_write(workdir / STACK, "ModifyRule", {
+        "LocationId": after["static.example.com"]["LocationId"],
+        "HealthCheck": {"SourceIpType": 1}})
     planned = cli("plan", STACK, "--detailed-exitcode")
     assert planned.code == 2, planned.text
     assert "Objects have changed outside of mtlsform:" in planned.out

@@ -18,8 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from mtlsform.files import write_temporary
 from mtlsform.sensitive import Sensitive
 from mtlsform.session import open_session
@@ -136,16 +134,6 @@ def _apply_counting(path: Path) -> dict[str, int]:
                    "state": len(store.path.read_bytes())}
         assert not session.plan().has_changes
     return figures
-
-
-@pytest.fixture
-def clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith(("MTLSFORM_", "TENCENTCLOUD_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("MTLSFORM_EMULATOR_TASK_DELAY", "0.01")
-    return tmp_path
 
 
 def test_journal_bytes_per_operation_stay_flat_and_state_bytes_linear(clean: Path) -> None:

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from tencentcloud.clb.v20180317 import models
 
 from mtlsform.session import open_session
-from tests.engine.cloud import described_listeners, no_op_calls
+from tests.engine.cloud import console_write, described_listeners, no_op_calls
 from tests.engine.conftest import edit, stack_at
 
 STACK = Path("stacks/multi-domain.yaml")
@@ -30,19 +29,6 @@ def cloud_rules(workdir: Path) -> dict[str, dict[str, Any]]:
                                                                "load_balancer.edge")
                   if listener["Protocol"] == "HTTPS"]
     return {rule["Domain"] + rule["Url"]: rule for rule in listener["Rules"]}
-
-
-def rename_domain(workdir: Path, new_domains: list[str]) -> None:
-    """A change made outside mtlsform, as in the console: the domain's names replaced."""
-    with open_session(stack_at(workdir / STACK), operation="tamper") as session:
-        state = session.state
-        request = models.ModifyDomainAttributesRequest()
-        request.from_json_string(json.dumps({
-            "LoadBalancerId": state.get("load_balancer.edge").attributes["id"],
-            "ListenerId": state.get("listener.https").attributes["id"],
-            "Domain": "www.example.com", "NewDomains": new_domains}))
-        session.provider_context.sdk_client("clb").ModifyDomainAttributes(request)
-        session.provider_context.emulator.wait_for_tasks()
 
 
 def verified(cli: Any) -> tuple[int, list[dict[str, str]]]:
@@ -78,7 +64,8 @@ def test_a_multi_domain_rule_from_create_to_destroy(workdir, cli):
         sorted(names)
 
     # drift through the SDK: example.com taken off the domain
-    rename_domain(workdir, ["www.example.com"])
+    console_write(workdir / STACK, "ModifyDomainAttributes",
+                  {"Domain": "www.example.com", "NewDomains": ["www.example.com"]})
     planned = cli("plan", STACK, "--detailed-exitcode")
     assert planned.code == 2, planned.text
     assert "Objects have changed outside of mtlsform:" in planned.out
