@@ -157,7 +157,7 @@ def _order_exclusive_keys(ops: dict[Operation, ResourceChange],
                           applies: dict[Address, Operation],
                           deletes: dict[Address, list[Operation]],
                           deps: dict[Operation, set[Operation]]) -> None:
-    """An object that takes an exclusive key (a listener's port; a rule's domain and URL),
+    """An object that takes an exclusive key (a listener's port; each of a rule's domains),
     created or updated, waits for the deletes and updates that free it."""
     def keys(address: Address, attrs: Mapping[str, Any] | None) -> frozenset[Hashable]:
         return RESOURCE_TYPES[address.type].exclusive_keys(attrs or {})

@@ -271,9 +271,9 @@ class ResourceType:
         return Reason.ADOPTED
 
     def exclusive_keys(self, attrs: Mapping[str, Any]) -> frozenset[Hashable]:
-        """Values no two live objects of this type may share (a listener's port on its CLB; a
-        rule's domains with its URL): an object that takes one, created or updated, waits for
-        the deletes and updates that free it. Default: none."""
+        """Values no two live objects of this type may share (a listener's port on its CLB;
+        each of a rule's domains on its listener): an object that takes one, created or
+        updated, waits for the deletes and updates that free it. Default: none."""
         return frozenset()
 
     # --- deciding ------------------------------------------------------------------------

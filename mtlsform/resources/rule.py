@@ -31,7 +31,14 @@ from mtlsform.resources.tls import (
     tls_config,
 )
 from mtlsform.resources.trust_probe import confirm_trusted
-from mtlsform.stack.model import HealthCheck, Listener, Rule, Stack, default_check_type
+from mtlsform.stack.model import (
+    HealthCheck,
+    Listener,
+    Rule,
+    Stack,
+    default_check_type,
+    folded_domain,
+)
 
 HTTP_CODE_BITS = {"1xx": 1, "2xx": 2, "3xx": 4, "4xx": 8, "5xx": 16}
 RULE_SETTINGS = ("scheduler", "backend_protocol", "session_persistence", "health_check")
@@ -48,10 +55,6 @@ HEALTH_CHECK_RECORDED = {
     "method": optional(str), "domain": optional(nullable(str)),
     "type": optional(str), "source_ip": optional(str), "grpc_codes": optional(str),
 }
-
-
-def _folded(domain: str) -> str:
-    return domain if domain.startswith("~") else domain.lower()
 
 
 def find_rule(stack: Stack, address: Address) -> Rule:
@@ -158,7 +161,7 @@ def in_recorded_order(attrs: Attributes, prior: Mapping[str, Any]) -> Attributes
     order (the API does not promise to keep it; its first is then not the stack's first)."""
     names, recorded = attrs.get(DOMAINS), prior.get(DOMAINS)
     if names and recorded and names != recorded and \
-            sorted(map(_folded, names)) == sorted(map(_folded, recorded)):
+            sorted(map(folded_domain, names)) == sorted(map(folded_domain, recorded)):
         attrs = {**attrs, DOMAINS: list(recorded), "domain": prior.get("domain")}
     return attrs
 
@@ -253,7 +256,7 @@ class RuleType(ResourceType):
         multi-domain list split, merged or reordered) waits for it. Not the URL: a change of
         one rule's list renames its whole domain (every rule of it, every URL)."""
         names = attrs.get(DOMAINS) or [attrs.get("domain")]
-        return frozenset(("domain", attrs.get("listener_id"), _folded(str(name)))
+        return frozenset(("domain", attrs.get("listener_id"), folded_domain(str(name)))
                          for name in names if name is not None)
 
     def import_id(self, attrs: Mapping[str, Any]) -> str:

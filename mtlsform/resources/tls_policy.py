@@ -21,7 +21,7 @@ from typing import Any
 
 from mtlsform.addresses import Address
 from mtlsform.errors import ProviderError
-from mtlsform.providers.base import ConfigBinding, CustomizedConfigInfo, Provider
+from mtlsform.providers.base import ConfigBinding, CustomizedConfigInfo, Provider, RuleInfo
 from mtlsform.references import Ref
 from mtlsform.resources.base import (
     ApplyContext,
@@ -111,11 +111,8 @@ class TlsPolicyType(ResourceType):
         bound = {b.domain for b in info.bindings
                  if (b.load_balancer_id, b.listener_id) == (lb_id, listener_id)}
         listener = find_listener(cloud, lb_id, listener_id)
-        # A multi-domain rule's domain is bound under each of its names: it is recorded by
-        # its first, as the stack names it.
-        primary = {name: r.domain for r in (listener.rules if listener is not None else ())
-                   for name in r.domains or (r.domain,)}
-        domains = sorted({primary.get(name, name) for name in bound})
+        first = _first_domains(listener.rules if listener is not None else ())
+        domains = sorted({first.get(name, name) for name in bound})
         rules = sorted((r for r in listener.rules if r.domain in domains),
                        key=lambda r: (r.domain, r.url)) if listener is not None else []
         protocols, ciphers = read_content(info.content)
@@ -141,7 +138,8 @@ class TlsPolicyType(ResourceType):
         if "domains" in changed or "rule_ids" in changed:
             now = ctx.provider.read_customized_configs([config_id]).get(config_id)
             key = (values["load_balancer_id"], values["listener_id"])
-            first = _first_domains(ctx.stack, address.name)
+            declared = ctx.stack.listeners.get(address.name)
+            first = _first_domains(declared.rules if declared is not None else ())
             held = {first.get(b.domain, b.domain) for b in (now.bindings if now else ())
                     if (b.load_balancer_id, b.listener_id) == key}
             wanted = set(values["domains"])
@@ -166,12 +164,11 @@ class TlsPolicyType(ResourceType):
         ctx.provider.delete_customized_config(config_id)
 
 
-def _first_domains(stack: Stack, listener: str) -> dict[str, str]:
-    """Each domain of the listener's rules -> the first of its rule's (a multi-domain rule's
-    domain is bound under each of its names; unbinding one unbinds them all)."""
-    declared = stack.listeners.get(listener)
-    return {name: rule.domain for rule in (declared.rules if declared else ())
-            for name in rule.names}
+def _first_domains(rules: Iterable[Rule | RuleInfo]) -> dict[str, str]:
+    """Each domain of the rules (declared or read) -> its rule's first: a multi-domain rule's
+    domain is bound under each of its names, recorded by its first as the stack names it, and
+    unbinding one name unbinds them all."""
+    return {name: rule.domain for rule in rules for name in rule.domains or (rule.domain,)}
 
 
 def _bindings(values: Mapping[str, Any], domains: Iterable[str]) -> list[ConfigBinding]:

@@ -308,11 +308,16 @@ class Listener:
         return self.display_name or self.name
 
 
+def folded_domain(domain: str) -> str:
+    """A domain as CLB compares it: without regard to case, except a regex (`~...`)."""
+    return domain if domain.startswith("~") else domain.lower()
+
+
 def redirect_target(rule: Rule, target: Listener, url: str) -> Rule | None:
     """The rule of `target` a redirect of `rule` goes to: the one with `url` that serves the
     rule's domain, else one of its other domains (multi-domain rules)."""
     def folded(names: tuple[str, ...]) -> set[str]:
-        return {n if n.startswith("~") else n.lower() for n in names}
+        return {folded_domain(n) for n in names}
 
     candidates = [r for r in target.rules if r.url == url]
     first = folded((rule.domain,))

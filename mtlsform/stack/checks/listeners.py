@@ -6,7 +6,7 @@ from mtlsform.diagnostics import Diagnostic, Position, error, warning
 from mtlsform.stack.build import Parts
 from mtlsform.stack.checks.references import exists, line_of, unknown
 from mtlsform.stack.checks.tls import check_tls
-from mtlsform.stack.model import Listener, Rule
+from mtlsform.stack.model import Listener, Rule, folded_domain
 from mtlsform.stack.values import quote
 
 LISTENERS_PER_LOAD_BALANCER = 50  # default CLB quota (TOTAL_LISTENER_QUOTA)
@@ -166,7 +166,7 @@ def _rule_keys(listener: Listener, parts: Parts) -> list[Diagnostic]:
     seen_keys: dict[str, int] = {}
     for i, rule in enumerate(listener.rules):
         # Domains are matched without regard to case; regexes are kept as written.
-        domain = rule.domain if rule.domain.startswith("~") else rule.domain.lower()
+        domain = folded_domain(rule.domain)
         j = seen.get((domain, rule.url), seen_keys.get(rule.key))
         if j is not None:
             other = listener.rules[j]
@@ -182,10 +182,6 @@ def _rule_keys(listener: Listener, parts: Parts) -> list[Diagnostic]:
     return found
 
 
-def _folded(domain: str) -> str:
-    return domain if domain.startswith("~") else domain.lower()
-
-
 def _domain_groups(listener: Listener, parts: Parts) -> list[Diagnostic]:
     """A domain belongs to one domain of the listener (CLB's multi-domain rules share their
     domains, settings and certificate): every rule with one of a multi-domain rule's domains
@@ -193,11 +189,11 @@ def _domain_groups(listener: Listener, parts: Parts) -> list[Diagnostic]:
     found = []
     first_with: dict[str, int] = {}
     for i, rule in enumerate(listener.rules):
-        names = tuple(_folded(name) for name in rule.names)
+        names = tuple(folded_domain(name) for name in rule.names)
         for written_name, name in zip(rule.names, names, strict=True):
             j = first_with.setdefault(name, i)
             other = listener.rules[j]
-            if j == i or tuple(_folded(n) for n in other.names) == names:
+            if j == i or tuple(folded_domain(n) for n in other.names) == names:
                 continue
             written = ", ".join(other.names)
             shape = f"domain: [{written}]" if other.domains else f"domain: {written}"

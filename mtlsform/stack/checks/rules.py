@@ -5,7 +5,7 @@ from __future__ import annotations
 from mtlsform.diagnostics import Diagnostic, Position, error, warning
 from mtlsform.stack.build import Parts
 from mtlsform.stack.checks.references import exists, line_of, unknown
-from mtlsform.stack.model import Backend, Rule
+from mtlsform.stack.model import Backend, Rule, folded_domain
 from mtlsform.stack.values import quote
 
 BACKENDS_PER_RULE = 100  # CLB use limits: servers bound per rule
@@ -39,7 +39,7 @@ def _domains(rule: Rule, where: str) -> list[Diagnostic]:
     for index, name in enumerate(rule.domains):
         path, position = f"{where}.domain.{index}", rule.positions.at(f"domain.{index}")
         found += domain_problems(name, path, position)
-        folded = name if name.startswith("~") else name.lower()
+        folded = folded_domain(name)
         if folded in seen:
             found.append(error(
                 f"{quote(name)} is given twice in this rule's domains "
